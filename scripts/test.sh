@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# test.sh -- THE test command: installs what it needs, builds every flavour, runs every test
+# (unit under ASan+UBSan, threaded under TSan, fuzz corpora replay, integration against real
+# PostgreSQL / Kafka / Chromium), and ends with one line "N passed, N failed".
+#
+# Usage: scripts/test.sh            (everything; what CI runs)
+#        MF_QUICK=1 scripts/test.sh (unit + fuzz replay only)
+set -u
+cd "$(dirname "$0")/.."
+export MF_SHARED=${MF_SHARED:-$(cd .. && pwd)/shared}
+export MF_RESULTS=$(mktemp /tmp/mf-results.XXXXXX)
+jobs=$(nproc 2>/dev/null || echo 2)
+
+bash scripts/deps.sh test || { echo "0 passed, 1 failed"; exit 1; }
+
+build_ok=1
+for flavour in release asan tsan; do
+  echo "== build $flavour"
+  if ! make -s -j"$jobs" BUILD=$flavour all >/tmp/mf-build-$flavour.log 2>&1; then
+    tail -40 /tmp/mf-build-$flavour.log
+    echo "build $flavour 0 1" >>"$MF_RESULTS"
+    build_ok=0
+  fi
+done
+
+if [ $build_ok = 1 ]; then
+  echo "== unit tests + fuzz corpus replay (ASan+UBSan)"
+  MF_BUILD=asan bash scripts/run-unit.sh
+  echo "== threaded tests (TSan)"
+  MF_BUILD=tsan MF_TSAN_ONLY=1 bash scripts/run-tsan.sh
+  if [ -z "${MF_QUICK:-}" ]; then
+    for t in tests/integ/*.sh; do
+      [ -e "$t" ] || continue
+      echo "== integration $(basename "$t")"
+      bash "$t"
+    done
+  fi
+fi
+
+awk '{p+=$2; f+=$3} END {printf "\n%d passed, %d failed\n", p, f; exit (f>0 || NR==0)}' "$MF_RESULTS"

@@ -1,0 +1,42 @@
+/* app.h -- subcommands of the `meterflow` binary and the shared start-up helpers.
+ * src/app is the only place that knows every module (STYLE.md "Layout").
+ * Thread: main thread. */
+#ifndef MF_APP_H
+#define MF_APP_H
+
+#include <stdio.h>
+
+#include "meterflow/config.h"
+
+#define MF_VERSION "0.1.0"
+
+/* Each subcommand gets argv with argv[0] = its own name. Returns the process exit status. */
+int cmd_run(int argc, char **argv);
+int cmd_front(int argc, char **argv);
+int cmd_worker(int argc, char **argv);
+int cmd_web(int argc, char **argv);
+int cmd_sim(int argc, char **argv);
+int cmd_decode(int argc, char **argv);
+int cmd_user(int argc, char **argv);
+int cmd_import(int argc, char **argv);
+int cmd_version(int argc, char **argv);
+int cmd_config_doc(int argc, char **argv);
+
+/* Every module's config table, NULL-terminated; and the pass-through sections. */
+extern const struct mf_cfg_item *const app_cfg_tables[];
+extern const char *const app_cfg_passthrough[];
+
+/* Common options of the server subcommands: -c FILE, --set section.key=value (repeatable),
+ * -h/--help. Parses them from argv[1..], stops at the first other argument and stores its
+ * index in *next. Applies defaults < file < environment < --set. On error prints the message
+ * (naming file, key and reason) to stderr and returns NULL. *want_help is set on -h. */
+struct mf_config *app_config_from_args(int argc, char **argv, int *next, int *want_help);
+
+/* Apply the [meterflow] section: log level, zone, data directory (created). 0 or -1 after
+ * printing why. */
+int app_config_apply_common(const struct mf_config *cfg);
+
+/* Install SIGINT/SIGTERM handlers that set mf_stop_requested; ignore SIGPIPE. */
+void app_signals_install(void);
+
+#endif

@@ -1,0 +1,141 @@
+/* clock.c -- clocks and civil-time conversion in the configured zone.
+ *
+ * The zone is installed with setenv("TZ") + tzset() once, before threads start; after that
+ * localtime_r/mktime only read it. Date arithmetic (days since epoch) is zone-free, from
+ * Howard Hinnant's civil-from-days algorithm.
+ * Thread: any, after mf_clock_set_zone. */
+#include "meterflow/clock.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meterflow/common.h"
+
+uint64_t mf_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t mf_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+int mf_clock_set_zone(const char *zone)
+{
+    char path[256];
+    if (strcmp(zone, "UTC") != 0) {
+        snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            return MF_EINVAL;
+        fclose(f);
+    }
+    setenv("TZ", zone, 1);
+    tzset();
+    return 0;
+}
+
+int32_t mf_date_to_days(int y, int m, int d)
+{
+    y -= m <= 2;
+    const int era = (y >= 0 ? y : y - 399) / 400;
+    const unsigned yoe = (unsigned)(y - era * 400);
+    const unsigned doy = (unsigned)((153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1);
+    const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return (int32_t)(era * 146097 + (int)doe - 719468);
+}
+
+void mf_days_to_date(int32_t z, int *y, int *m, int *d)
+{
+    z += 719468;
+    const int era = (z >= 0 ? z : z - 146096) / 146097;
+    const unsigned doe = (unsigned)(z - era * 146097);
+    const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    const int yy = (int)yoe + era * 400;
+    const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    const unsigned mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yy + (*m <= 2);
+}
+
+int64_t mf_civil_to_utc(const struct mf_civil *c)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof(tm));
+    tm.tm_year = c->year - 1900;
+    tm.tm_mon = c->month - 1;
+    tm.tm_mday = c->day;
+    tm.tm_hour = c->hour;
+    tm.tm_min = c->min;
+    tm.tm_sec = c->sec;
+    tm.tm_isdst = -1;
+    return (int64_t)mktime(&tm);
+}
+
+void mf_utc_to_civil(int64_t t, struct mf_civil *c)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    localtime_r(&tt, &tm);
+    c->year = tm.tm_year + 1900;
+    c->month = tm.tm_mon + 1;
+    c->day = tm.tm_mday;
+    c->hour = tm.tm_hour;
+    c->min = tm.tm_min;
+    c->sec = tm.tm_sec;
+}
+
+void mf_civil_format(const struct mf_civil *c, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "%04d-%02d-%02dT%02d:%02d:%02d", c->year, c->month, c->day, c->hour,
+             c->min, c->sec);
+}
+
+void mf_utc_format(int64_t t, char *out, size_t outlen)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, outlen, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int mf_time_parse(const char *s, int64_t *out)
+{
+    struct mf_civil c = { 0 };
+    int n = 0;
+    size_t len = strlen(s);
+    int utc = len > 0 && s[len - 1] == 'Z';
+
+    if (sscanf(s, "%4d-%2d-%2d%n", &c.year, &c.month, &c.day, &n) != 3)
+        return MF_EINVAL;
+    if (s[n] == 'T' || s[n] == ' ') {
+        int n2 = 0;
+        if (sscanf(s + n + 1, "%2d:%2d%n", &c.hour, &c.min, &n2) != 2)
+            return MF_EINVAL;
+        n += 1 + n2;
+        if (s[n] == ':') {
+            int n3 = 0;
+            if (sscanf(s + n + 1, "%2d%n", &c.sec, &n3) != 1)
+                return MF_EINVAL;
+            n += 1 + n3;
+        }
+    }
+    if (s[n] != '\0' && !(utc && s[n] == 'Z' && s[n + 1] == '\0'))
+        return MF_EINVAL;
+    if (c.month < 1 || c.month > 12 || c.day < 1 || c.day > 31 || c.hour > 23 || c.min > 59 ||
+        c.sec > 60 || c.hour < 0 || c.min < 0 || c.sec < 0)
+        return MF_EINVAL;
+    if (utc)
+        *out = (int64_t)mf_date_to_days(c.year, c.month, c.day) * 86400 + c.hour * 3600 +
+               c.min * 60 + c.sec;
+    else
+        *out = mf_civil_to_utc(&c);
+    return 0;
+}
