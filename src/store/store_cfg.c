@@ -1,4 +1,5 @@
-/* store_cfg.c -- [store] configuration table (owned by the store module). */
+/* store_cfg.c -- [store] configuration table (owned by the store module).
+ * store_open() reads these keys (src/store/store.c, store_opts_from_config). */
 #include "meterflow/modcfg.h"
 
 const struct mf_cfg_item store_cfg[] = {
@@ -6,7 +7,20 @@ const struct mf_cfg_item store_cfg[] = {
       "store backend: SQLite file under data_dir, or PostgreSQL" },
     { "store", "sqlite_file", MF_CFG_STR, "meterflow.db", 0, 0, NULL,
       "SQLite file name, relative to [meterflow] data_dir" },
+    { "store", "sqlite_sync", MF_CFG_ENUM, "normal", 0, 0, "normal|full",
+      "SQLite synchronous mode with WAL: normal survives a process crash (the guarantee); "
+      "full also survives power loss, slower" },
+    { "store", "busy_timeout_ms", MF_CFG_INT, "5000", 0, 600000, NULL,
+      "SQLite busy_timeout / PostgreSQL statement_timeout (0 = none)" },
     { "store", "pg_conninfo", MF_CFG_STR, "", 0, 0, NULL,
       "libpq connection string for the postgres backend" },
+    { "store", "curve_days", MF_CFG_INT, "90", 0, 36500, NULL,
+      "retention of curve points in days (0 = keep forever)" },
+    { "store", "instant_days", MF_CFG_INT, "30", 0, 36500, NULL,
+      "retention of instantaneous values in days (0 = keep forever)" },
+    { "store", "frames_days", MF_CFG_INT, "7", 0, 36500, NULL,
+      "retention of raw frames in days (0 = keep forever)" },
+    { "store", "frames_keep", MF_CFG_INT, "200", 1, 100000, NULL,
+      "raw frames kept per terminal (the panel's recent frames)" },
     MF_CFG_END,
 };
