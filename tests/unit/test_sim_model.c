@@ -1,0 +1,275 @@
+/* test_sim_model.c -- the simulator's data model and ledger: tariffs sum to the total,
+ * indications are monotone, areas balance with a 2-5 % loss, faults have their effect,
+ * everything is deterministic from the seed; ledger lines round-trip. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "meterflow/clock.h"
+#include "meterflow/common.h"
+#include "sim/sim_ledger.h"
+#include "sim/sim_model.h"
+
+#define DAY0 20418 /* 2025-11-26 */
+
+static void model(struct sim_model *m, uint64_t seed, struct sim_fault *f, size_t nf)
+{
+    int rc = sim_model_init(m, seed, 12, 8, 3, 0x4403, 1, DAY0, f, nf);
+    CHECK_EQ_INT(rc, 0);
+}
+
+MF_TEST(sim_layout)
+{
+    struct sim_model m;
+    uint32_t t0, t1;
+    model(&m, 1, NULL, 0);
+    /* 12 terminals, 3 areas: 0-3, 4-7, 8-11 */
+    CHECK_EQ_INT(sim_area_of(&m, 0), 0);
+    CHECK_EQ_INT(sim_area_of(&m, 3), 0);
+    CHECK_EQ_INT(sim_area_of(&m, 4), 1);
+    CHECK_EQ_INT(sim_area_of(&m, 11), 2);
+    sim_area_terms(&m, 1, &t0, &t1);
+    CHECK_EQ_INT(t0, 4);
+    CHECK_EQ_INT(t1, 8);
+    CHECK_EQ_INT(sim_point_class(&m, 4, 1), SIM_SUPPLY);
+    CHECK(sim_point_class(&m, 5, 1) != SIM_SUPPLY);
+    CHECK(sim_point_class(&m, 4, 2) != SIM_SUPPLY);
+    CHECK_EQ_INT(sim_term_a2(&m, 0), 1);
+    CHECK_EQ_INT(sim_term_a2(&m, 11), 12);
+    sim_model_fini(&m);
+    /* 7 terminals over 3 areas: 0-2, 3-4, 5-6 (t*3/7) */
+    CHECK_EQ_INT(sim_model_init(&m, 1, 7, 2, 3, 0x4403, 1, DAY0, NULL, 0), 0);
+    sim_area_terms(&m, 1, &t0, &t1);
+    CHECK_EQ_INT(t0, 3);
+    CHECK_EQ_INT(t1, 5);
+    CHECK_EQ_INT(sim_area_of(&m, 2), 0);
+    CHECK_EQ_INT(sim_area_of(&m, 3), 1);
+    sim_model_fini(&m);
+    CHECK_EQ_INT(sim_model_init(&m, 1, 2, 2, 3, 0x4403, 1, DAY0, NULL, 0), MF_EINVAL);
+    sim_model_fini(&m);
+    CHECK_EQ_INT(sim_term_a2(&(struct sim_model){ .first_addr = 0xFFFF }, 1), 1);
+}
+
+MF_TEST(sim_tariffs_sum_and_monotone)
+{
+    struct sim_model m;
+    int64_t ind[5], prev[5] = { 0 };
+    model(&m, 7, NULL, 0);
+    for (uint32_t t = 0; t < 12; t += 5)
+        for (uint16_t pn = 1; pn <= 8; pn += 3) {
+            for (int64_t ls = (int64_t)DAY0 * 86400 - 86400 * 3; ls < (int64_t)(DAY0 + 4) * 86400;
+                 ls += 1800) {
+                CHECK_EQ_INT(sim_indication(&m, t, pn, ls, ind), 0);
+                CHECK_EQ_INT(ind[0], ind[1] + ind[2] + ind[3] + ind[4]);
+                if (prev[0]) {
+                    for (int k = 0; k < 5; k++)
+                        CHECK(ind[k] >= prev[k]);
+                }
+                for (int k = 0; k < 5; k++)
+                    prev[k] = ind[k];
+            }
+            prev[0] = 0;
+        }
+    /* far outside the span: refused */
+    CHECK_EQ_INT(sim_indication(&m, 0, 1, (int64_t)(DAY0 + 4000) * 86400, ind), MF_ERANGE);
+    sim_model_fini(&m);
+}
+
+MF_TEST(sim_tou_hours)
+{
+    /* valley at night, sharp at 11 and 19-20, peak 8-10 */
+    CHECK_EQ_INT(sim_tariff_of_hour(3), 4);
+    CHECK_EQ_INT(sim_tariff_of_hour(9), 2);
+    CHECK_EQ_INT(sim_tariff_of_hour(11), 1);
+    CHECK_EQ_INT(sim_tariff_of_hour(14), 3);
+    CHECK_EQ_INT(sim_tariff_of_hour(19), 1);
+    CHECK_EQ_INT(sim_tariff_of_hour(23), 4);
+}
+
+static int64_t day_total(const struct sim_model *m, uint32_t t, uint16_t pn, int32_t day,
+                         int reported)
+{
+    int64_t h[24], s = 0;
+    sim_day_hours(m, t, pn, day, reported, h);
+    for (int i = 0; i < 24; i++)
+        s += h[i];
+    return s;
+}
+
+/* Daily consumption from two midnight indications equals the day's reported hours. */
+MF_TEST(sim_daily_delta_matches_hours)
+{
+    struct sim_model m;
+    int64_t a[5], b[5];
+    model(&m, 3, NULL, 0);
+    for (int32_t d = DAY0 - 2; d < DAY0 + 3; d++) {
+        CHECK_EQ_INT(sim_indication(&m, 6, 4, (int64_t)d * 86400, a), 0);
+        CHECK_EQ_INT(sim_indication(&m, 6, 4, (int64_t)(d + 1) * 86400, b), 0);
+        CHECK_EQ_INT(b[0] - a[0], day_total(&m, 6, 4, d, 1));
+    }
+    sim_model_fini(&m);
+}
+
+static double area_loss(const struct sim_model *m, uint32_t area, int32_t day)
+{
+    uint32_t t0, t1;
+    int64_t supply = 0, cust = 0;
+    sim_area_terms(m, area, &t0, &t1);
+    for (uint32_t t = t0; t < t1; t++)
+        for (uint16_t pn = 1; pn <= m->npoints; pn++) {
+            int64_t e = day_total(m, t, pn, day, 1);
+            if (sim_point_class(m, t, pn) == SIM_SUPPLY)
+                supply = e;
+            else
+                cust += e;
+        }
+    return (double)(supply - cust) / (double)supply;
+}
+
+MF_TEST(sim_area_balance_and_theft)
+{
+    struct sim_model m;
+    struct sim_fault *f = mf_calloc(1, sizeof(*f));
+    *f = (struct sim_fault){ .kind = SIM_F_THEFT, .area = 1, .from_day = DAY0 + 1,
+                             .to_day = DAY0 + 2 };
+    model(&m, 11, f, 1);
+    for (uint32_t a = 0; a < 3; a++) {
+        double loss = area_loss(&m, a, DAY0);
+        CHECK(loss > 0.018 && loss < 0.049); /* 2..5 % of supply, give or take rounding */
+    }
+    double theft = area_loss(&m, 1, DAY0 + 1);
+    CHECK(theft > 0.10); /* a third of the customers report 40 %: loss jumps */
+    CHECK(area_loss(&m, 0, DAY0 + 1) < 0.049);
+    CHECK(area_loss(&m, 1, DAY0 + 3) < 0.049); /* after the window, back to normal */
+    /* the first customer of the area is always among the thieves */
+    CHECK(sim_fault_at(&m, SIM_F_THEFT, 4, 2, DAY0 + 1) != NULL);
+    CHECK(sim_fault_at(&m, SIM_F_THEFT, 4, 1, DAY0 + 1) == NULL); /* supply meter */
+    sim_model_fini(&m);
+}
+
+MF_TEST(sim_faults_stopped_reversed_sag_clock)
+{
+    struct sim_model m;
+    struct sim_fault *f = mf_calloc(4, sizeof(*f));
+    f[0] = (struct sim_fault){ .kind = SIM_F_STOPPED, .term = 2, .pn = 3, .from_day = DAY0 + 1,
+                               .to_day = DAY0 + 1 };
+    f[1] = (struct sim_fault){ .kind = SIM_F_REVERSED, .term = 5, .pn = 2, .from_day = DAY0,
+                               .to_day = DAY0 };
+    f[2] = (struct sim_fault){ .kind = SIM_F_SAG, .term = 7, .pn = 4, .from_day = DAY0,
+                               .to_day = DAY0 + 5 };
+    f[3] = (struct sim_fault){ .kind = SIM_F_CLOCK, .term = 9, .from_day = DAY0 + 1,
+                               .to_day = DAY0 + 5 };
+    model(&m, 5, f, 4);
+    int64_t a[5], b[5];
+    CHECK_EQ_INT(day_total(&m, 2, 3, DAY0 + 1, 1), 0);
+    CHECK(day_total(&m, 2, 3, DAY0 + 1, 0) > 0);
+    CHECK(day_total(&m, 2, 3, DAY0 + 2, 1) > 0);
+    sim_indication(&m, 5, 2, (int64_t)DAY0 * 86400 + 3600, a);
+    sim_indication(&m, 5, 2, (int64_t)DAY0 * 86400 + 20 * 3600, b);
+    CHECK(b[0] < a[0]); /* goes backwards */
+    struct sim_instant in;
+    sim_instant(&m, 7, 4, (int64_t)DAY0 * 86400 + 12 * 3600, &in);
+    CHECK(in.u_v[0] < 195.0);
+    sim_instant(&m, 7, 5, (int64_t)DAY0 * 86400 + 12 * 3600, &in);
+    CHECK(in.u_v[0] > 213.0 && in.u_v[0] < 227.0);
+    CHECK(in.i_a[0] > 0.0);
+    CHECK_NEAR(in.p_kw[0], in.p_kw[1] + in.p_kw[2] + in.p_kw[3], 1e-9);
+    int64_t e0 = sim_clock_error(&m, 9, (int64_t)DAY0 * 86400 + 3600);
+    int64_t e1 = sim_clock_error(&m, 9, (int64_t)(DAY0 + 1) * 86400 + 3600);
+    CHECK(e0 > -80 && e0 < 80);
+    CHECK(e1 >= 600);
+    sim_model_fini(&m);
+    /* a fault outside the layout is refused */
+    f = mf_calloc(1, sizeof(*f));
+    *f = (struct sim_fault){ .kind = SIM_F_STOPPED, .term = 12, .pn = 1, .from_day = DAY0,
+                             .to_day = DAY0 };
+    CHECK_EQ_INT(sim_model_init(&m, 1, 12, 8, 3, 0x4403, 1, DAY0, f, 1), MF_EINVAL);
+    sim_model_fini(&m);
+}
+
+MF_TEST(sim_deterministic_seed)
+{
+    struct sim_model m1, m2, m3;
+    int64_t a[5], b[5], c[5];
+    model(&m1, 42, NULL, 0);
+    model(&m2, 42, NULL, 0);
+    model(&m3, 43, NULL, 0);
+    int64_t ls = (int64_t)(DAY0 + 1) * 86400 + 12345;
+    sim_indication(&m1, 3, 5, ls, a);
+    sim_indication(&m2, 3, 5, ls, b);
+    sim_indication(&m3, 3, 5, ls, c);
+    CHECK_MEM(a, b, sizeof(a));
+    CHECK(a[0] != c[0]);
+    struct sim_rng r1, r2;
+    sim_rng_seed(&r1, 9, 1);
+    sim_rng_seed(&r2, 9, 1);
+    CHECK(sim_rng_next(&r1) == sim_rng_next(&r2));
+    sim_model_fini(&m1);
+    sim_model_fini(&m2);
+    sim_model_fini(&m3);
+}
+
+MF_TEST(sim_profiles_by_class)
+{
+    struct sim_model m;
+    int64_t h[24];
+    model(&m, 1, NULL, 0);
+    int seen[3] = { 0 };
+    for (uint32_t t = 0; t < 12; t++)
+        for (uint16_t pn = 1; pn <= 8; pn++) {
+            int cls = sim_point_class(&m, t, pn);
+            if (cls == SIM_SUPPLY)
+                continue;
+            sim_day_hours(&m, t, pn, DAY0 + 1, 0, h); /* a Thursday */
+            if (cls == SIM_RESIDENTIAL)
+                CHECK(h[19] > 2 * h[3]);           /* evening peak */
+            if (cls == SIM_COMMERCIAL)
+                CHECK(h[11] > 3 * h[2]);           /* daytime */
+            if (cls == SIM_INDUSTRIAL)
+                CHECK(h[3] * 10 > h[12] * 8);      /* nearly flat */
+            seen[cls]++;
+        }
+    CHECK(seen[0] > seen[1] && seen[0] > 0);
+    sim_model_fini(&m);
+}
+
+MF_TEST(sim_ledger_roundtrip)
+{
+    char line[SIM_LEDGER_LINE_MAX], path[] = "/tmp/mf-sim-ledger-XXXXXX";
+    char errbuf[128];
+    struct sim_ledger_rec rec;
+    size_t n = sim_ledger_format(line, "4403-0001", 3, "fwd_active", "2026-11-26T10:15", 0,
+                                 123456789, 4);
+    CHECK_STR(line, "4403-0001 3 fwd_active 2026-11-26T10:15 0 12345.6789\n");
+    CHECK_EQ_INT(n, strlen(line));
+    CHECK_EQ_INT(sim_ledger_parse(line, &rec), 0);
+    CHECK_STR(rec.terminal, "4403-0001");
+    CHECK_EQ_INT(rec.pn, 3);
+    CHECK_STR(rec.item, "fwd_active");
+    CHECK_EQ_INT(rec.value, 123456789);
+    CHECK_EQ_INT(rec.decimals, 4);
+    sim_ledger_format(line, "4403-000A", 1, "curve_fwd_active", "2026-11-26T00:15", 0, 5, 2);
+    CHECK_STR(line, "4403-000A 1 curve_fwd_active 2026-11-26T00:15 0 0.05\n");
+    char bad[] = "4403-0001 3 fwd_active 2026-11-26T10:15 0";
+    CHECK_EQ_INT(sim_ledger_parse(bad, &rec), MF_EINVAL);
+    char bad2[] = "4403-0001  3 fwd_active 2026-11-26T10:15 0 1.0";
+    CHECK_EQ_INT(sim_ledger_parse(bad2, &rec), MF_EINVAL);
+    char comment[] = "# meterflow-sim ledger";
+    CHECK_EQ_INT(sim_ledger_parse(comment, &rec), 1);
+
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    struct sim_ledger l;
+    CHECK_EQ_INT(sim_ledger_open(&l, path, errbuf, sizeof(errbuf)), 0);
+    const char *two = "a 1 x t 0 1\nb 2 y t 0 2\n";
+    CHECK_EQ_INT(sim_ledger_append(&l, two, strlen(two), 2), 0);
+    CHECK_EQ_INT(l.lines, 2);
+    CHECK_EQ_INT(sim_ledger_close(&l), 0);
+    size_t len;
+    char *text = mf_test_read_file(path, &len);
+    CHECK(text && strcmp(text, two) == 0);
+    free(text);
+    unlink(path);
+}
