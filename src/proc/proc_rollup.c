@@ -1,0 +1,161 @@
+/* proc_rollup.c -- the daily rollup of day D over every expected point in one merge pass:
+ * consumption per point, collection success (overall and per area), transformer-area line
+ * loss, and the "stopped meter" rule, which needs the area's supply advance.
+ *
+ * Invariant: points[] sorted by key (checked up front) with a dense history of hist_days
+ * indications per point, so the pass is O(points x hist_days) with no lookups: the worker
+ * fills the history from a few bulk store reads in key order. Pure. Thread: any. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meterflow/common.h"
+#include "meterflow/proc.h"
+
+const char *proc_loss_status_str(int st)
+{
+    static const char *const names[] = { "ok", "high", "negative", "incomplete", "no_supply" };
+    if (st < 0 || (size_t)st >= MF_ARRAY_LEN(names))
+        return "unknown";
+    return names[st];
+}
+
+static int rollup_check(const struct proc_rollup_in *in)
+{
+    for (size_t i = 0; i < in->npoints; i++) {
+        if (i > 0 && in->points[i].key <= in->points[i - 1].key)
+            return MF_EINVAL;
+        if (in->points[i].area != PROC_NO_AREA && in->points[i].area >= in->nareas)
+            return MF_EINVAL;
+    }
+    if (in->hist_days < 1 || in->hist_days > PROC_WINDOW_MAX || (in->npoints && !in->hist))
+        return MF_EINVAL;
+    return 0;
+}
+
+/* Per-area scratch kept in the output struct plus two counters. */
+struct area_acc {
+    uint32_t supplies, supplies_known;
+};
+
+static void area_add(struct proc_area_out *a, struct area_acc *acc, const struct proc_point *pt,
+                     const struct proc_cons *c)
+{
+    a->expected++;
+    if (c->status != PROC_CONS_MISSING)
+        a->collected++;
+    if (pt->role == PROC_ROLE_SUPPLY) {
+        acc->supplies++;
+        if (a->supply_point == 0)
+            a->supply_point = pt->key;
+        if (proc_cons_has_value(c->status)) {
+            acc->supplies_known++;
+            a->supply_e4 = (a->supply_e4 < 0 ? 0 : a->supply_e4) + c->kwh_e4;
+        }
+    } else if (pt->role == PROC_ROLE_CUSTOMER) {
+        a->customers++;
+        if (proc_cons_has_value(c->status)) {
+            a->customers_with_cons++;
+            a->customers_e4 += c->kwh_e4;
+        }
+    }
+}
+
+static void area_finish(int64_t high_ppm, struct proc_area_out *a, const struct area_acc *acc)
+{
+    if (acc->supplies == 0) {
+        a->status = PROC_LOSS_NO_SUPPLY;
+        return;
+    }
+    if (acc->supplies_known < acc->supplies || a->customers_with_cons < a->customers) {
+        a->status = PROC_LOSS_INCOMPLETE; /* never reported as a (high) loss */
+        return;
+    }
+    if (a->supply_e4 <= 0) {
+        a->status = PROC_LOSS_NO_SUPPLY;
+        return;
+    }
+    a->loss_e4 = a->supply_e4 - a->customers_e4;
+    int64_t ppm = a->loss_e4 * 1000000 / a->supply_e4;
+    a->loss_ppm = (int32_t)MF_MAX(MF_MIN(ppm, INT32_MAX), -INT32_MAX);
+    a->has_rate = 1;
+    if (a->loss_e4 < 0)
+        a->status = PROC_LOSS_NEGATIVE;
+    else if (ppm > high_ppm)
+        a->status = PROC_LOSS_HIGH;
+    else
+        a->status = PROC_LOSS_OK;
+}
+
+/* Stopped: a customer meter with a zero advance for D while its area's supply meter
+ * advanced at least stopped_area_min. */
+static void stopped_rule(const struct proc_cfg *cfg, const struct proc_rollup_in *in,
+                         struct proc_rollup_out *out)
+{
+    for (size_t i = 0; i < in->npoints; i++) {
+        const struct proc_point *pt = &in->points[i];
+        const struct proc_cons *c = &out->cons[i];
+        if (pt->role != PROC_ROLE_CUSTOMER || pt->area == PROC_NO_AREA ||
+            !proc_cons_has_value(c->status) || c->kwh_e4 != 0)
+            continue;
+        const struct proc_area_out *a = &out->areas[pt->area];
+        if (a->supply_e4 < cfg->stopped_area_min_e4)
+            continue; /* supply unknown (-1) or idle: no evidence the meter should move */
+        struct proc_anomaly *x = proc_anoms_push(&out->anoms);
+        if (!x)
+            return;
+        x->kind = PROC_AN_STOPPED;
+        x->severity = PROC_SEV_MAJOR;
+        x->point = pt->key;
+        x->day = in->day;
+        x->value = 0;
+        x->ref = a->supply_e4;
+        x->threshold = cfg->stopped_area_min_e4;
+        snprintf(x->detail, sizeof(x->detail),
+                 "zero advance at indication %" PRId64 " e-4 kWh while area supply advanced %" PRId64
+                 " e-4 kWh",
+                 c->end_e4, a->supply_e4);
+    }
+}
+
+int proc_rollup(const struct proc_cfg *cfg, const struct proc_rollup_in *in,
+                struct proc_rollup_out *out)
+{
+    struct area_acc acc_small[64];
+    struct area_acc *acc = acc_small;
+
+    if (rollup_check(in) != 0)
+        return MF_EINVAL;
+    if (in->nareas > MF_ARRAY_LEN(acc_small))
+        acc = mf_calloc(in->nareas, sizeof(*acc)); /* bounded by master data, not the wire */
+    else
+        memset(acc_small, 0, sizeof(acc_small));
+    for (uint32_t a = 0; a < in->nareas; a++) {
+        memset(&out->areas[a], 0, sizeof(out->areas[a]));
+        out->areas[a].area = a;
+        out->areas[a].supply_e4 = -1;
+    }
+    out->expected = out->collected = 0;
+    for (size_t i = 0; i < in->npoints; i++) {
+        const struct proc_point *pt = &in->points[i];
+        struct proc_cons *c = &out->cons[i];
+        proc_consumption_hist(cfg, in->day, pt->key, pt->modulus_e4,
+                              in->hist + i * (size_t)in->hist_days, in->hist_days, c,
+                              &out->anoms);
+        if (pt->multiplier > 1 && (proc_cons_has_value(c->status) || c->status == PROC_CONS_GAP))
+            c->kwh_e4 *= pt->multiplier;
+        out->expected++;
+        if (out->cons[i].status != PROC_CONS_MISSING)
+            out->collected++;
+        if (pt->area != PROC_NO_AREA)
+            area_add(&out->areas[pt->area], &acc[pt->area], pt, &out->cons[i]);
+    }
+    for (uint32_t a = 0; a < in->nareas; a++)
+        area_finish(in->area_high_ppm ? in->area_high_ppm[a] : (int64_t)cfg->loss_high_pct * 10000,
+                    &out->areas[a], &acc[a]);
+    stopped_rule(cfg, in, out);
+    if (acc != acc_small)
+        free(acc);
+    return 0;
+}
