@@ -16,10 +16,31 @@
  *   36  4    payload length P (<= MF_ENV_PAYLOAD_MAX)
  *   40  P    payload
  *
+ * Decoding is strict: the total length must be exactly 40 + P, the reserved byte 0, the kind
+ * known; anything else is MF_EINVAL (a newer producer bumps the version).
+ *
  * Payload by kind:
  *   MF_ENV_FRAME       the raw 376.1 frame bytes, exactly as received
- *   MF_ENV_SESSION     struct mf_env_session, encoded by mf_env_session_encode
- *   MF_ENV_CMD_STATUS  struct mf_env_cmd_status, encoded by mf_env_cmd_status_encode
+ *   MF_ENV_SESSION     struct mf_env_session, encoded by mf_env_session_encode:
+ *                        off len  field
+ *                        0   1    state (enum mf_session_state, 1..3)
+ *                        1   1    reason (enum mf_offline_reason, 0..6)
+ *                        2   1    known (0|1)
+ *                        3   1    has_clock (0|1)
+ *                        4   4    clock_offset_s (int32, little-endian; 0 when !has_clock)
+ *                        8   1    peer length L (<= 63)
+ *                        9   L    peer text (no NUL)
+ *                      total 9 + L bytes, exactly.
+ *   MF_ENV_CMD_STATUS  struct mf_env_cmd_status, encoded by mf_env_cmd_status_encode:
+ *                        off len  field
+ *                        0   1    state (enum mf_cmd_state, 0..6)
+ *                        1   1    attempts
+ *                        2   1    detail length L (<= 127)
+ *                        3   L    detail text (no NUL)
+ *                      total 3 + L bytes, exactly.
+ * The payload encoders return the length written or MF_ERANGE (cap too small) / MF_EINVAL
+ * (state out of range, text not NUL-terminated within its array); the decoders return 0 or
+ * MF_EINVAL and always leave the text NUL-terminated.
  *
  * Downlink commands (web -> front) travel as JSON on the `downlink` topic; see
  * docs/QUEUE.md ("downlink") for the schema.
@@ -34,6 +55,9 @@
 #define MF_ENV_HDR_LEN 40u
 #define MF_ENV_PAYLOAD_MAX (16383u + 8u + 256u)
 #define MF_ENV_MAX (MF_ENV_HDR_LEN + MF_ENV_PAYLOAD_MAX)
+#define MF_ENV_VERSION 1u
+#define MF_ENV_SESSION_MAX (9u + 63u)
+#define MF_ENV_CMD_STATUS_MAX (3u + 127u)
 
 enum mf_env_kind {
     MF_ENV_FRAME = 1,
@@ -53,9 +77,11 @@ struct mf_env {
     uint32_t payload_len;
 };
 
-/* Returns the encoded length, or MF_ERANGE if out is too small / payload over the cap. */
+/* Returns the encoded length, or MF_ERANGE if out is too small / payload over the cap,
+ * MF_EINVAL for an unknown kind. e: borrowed; out: borrowed, cap bytes. */
 int mf_env_encode(const struct mf_env *e, uint8_t *out, size_t cap);
-/* 0, or MF_EINVAL (bad magic/version/kind, length mismatch). e->payload points into buf. */
+/* 0, or MF_EINVAL (bad magic/version/kind/reserved, length mismatch, payload over the cap).
+ * e->payload points into buf (borrowed from the caller's buf). */
 int mf_env_decode(const uint8_t *buf, size_t len, struct mf_env *e);
 
 enum mf_session_state { MF_SESSION_ONLINE = 1, MF_SESSION_OFFLINE = 2, MF_SESSION_CLOCK = 3 };
@@ -90,7 +116,9 @@ enum mf_cmd_state {
     MF_CMD_OFFLINE = 5,   /* terminal not connected to any front */
     MF_CMD_FAILED = 6,    /* could not be encoded / sent */
 };
-const char *mf_cmd_state_str(int state); /* "queued", "sent", ... */
+/* "queued", "sent", "answered", "denied", "timeout", "offline", "failed"; "unknown" for any
+ * other value. Constant strings (the web API uses them verbatim). */
+const char *mf_cmd_state_str(int state);
 
 struct mf_env_cmd_status {
     uint8_t state;       /* enum mf_cmd_state */

@@ -19,9 +19,30 @@
  * and sessions carry documented JSON for other consumers (docs/QUEUE.md).
  *
  * Thread: mq_produce from any thread. Callbacks run on a queue-owned thread (kafka: the
- * delivery-report poller; embedded: the thread that calls mq_commit / mq_batch_release) and
- * must only hand the result over (e.g. uv_async_send); they must not call back into the
- * queue. A consumer handle (mq_subscribe/poll/commit) is used by one thread. */
+ * delivery-report poller; embedded: the thread that calls mq_commit / mq_batch_release /
+ * mq_close) and must only hand the result over (e.g. uv_async_send); they must not call back
+ * into the queue. A consumer is used by one thread: mq_subscribe gives the *calling thread*
+ * a consumer that mq_poll on that thread uses (so in embedded mode the front's thread and
+ * the worker's thread share one handle, each with its own subscription); mq_consumer_open
+ * gives an explicit consumer instead (tests, several consumers on one thread).
+ *
+ * Embedded backend (src/queue/queue_emb.c), precisely:
+ *  - each topic has [queue] partitions partitions; key -> partition by FNV-1a, so one
+ *    terminal's messages keep their order; each topic is bounded by embedded_max_msgs and
+ *    embedded_max_bytes (key + value bytes) -- past either, mq_produce returns MF_EFULL;
+ *  - each group sees every message produced after it joined (fan-out per group); the first
+ *    group of a topic also gets what was produced before any group existed (so frames
+ *    produced before the worker subscribes wait for it, bounded by the capacity);
+ *    mq_publish to a topic with no group drops the message (nobody could ever read it);
+ *  - within a group, a partition is served to one consumer at a time: while a consumer holds
+ *    uncommitted messages of a partition, other consumers of the group skip that partition;
+ *  - done(0) fires when every group that received the message has committed it; the first
+ *    mq_batch_release of it fires done(MF_ERETRY) at once; a released message is not
+ *    delivered again (the terminal, never confirmed, retransmits); mq_close fires
+ *    done(MF_EFATAL) for every message still pending;
+ *  - groups outlive their consumers (like Kafka's committed offsets): a consumer that
+ *    subscribes again with the same group continues where the group stood.
+ * Kafka backend (src/queue/queue_kafka.c): docs/QUEUE.md. */
 #ifndef MF_QUEUE_H
 #define MF_QUEUE_H
 
@@ -68,11 +89,17 @@ struct mq_batch {
  * process must share one handle (mq_open once, pass it around); for kafka each role opens
  * its own. errbuf says which key or broker failed. Gives a handle, NULL on failure. */
 struct mq *mq_open(const struct mf_config *cfg, char *errbuf, size_t errlen);
+/* Every thread using the handle must have stopped polling first. Closes the remaining
+ * consumers, fires every pending done() with MF_EFATAL (kafka: after waiting up to
+ * [queue] close_flush_ms for outstanding deliveries), frees everything. NULL ok. */
 void mq_close(struct mq *q);
+/* "embedded" or "kafka". */
+const char *mq_backend_name(const struct mq *q);
 
-/* Copies key and val. 0: accepted, done() will be called exactly once. MF_EFULL: the bounded
- * local queue is full -- not accepted, done() never called: stop reading from terminals and
- * try again later (backpressure). MF_EFATAL: the queue is unusable. */
+/* Copies key and val (borrowed). 0: accepted, done() will be called exactly once. MF_EFULL:
+ * the bounded local queue is full -- not accepted, done() never called: stop reading from
+ * terminals and try again later (backpressure). MF_ERANGE: the message is larger than
+ * [queue] max_message_bytes (never accepted). MF_EFATAL: the queue is unusable (closed). */
 int mq_produce(struct mq *q, enum mq_topic topic, const void *key, size_t key_len, const void *val,
                size_t val_len, mq_done_fn done, void *opaque);
 
@@ -81,12 +108,34 @@ int mq_produce(struct mq *q, enum mq_topic topic, const void *key, size_t key_le
 int mq_publish(struct mq *q, enum mq_topic topic, const void *key, size_t key_len,
                const void *val, size_t val_len);
 
-/* Consumer side. group: consumer group (kafka) -- all workers share one; every front uses a
- * distinct group for downlink so each sees every command. 0, MF_ERETRY, MF_EFATAL. */
+/* Consumer side. group: consumer group -- all workers share one; every front uses a
+ * distinct group for downlink (e.g. "front-<node_id>") so each sees every command. group is
+ * borrowed; 1..MQ_GROUP_MAX-1 bytes. The consumer belongs to the calling thread.
+ * 0, MF_ERETRY, MF_EFATAL; MF_EINVAL for a bad argument or a thread already subscribed.
+ * A new Kafka group starts at the oldest retained message for uplink/readings/events/
+ * sessions (nothing produced before the first worker is skipped) and at the newest for a
+ * subscription to downlink only (a new front does not replay old commands). */
+#define MQ_GROUP_MAX 128
 int mq_subscribe(struct mq *q, const enum mq_topic *topics, size_t ntopics, const char *group);
-/* Wait up to timeout_ms for messages; fills batch with at most max_msgs (batch->n may be 0).
- * The messages stay valid until mq_commit or mq_batch_release. 0, MF_ERETRY, MF_EFATAL. */
+/* Close the calling thread's consumer (releasing its outstanding batches; kafka: leave the
+ * group so its partitions move at once). No-op when the thread has none. */
+void mq_unsubscribe(struct mq *q);
+/* Wait up to timeout_ms for messages; fills batch with at most max_msgs (<= MQ_BATCH_MAX;
+ * batch->n may be 0). The messages stay valid until mq_commit or mq_batch_release; a batch
+ * with n == 0 needs neither. 0, MF_ERETRY, MF_EFATAL (closed, or no subscription). */
+#define MQ_BATCH_MAX 10000
 int mq_poll(struct mq *q, struct mq_batch *batch, size_t max_msgs, int timeout_ms);
+/* Explicit consumers (same semantics as mq_subscribe/mq_poll, not bound to a thread; still
+ * used by one thread at a time). Gives a consumer closed by mq_consumer_close or mq_close;
+ * NULL with errbuf filled on failure. */
+struct mq_consumer;
+struct mq_consumer *mq_consumer_open(struct mq *q, const enum mq_topic *topics, size_t ntopics,
+                                     const char *group, char *errbuf, size_t errlen);
+int mq_consumer_poll(struct mq_consumer *c, struct mq_batch *batch, size_t max_msgs,
+                     int timeout_ms);
+/* Releases the consumer's outstanding batches (they must not be used afterwards). NULL ok. */
+void mq_consumer_close(struct mq_consumer *c);
+
 /* The consumer's durable work for this batch is done: advance the position (kafka: commit
  * offsets synchronously; embedded: fire the producers' callbacks with 0) and free the batch.
  * 0, MF_ERETRY (kafka commit failed; the batch may be redelivered -- harmless, storage is
@@ -100,7 +149,8 @@ void mq_batch_release(struct mq *q, struct mq_batch *batch);
 struct mq_stats {
     uint64_t produced, delivered, failed, full_rejections;
     uint64_t consumed, committed;
-    uint64_t in_flight;   /* produced, not yet durable */
+    uint64_t in_flight;   /* produced, done() not yet called */
+    uint64_t dropped;     /* embedded: published to a topic without a group */
     int64_t lag;          /* consumer lag in messages, -1 unknown */
 };
 void mq_stats_get(struct mq *q, struct mq_stats *out);
