@@ -1,0 +1,316 @@
+/* front_int.h -- private structures of the front-end (src/front only).
+ *
+ * Layers, bottom up:
+ *   front_sess.c   the per-connection 376.1 session: framing, login/heartbeat/logout,
+ *                  reports handed to the queue, confirms after durability, answers matched
+ *                  to master requests. No libuv: every side effect goes through
+ *                  struct front_io_ops, so the fuzz target and unit tests drive it without
+ *                  sockets.
+ *   front_req.c    master requests (downlink commands): JSON parsing, PFC/PSEQ, Tp, PW,
+ *                  retransmission and timeout, status envelopes.
+ *   front_io.c     libuv I/O threads: SO_REUSEPORT listeners, reads into a per-loop buffer,
+ *                  writes, the sweep timer, the inbox (done callbacks, commands, kicks).
+ *   front.c        lifecycle, cross-thread terminal registry, downlink thread, stats.
+ *
+ * Thread rule: a struct front_conn and everything hanging off it belong to the I/O thread
+ * that accepted it. Other threads reach it only through that thread's inbox (th->mu).
+ */
+#ifndef MF_FRONT_INT_H
+#define MF_FRONT_INT_H
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "meterflow/buf.h"
+#include "meterflow/envelope.h"
+#include "meterflow/front.h"
+#include "meterflow/gw3761.h"
+#include "meterflow/log.h"
+
+#define FRONT_MOD "front"
+#define FRONT_RBUF 65536u      /* per-loop read buffer */
+
+/* Settings read once from [front] (front_cfg.c documents each key). */
+struct front_opts {
+    char listen[64];
+    int port;
+    int threads;
+    int node_id;
+    int single;
+    int max_connections;
+    size_t max_frame_bytes;
+    size_t max_buffered_bytes;
+    size_t max_garbage_bytes;
+    uint64_t partial_timeout_us;
+    uint64_t login_timeout_us;    /* a connection that never logs in is closed after this */
+    uint64_t liveness_us;         /* misses * heartbeat period + slack */
+    int max_inflight;             /* unconfirmed frames per connection */
+    int frames_per_sec;           /* per terminal; 0 = unlimited */
+    int login_per_min;            /* per source address; 0 = unlimited */
+    int accept_unknown;
+    int event_read;
+    int event_read_max;
+    int msa;
+    int pw_len;
+    int max_queued_cmds;
+    uint64_t retry_tick_us;       /* sweep period */
+    int clock_publish_delta_s;
+};
+
+enum front_state { FRONT_S_NEW = 0, FRONT_S_ONLINE = 1, FRONT_S_LOGGED_OUT = 2, FRONT_S_CLOSING = 3 };
+
+struct front_conn;
+struct front_thread;
+struct front_req;
+
+/* One frame handed to the queue and not yet reported back. Kept by the queue (opaque of
+ * mq_produce) until done() fires; then owned by the I/O thread's inbox. */
+struct front_pend {
+    struct front_conn *conn;   /* kept: the connection is not freed while conn->inflight > 0 */
+    struct front_pend *next;
+    uint64_t rx_mono_us;
+    int status;
+    uint8_t con, rseq, msa, has_tp;
+    struct gw_tp tp;
+};
+
+/* Side effects of the session, implemented by front_io.c (real sockets and queue) or by a
+ * test/fuzz stub. All run on the connection's thread. */
+struct front_io_ops {
+    /* Write n bytes (copied). 0 or negative (the connection is closing). */
+    int (*send)(struct front_conn *conn, const uint8_t *p, size_t n);
+    /* Hand an encoded envelope to the queue with pend as the done opaque. 0, MF_EFULL (not
+     * accepted: keep the frame), other negative (not accepted, drop without confirm). */
+    int (*produce)(struct front_conn *conn, const uint8_t *key, size_t key_len,
+                   const uint8_t *env, size_t len, struct front_pend *pend);
+    /* Fire-and-forget envelope (sessions, command status). */
+    int (*publish)(struct front_thread *th, const uint8_t *key, size_t key_len,
+                   const uint8_t *env, size_t len);
+    /* Close the connection (after flushing queued writes); reason: enum mf_offline_reason. */
+    void (*close)(struct front_conn *conn, int reason);
+    /* The terminal logged in on conn: claim it in the cross-thread registry. Returns the
+     * conn id of the session it replaces (0 = none) -- the caller publishes that session's
+     * offline "replaced" before its own online, so the order on the topic is right. */
+    uint64_t (*claim)(struct front_conn *conn);
+    /* The session of conn ends: drop its registry entry if it is still conn's. */
+    void (*unclaim)(struct front_conn *conn);
+};
+
+/* Per-thread counters: relaxed atomics, read by front_stats_get from any thread. */
+struct front_tstats {
+    _Atomic uint64_t conns_open, conns_accepted, logins, logouts, heartbeats, replaced, timeouts;
+    _Atomic uint64_t frames_in, frames_out, bytes_in, bytes_out, reports_produced, confirms;
+    _Atomic uint64_t backpressure, cmds_received, cmds_sent, cmds_answered, cmds_timeout;
+    _Atomic uint64_t cmds_denied, cmds_offline, retransmissions;
+    _Atomic uint64_t drops[FRONT_DROP_NREASONS];
+};
+#define FRONT_INC(th, field) atomic_fetch_add_explicit(&(th)->st.field, 1, memory_order_relaxed)
+#define FRONT_ADD(th, field, n)                                                                \
+    atomic_fetch_add_explicit(&(th)->st.field, (n), memory_order_relaxed)
+#define FRONT_DROP(th, why) FRONT_INC(th, drops[why])
+
+/* Message to an I/O thread from another thread (downlink commands, replacement kicks). */
+struct front_msg {
+    struct front_msg *next;
+    int kind;                  /* FRONT_MSG_* */
+    uint32_t term_key;
+    uint64_t conn_id;
+    struct front_cmd *cmd;     /* FRONT_MSG_CMD: owned by the message */
+};
+enum { FRONT_MSG_CMD = 1, FRONT_MSG_KICK = 2 };
+
+/* A validated downlink command. */
+struct front_cmd {
+    uint64_t cmd_id;
+    uint16_t a1, a2;
+    uint8_t afn;
+    uint8_t con;
+    uint8_t retries;
+    uint8_t tp_delay_min;
+    uint32_t timeout_ms;
+    size_t units_len;
+    uint8_t units[];           /* units_len bytes (allocated with the command) */
+};
+
+struct front_thread {
+    struct front *f;
+    int idx;
+    const struct front_io_ops *ops;
+    uv_loop_t loop;
+    uv_tcp_t listener;
+    uv_async_t async;
+    uv_timer_t sweep;
+    pthread_t tid;
+    int started;
+    pthread_mutex_t mu;        /* guards done_*, msg_*, stopping */
+    struct front_pend *done_head, *done_tail;
+    struct front_msg *msg_head, *msg_tail;
+    int stopping;
+    struct front_conn *conns;  /* every connection of this thread (doubly linked) */
+    struct front_conn **byterm;/* online sessions by terminal key */
+    size_t nbuckets;
+    struct front_req *reqs;    /* active master requests (doubly linked) */
+    struct front_conn *blocked;/* connections waiting for the queue (backpressure) */
+    uint64_t next_walk_us, walk_us;
+    int joinable;
+    struct front_tstats st;
+    pthread_mutex_t hist_mu;
+    struct mf_hist hist;
+    struct mf_ratelimit rl;
+    uint8_t rbuf[FRONT_RBUF];
+    uint8_t scratch[MF_ENV_MAX];
+};
+
+/* One TCP connection and its session: kept small (idle connections hold no buffer). */
+struct front_conn {
+    uv_tcp_t tcp;
+    struct front_thread *th;
+    struct front_conn *next, *prev;   /* th->conns */
+    struct front_conn *hnext;         /* th->byterm chain */
+    struct front_conn *bnext;         /* th->blocked chain (conn->blocked set) */
+    uint64_t id;
+    struct mf_buf in;                 /* partial frame / bytes held back by backpressure */
+    uint64_t opened_us, last_rx_us, partial_since_us;
+    uint32_t garbage;                 /* bytes skipped since the last good frame */
+    uint16_t a1, a2;
+    uint8_t state;                    /* enum front_state */
+    uint8_t known, confirm_f3, pw_len;
+    uint8_t blocked, closed, hclosed;
+    uint8_t pfc;
+    uint8_t ev_pending;
+    int16_t last_ec1;
+    uint16_t inflight;
+    int32_t clock_offset_s;
+    uint8_t has_clock;
+    float tokens;
+    uint32_t tok_ms;
+    struct front_req *req;            /* active master request */
+    struct front_req *reqq;           /* waiting requests (FIFO) */
+    uint8_t nqueued;
+    struct sockaddr_in6 peer;         /* v4 addresses stored as AF_INET in the same storage */
+};
+
+/* An active or waiting master request. */
+struct front_req {
+    struct front_req *next, *prev;    /* th->reqs when active; conn->reqq chain when waiting */
+    struct front_conn *conn;
+    struct front_cmd *cmd;            /* owned */
+    uint64_t deadline_us;
+    uint8_t pfc, pseq, next_rseq;
+    uint8_t attempts;
+    uint8_t answered_any;
+    uint8_t internal;                 /* event read started by the front (cmd_id 0) */
+    uint8_t ev_pn;
+    size_t len;
+    uint8_t frame[];                  /* the frame as sent, resent unchanged on retry */
+};
+
+struct front {
+    const struct mf_config *cfg;
+    struct mq *q;
+    struct front_opts o;
+    int nthreads;
+    struct front_thread **th;
+    front_registry_fn reg_fn;
+    void *reg_opaque;
+    front_pw_fn pw_fn;
+    void *pw_opaque;
+    /* allow-list and per-terminal dialect lists from config (sorted keys) */
+    uint32_t *allow; size_t nallow; int have_allow;
+    uint32_t *f3; size_t nf3; int f3_all;
+    uint32_t *pw2; size_t npw2;
+    /* cross-thread terminal registry: key -> (thread, conn id) */
+    pthread_mutex_t reg_mu;
+    struct front_regent **reg; size_t reg_nb;
+    /* login attempts per source address per minute (hashed counters) */
+    pthread_mutex_t lr_mu;
+    struct { uint32_t h; uint32_t minute; uint32_t n; } lr[4096];
+    _Atomic uint64_t next_conn_id;
+    _Atomic int nconns;
+    pthread_t dl_tid;
+    int dl_started;
+    _Atomic int dl_stop;
+    int bound_port;
+    int running;
+};
+
+struct front_regent {
+    struct front_regent *next;
+    uint32_t key;
+    int thread;
+    uint64_t conn_id;
+};
+
+/* ---- front_sess.c ---- */
+/* Feed bytes to the session. *used: bytes consumed (the rest must be kept and fed again).
+ * 0: all complete frames handled; MF_EFULL: stop reading and retry later (backpressure);
+ * other negative: close the connection (conn->closed set by ops->close). */
+int front_sess_input(struct front_conn *conn, const uint8_t *p, size_t n, size_t *used);
+/* A done callback's result arrived on the connection's thread. */
+void front_sess_durable(struct front_pend *pend);
+/* Periodic checks for one connection (liveness, partial age). now: mono us. */
+void front_sess_check(struct front_conn *conn, uint64_t now);
+/* Connection ends: publish offline (unless replaced), fail its requests. Idempotent. */
+void front_sess_end(struct front_conn *conn, int reason);
+/* Encode and publish a session envelope for conn. */
+void front_sess_publish(struct front_conn *conn, int state, int reason, uint64_t conn_id);
+/* Build and send an AFN=00 answer. fn: 1 confirm, 2 deny; f3_item: for the per-item form,
+ * the confirmed frame's AFN and DA/DT (4 bytes) else NULL. */
+int front_sess_answer(struct front_conn *conn, uint8_t c, uint8_t msa, uint8_t rseq,
+                      const struct gw_tp *tp, int fn, uint8_t f3_afn, const uint8_t *f3_dadt);
+void front_conn_peer_format(const struct front_conn *conn, char *out, size_t len);
+void front_term_lookup(struct front *f, uint16_t a1, uint16_t a2, struct front_term_info *ti);
+
+/* ---- front_req.c ---- */
+/* Parse and validate a JSON command. 0 and *out (gives), or MF_EINVAL with a reason in
+ * why; *cmd_id / a1 / a2 are set as far as they parsed (for the failure status). */
+int front_cmd_parse(const uint8_t *json, size_t len, struct front_cmd **out, uint64_t *cmd_id,
+                    uint16_t *a1, uint16_t *a2, char *why, size_t whylen);
+/* Publish a MF_ENV_CMD_STATUS envelope for cmd. */
+void front_cmd_status(struct front_thread *th, struct front *f, uint64_t cmd_id, uint16_t a1,
+                      uint16_t a2, uint64_t conn_id, int state, int attempts, const char *detail);
+/* A command arrived on the thread holding conn (takes cmd). */
+void front_req_submit(struct front_conn *conn, struct front_cmd *cmd, int internal);
+/* Try to match an uplink answer to the active request. Returns the cmd_id (0 none) without
+ * side effects; front_req_answered applies them once the frame was accepted. */
+uint64_t front_req_match(struct front_conn *conn, const struct gw_frame *fr, int *is_internal);
+void front_req_answered(struct front_conn *conn, const struct gw_frame *fr);
+/* Deadlines of the thread's active requests. now: mono us. */
+void front_req_tick(struct front_thread *th, uint64_t now);
+/* Fail every request of conn (offline), free them. */
+void front_req_drop_all(struct front_conn *conn);
+/* Start an event read (AFN=0E F1, Pm..Pn) if none is pending. */
+void front_req_event_read(struct front_conn *conn, uint8_t ec1);
+
+/* ---- front.c (shared helpers) ---- */
+uint64_t front_now_mono(void);
+/* Registry: key -> (thread, conn id). put returns the previous holder (old_conn 0: none). */
+void front_registry_put(struct front *f, uint32_t key, int thread, uint64_t conn_id,
+                        int *old_thread, uint64_t *old_conn);
+void front_registry_del(struct front *f, uint32_t key, uint64_t conn_id);
+/* Thread index holding key, or -1. */
+int front_registry_find(struct front *f, uint32_t key);
+int front_login_allowed(struct front *f, const struct front_conn *conn);
+void front_opts_load(struct front_opts *o, const struct mf_config *cfg);
+
+/* ---- front_dl.c ---- */
+void *front_dl_main(void *arg);
+
+/* ---- front_io.c ---- */
+extern const struct front_io_ops front_uv_ops;
+int front_thread_init(struct front_thread *th, struct front *f, int idx, char *err, size_t len);
+int front_thread_listen(struct front_thread *th, char *err, size_t len);
+int front_thread_start(struct front_thread *th);
+void front_thread_stop(struct front_thread *th);
+void front_thread_fini(struct front_thread *th);
+/* Post a message to th's inbox (any thread). Takes msg. Returns 0 or MF_ECLOSED (freed). */
+int front_thread_post(struct front_thread *th, struct front_msg *msg);
+/* Per-thread hash of online sessions. */
+void front_byterm_add(struct front_thread *th, struct front_conn *conn);
+void front_byterm_del(struct front_thread *th, struct front_conn *conn);
+struct front_conn *front_byterm_find(struct front_thread *th, uint32_t key);
+
+#endif
