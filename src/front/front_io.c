@@ -308,7 +308,7 @@ static void io_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         }
     } else {
         size_t before = conn->in.len;
-        io_keep_rest(conn, buf->base, (size_t)nread);
+        io_keep_rest(conn, (const uint8_t *)buf->base, (size_t)nread);
         if (conn->closed)
             return;
         rc = front_sess_input(conn, conn->in.data, conn->in.len, &used);

@@ -1,0 +1,599 @@
+/* tsan: yes */
+/* test_front_tcp.c -- the front driven over real TCP on a free port, with the embedded queue
+ * and a test consumer that commits only when the test says so. Every frame sent and every
+ * byte expected is written by hand from the protocol text and the public vectors
+ * (../shared/vectors/public-3761.json); checksums were summed by hand (section 1.2).
+ *
+ * Conditions are awaited with deadlines, never with fixed sleeps; the only "nothing arrives"
+ * checks wait a bounded time for bytes that must not come. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "meterflow/clock.h"
+#include "meterflow/common.h"
+#include "meterflow/config.h"
+#include "meterflow/envelope.h"
+#include "meterflow/front.h"
+#include "meterflow/modcfg.h"
+#include "meterflow/queue.h"
+
+static const struct mf_cfg_item t_meterflow[] = {
+    { "meterflow", "node_id", MF_CFG_INT, "7", 1, 65535, NULL, "node" },
+    MF_CFG_END,
+};
+static const struct mf_cfg_item *const t_tables[] = { t_meterflow, front_cfg, queue_cfg, NULL };
+static const char *const t_pass[] = { "kafka", NULL };
+
+/* ---- hand-written frames ---- */
+/* login-01 (0171-0822, SEQ 78 -> PSEQ 8) and the F1 answer: C=0B, A3=00 (MSA 0), AFN 00,
+ * SEQ 68, p0 F1; CS = 0B+71+01+22+08+68+01 = 0x10. */
+static const char *LOGIN01 = "68 32 00 32 00 68 C9 71 01 22 08 00 02 78 00 00 01 00 E0 16";
+static const char *LOGIN01_ACK = "68 32 00 32 00 68 0B 71 01 22 08 00 00 68 00 00 01 00 10 16";
+/* heartbeat-01 (no clock, PSEQ 9): CS 0x10 + 1 */
+static const char *HB01 = "68 32 00 32 00 68 C9 71 01 22 08 00 02 79 00 00 04 00 E4 16";
+static const char *HB01_ACK = "68 32 00 32 00 68 0B 71 01 22 08 00 00 69 00 00 01 00 11 16";
+/* logout-01 (PSEQ 1) */
+static const char *LOGOUT01 = "68 32 00 32 00 68 C9 71 01 22 08 00 02 71 00 00 02 00 DA 16";
+static const char *LOGOUT01_ACK = "68 32 00 32 00 68 0B 71 01 22 08 00 00 61 00 00 01 00 09 16";
+/* 9612-3456: login (SEQ 71), its answer, the ERC14 report ev-erc14-01 (C4, SEQ 70, CON=1)
+ * and its confirm (C=00, MSA 0, SEQ 60: 12+96+56+34+60+01 = 0x93). ev-erc24 SEQ 75 -> 0x98. */
+static const char *LOGIN96 = "68 32 00 32 00 68 C9 12 96 56 34 00 02 71 00 00 01 00 6F 16";
+static const char *LOGIN96_ACK = "68 32 00 32 00 68 0B 12 96 56 34 00 00 61 00 00 01 00 9F 16";
+static const char *ERC14 = "68 72 00 72 00 68 C4 12 96 56 34 00 0E 70 00 00 01 00 01 00 00 01 "
+                           "0E 0A 40 14 31 07 10 31 11 03 08 10 88 16";
+static const char *ERC14_ACK = "68 32 00 32 00 68 00 12 96 56 34 00 00 60 00 00 01 00 93 16";
+static const char *ERC24 = "68 82 00 82 00 68 C4 12 96 56 34 00 0E 75 00 00 01 00 6E 00 00 01 "
+                           "18 0E 09 22 07 12 10 01 00 00 90 21 00 22 00 22 59 16";
+static const char *ERC24_ACK = "68 32 00 32 00 68 00 12 96 56 34 00 00 65 00 00 01 00 98 16";
+/* heartbeat-02 (2449-5845, 2013 clock) -> confirm-02 with MSA 0: CS 0x79 - 0x02 = 0x77.
+ * Login for 2449-5845 (C9, SEQ 70): CS C9+49+24+45+58+02+70+01 = 0x246 -> 0x46. */
+static const char *LOGIN24 = "68 32 00 32 00 68 C9 49 24 45 58 00 02 70 00 00 01 00 46 16";
+static const char *LOGIN24_ACK = "68 32 00 32 00 68 0B 49 24 45 58 00 00 60 00 00 01 00 76 16";
+static const char *HB02 = "68 4A 00 4A 00 68 C9 49 24 45 58 00 02 71 00 00 04 00 22 48 17 03 67 "
+                          "19 4E 16";
+static const char *HB02_ACK = "68 32 00 32 00 68 0B 49 24 45 58 00 00 61 00 00 01 00 77 16";
+/* 2120-0007 answered in the F3 style: login (C9, SEQ 70, CS 0x84) -> per-item confirm of
+ * 02 / p0 F1; heartbeat-03 -> exactly confirm-03. */
+static const char *LOGIN21 = "68 32 00 32 00 68 C9 20 21 07 00 00 02 70 00 00 01 00 84 16";
+static const char *LOGIN21_F3 = "68 4A 00 4A 00 68 0B 20 21 07 00 00 00 60 00 00 04 00 02 00 00 "
+                                "01 00 00 BA 16";
+static const char *HB03 = "68 32 00 32 00 68 C9 20 21 07 00 00 02 71 00 00 04 00 88 16";
+static const char *CONFIRM03 = "68 4A 00 4A 00 68 0B 20 21 07 00 00 00 61 00 00 04 00 02 00 00 "
+                               "04 00 00 BE 16";
+/* login-02: 2449-5845 with ACD=1, EC1=28 -> event read AFN=0E F1 Pm=12 (28 - event_read_max
+ * 16) Pn=28: C=4B, A3=02 (MSA 1), SEQ 61 (PFC 1), L1=14 -> 3A 00, CS 0xEF. */
+static const char *LOGIN02 = "68 3A 00 3A 00 68 E9 49 24 45 58 00 02 70 00 00 01 00 1C 04 86 16";
+static const char *EVREAD = "68 3A 00 3A 00 68 4B 49 24 45 58 02 0E 61 00 00 01 00 0C 1C EF 16";
+/* AFN=0C p1 F129 read of 0171-0822 with PFC 1 and PFC 2 (C=4B, MSA 1, no Tp); the answer to
+ * PFC 2 is the public c1-f129-rsp (RSEQ 2, Tp PFC 02). */
+static const char *REQ1 = "68 32 00 32 00 68 4B 71 01 22 08 02 0C 61 01 01 01 10 69 16";
+static const char *REQ2 = "68 32 00 32 00 68 4B 71 01 22 08 02 0C 62 01 01 01 10 6A 16";
+static const char *RSP2 = "68 C6 00 C6 00 68 88 71 01 22 08 02 0C A2 01 01 01 10 18 16 28 08 18 "
+                          "04 00 01 00 00 00 EE EE EE EE EE EE EE EE EE EE EE EE EE EE EE EE EE "
+                          "EE EE EE 02 39 19 16 28 00 8C 16";
+/* AFN=05 p0 F49 port 1 with con=true and PFC 3: C=4A, SEQ 73, 16 zero PW bytes, L1 = 29 ->
+ * 76 00, CS 4A+71+01+22+08+02+05+73+01+06+01 = 0x368 -> 0x68; the terminal denies it
+ * (AFN=00 p0 F2, C=80, MSA 1, RSEQ 3): 80+71+01+22+08+02+00+63+02 = 0x183 -> 0x83. */
+static const char *REQ3 = "68 76 00 76 00 68 4A 71 01 22 08 02 05 73 00 00 01 06 01 00 00 00 00 "
+                          "00 00 00 00 00 00 00 00 00 00 00 00 68 16";
+static const char *DENY3 = "68 32 00 32 00 68 80 71 01 22 08 02 00 63 00 00 02 00 83 16";
+
+static size_t hex(const char *h, uint8_t *out)
+{
+    int n = mf_hex_decode(h, out, 512);
+    if (n < 0)
+        mf_test_fail(__FILE__, __LINE__, "bad hex in test: %s", h);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+/* ---- the server side ---- */
+
+struct rig {
+    struct mf_config *cfg;
+    struct mq *q;
+    struct front *f;
+    struct mq_consumer *c;
+    int port;
+};
+
+static void rig_start(struct rig *r, const char *const *sets)
+{
+    char err[256] = "";
+    memset(r, 0, sizeof(*r));
+    r->cfg = mf_config_new(t_tables, t_pass);
+    mf_config_set(r->cfg, "front", "port", "0", "test", err, sizeof(err));
+    mf_config_set(r->cfg, "front", "listen", "127.0.0.1", "test", err, sizeof(err));
+    mf_config_set(r->cfg, "front", "login_per_min", "0", "test", err, sizeof(err));
+    for (size_t i = 0; sets && sets[i]; i++)
+        if (mf_config_set_arg(r->cfg, sets[i], err, sizeof(err)) != 0)
+            mf_test_fail(__FILE__, __LINE__, "config %s: %s", sets[i], err);
+    r->q = mq_open(r->cfg, err, sizeof(err));
+    CHECK(r->q != NULL);
+    enum mq_topic t = MQ_UPLINK;
+    r->c = mq_consumer_open(r->q, &t, 1, "test", err, sizeof(err));
+    CHECK(r->c != NULL);
+    r->f = front_new(r->cfg, r->q, err, sizeof(err));
+    if (!r->f)
+        mf_test_fail(__FILE__, __LINE__, "front_new: %s", err);
+    CHECK_EQ_INT(front_start(r->f, err, sizeof(err)), 0);
+    r->port = front_port(r->f);
+    CHECK(r->port > 0);
+}
+
+static void rig_stop(struct rig *r)
+{
+    front_stop(r->f);
+    mq_consumer_close(r->c);
+    mq_close(r->q);
+    front_free(r->f);
+    mf_config_free(r->cfg);
+}
+
+static uint64_t now_ms(void)
+{
+    return mf_mono_us() / 1000u;
+}
+
+/* Next uplink envelope of `kind` (others are committed and skipped). The batch holding it is
+ * left to the caller: commit or release. 0 or -1 on timeout. */
+static int next_env(struct rig *r, int kind, struct mq_batch *b, struct mf_env *e, int ms)
+{
+    uint64_t end = now_ms() + (uint64_t)ms;
+    while (now_ms() < end) {
+        if (mq_consumer_poll(r->c, b, 1, 50) != 0 || b->n == 0)
+            continue;
+        if (mf_env_decode(b->msgs[0].val, b->msgs[0].val_len, e) == 0 && e->kind == kind)
+            return 0;
+        mq_commit(r->q, b);
+    }
+    return -1;
+}
+
+/* Next envelope of kind, committed at once; fills the session or status payload. */
+static int take_env(struct rig *r, int kind, struct mf_env *e, void *payload, int ms)
+{
+    struct mq_batch b;
+    if (next_env(r, kind, &b, e, ms) != 0)
+        return -1;
+    int rc = 0;
+    if (kind == MF_ENV_SESSION)
+        rc = mf_env_session_decode(e->payload, e->payload_len, payload);
+    else if (kind == MF_ENV_CMD_STATUS)
+        rc = mf_env_cmd_status_decode(e->payload, e->payload_len, payload);
+    e->payload = NULL;
+    mq_commit(r->q, &b);
+    return rc;
+}
+
+static void on_cmd_done(void *opaque, int status)
+{
+    (void)opaque;
+    (void)status;
+}
+
+static void send_cmd(struct rig *r, const char *json)
+{
+    CHECK_EQ_INT(mq_produce(r->q, MQ_DOWNLINK, "k", 1, json, strlen(json), on_cmd_done, NULL),
+                 0);
+}
+
+/* ---- the terminal side ---- */
+
+static int tconnect(int port)
+{
+    struct sockaddr_in sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        mf_test_fail(__FILE__, __LINE__, "connect: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void tsend(int fd, const char *h)
+{
+    uint8_t b[512];
+    size_t n = hex(h, b);
+    CHECK_EQ_INT(write(fd, b, n), (long long)n);
+}
+
+/* Read exactly n bytes within ms. Returns bytes read (< n on timeout/EOF), -1 EOF at once. */
+static int tread(int fd, uint8_t *out, size_t n, int ms)
+{
+    size_t got = 0;
+    uint64_t end = now_ms() + (uint64_t)ms;
+    while (got < n) {
+        struct pollfd p = { fd, POLLIN, 0 };
+        uint64_t t = now_ms();
+        if (t >= end)
+            break;
+        if (poll(&p, 1, (int)(end - t)) <= 0)
+            continue;
+        ssize_t k = read(fd, out + got, n - got);
+        if (k <= 0)
+            return got ? (int)got : -1;
+        got += (size_t)k;
+    }
+    return (int)got;
+}
+
+/* Expect exactly the frame `h` next on fd. */
+#define EXPECT_FRAME(fd, h)                                                                    \
+    do {                                                                                       \
+        uint8_t want_[512], got_[512];                                                         \
+        size_t n_ = hex((h), want_);                                                           \
+        int k_ = tread((fd), got_, n_, 5000);                                                  \
+        CHECK_EQ_INT(k_, (long long)n_);                                                       \
+        if (k_ == (int)n_)                                                                     \
+            CHECK_MEM(got_, want_, n_);                                                        \
+    } while (0)
+
+static void expect_nothing(int fd, int ms)
+{
+    uint8_t b[64];
+    CHECK_EQ_INT(tread(fd, b, 1, ms), 0);
+}
+
+static void expect_closed(int fd, int ms)
+{
+    uint8_t b[256];
+    uint64_t end = now_ms() + (uint64_t)ms;
+    int k;
+    while ((k = tread(fd, b, sizeof(b), (int)MF_MAX(1, (int64_t)(end - now_ms())))) > 0 &&
+           now_ms() < end)
+        ;
+    CHECK_EQ_INT(k, -1);
+}
+
+static void wait_stat(struct front *f, size_t off, uint64_t want, int ms)
+{
+    struct front_stats *st = malloc(sizeof(*st));
+    uint64_t end = now_ms() + (uint64_t)ms;
+    uint64_t v = 0;
+    do {
+        front_stats_get(f, st);
+        memcpy(&v, (const uint8_t *)st + off, sizeof(v));
+        if (v >= want)
+            break;
+        struct timespec ts = { 0, 5000000 };
+        nanosleep(&ts, NULL);
+    } while (now_ms() < end);
+    free(st);
+    CHECK(v >= want);
+}
+#define WAIT_STAT(f, field, want) wait_stat((f), offsetof(struct front_stats, field), (want), 5000)
+
+/* ---- tests ---- */
+
+MF_TEST(link_exchanges_byte_for_byte)
+{
+    static const char *const sets[] = { "front.f3_terminals=2120-0007", NULL };
+    struct rig r;
+    struct mf_env e;
+    struct mf_env_session s;
+    rig_start(&r, sets);
+
+    int fd = tconnect(r.port);
+    tsend(fd, LOGIN01);
+    EXPECT_FRAME(fd, LOGIN01_ACK);
+    CHECK_EQ_INT(take_env(&r, MF_ENV_SESSION, &e, &s, 5000), 0);
+    CHECK_EQ_INT(s.state, MF_SESSION_ONLINE);
+    CHECK_EQ_INT(s.known, 1);
+    CHECK_EQ_INT(e.a1, 0x0171);
+    CHECK_EQ_INT(e.a2, 0x0822);
+    CHECK_EQ_INT(e.front_id, 7);
+    CHECK(strncmp(s.peer, "127.0.0.1:", 10) == 0);
+    tsend(fd, HB01);
+    EXPECT_FRAME(fd, HB01_ACK);
+    tsend(fd, LOGOUT01);
+    EXPECT_FRAME(fd, LOGOUT01_ACK);
+    CHECK_EQ_INT(take_env(&r, MF_ENV_SESSION, &e, &s, 5000), 0);
+    CHECK_EQ_INT(s.state, MF_SESSION_OFFLINE);
+    CHECK_EQ_INT(s.reason, MF_OFF_LOGOUT);
+    close(fd);
+
+    /* 2013 heartbeat with the clock: confirm-02 style (F1) and a clock envelope. */
+    fd = tconnect(r.port);
+    tsend(fd, LOGIN24);
+    EXPECT_FRAME(fd, LOGIN24_ACK);
+    tsend(fd, HB02);
+    EXPECT_FRAME(fd, HB02_ACK);
+    do {
+        CHECK_EQ_INT(take_env(&r, MF_ENV_SESSION, &e, &s, 5000), 0);
+    } while (s.state == MF_SESSION_ONLINE);
+    CHECK_EQ_INT(s.state, MF_SESSION_CLOCK);
+    CHECK_EQ_INT(s.has_clock, 1);
+    /* 2019-07-03 17:48:22 local: the offset is the terminal clock minus ours. */
+    struct mf_civil c = { 2019, 7, 3, 17, 48, 22 };
+    int64_t want = mf_civil_to_utc(&c) - (int64_t)(mf_now_us() / 1000000u);
+    CHECK(s.clock_offset_s - want <= 5 && want - s.clock_offset_s <= 5);
+    close(fd);
+
+    /* F3 per-item style for a configured terminal: heartbeat-03 -> exactly confirm-03. */
+    fd = tconnect(r.port);
+    tsend(fd, LOGIN21);
+    EXPECT_FRAME(fd, LOGIN21_F3);
+    tsend(fd, HB03);
+    EXPECT_FRAME(fd, CONFIRM03);
+    close(fd);
+    rig_stop(&r);
+}
+
+MF_TEST(confirm_only_after_commit)
+{
+    struct rig r;
+    struct mf_env e;
+    struct mq_batch b;
+    rig_start(&r, NULL);
+
+    int fd = tconnect(r.port);
+    tsend(fd, ERC14); /* before the login: dropped, never confirmed */
+    tsend(fd, LOGIN96);
+    EXPECT_FRAME(fd, LOGIN96_ACK);
+    WAIT_STAT(r.f, drops[FRONT_DROP_BEFORE_LOGIN], 1);
+
+    tsend(fd, ERC14);
+    CHECK_EQ_INT(next_env(&r, MF_ENV_FRAME, &b, &e, 5000), 0);
+    uint8_t raw[128];
+    size_t n = hex(ERC14, raw);
+    CHECK_EQ_INT(e.payload_len, (long long)n);
+    CHECK_MEM(e.payload, raw, n);
+    CHECK_EQ_INT(e.a1, 0x9612);
+    CHECK_EQ_INT(e.a2, 0x3456);
+    CHECK_EQ_INT(e.cmd_id, 0);
+    CHECK_EQ_INT(e.front_id, 7);
+    expect_nothing(fd, 300); /* the consumer holds the batch: not durable, no confirm */
+    CHECK_EQ_INT(mq_commit(r.q, &b), 0);
+    EXPECT_FRAME(fd, ERC14_ACK);
+
+    /* A released batch is not durable: no confirm (the terminal will retransmit). */
+    tsend(fd, ERC24);
+    CHECK_EQ_INT(next_env(&r, MF_ENV_FRAME, &b, &e, 5000), 0);
+    mq_batch_release(r.q, &b);
+    WAIT_STAT(r.f, drops[FRONT_DROP_NOT_DURABLE], 1);
+    expect_nothing(fd, 200);
+    /* The retransmission is confirmed once committed. */
+    tsend(fd, ERC24);
+    CHECK_EQ_INT(next_env(&r, MF_ENV_FRAME, &b, &e, 5000), 0);
+    CHECK_EQ_INT(mq_commit(r.q, &b), 0);
+    EXPECT_FRAME(fd, ERC24_ACK);
+
+    WAIT_STAT(r.f, confirms, 2);
+    struct front_stats *st = malloc(sizeof(*st));
+    front_stats_get(r.f, st);
+    CHECK_EQ_INT(st->confirms, 2);
+    CHECK_EQ_INT(st->confirm_latency_us.count, 2);
+    free(st);
+    close(fd);
+    rig_stop(&r);
+}
+
+/* Split into single bytes, then coalesced with garbage between frames. */
+MF_TEST(split_coalesced_and_garbage)
+{
+    struct rig r;
+    struct mf_env e;
+    struct mq_batch b;
+    uint8_t buf[512];
+    rig_start(&r, NULL);
+
+    int fd = tconnect(r.port);
+    size_t n = hex(LOGIN96, buf);
+    for (size_t i = 0; i < n; i++) {
+        CHECK_EQ_INT(write(fd, buf + i, 1), 1);
+        struct timespec ts = { 0, 200000 };
+        nanosleep(&ts, NULL);
+    }
+    EXPECT_FRAME(fd, LOGIN96_ACK);
+    /* garbage, a frame with a bad checksum, ERC14, garbage, ERC24 in one write */
+    size_t k = hex("00 11 68 22 16 FE FE", buf);
+    k += hex("68 32 00 32 00 68 C9 12 96 56 34 00 02 71 00 00 01 00 70 16", buf + k);
+    k += hex(ERC14, buf + k);
+    k += hex("99 68", buf + k);
+    k += hex(ERC24, buf + k);
+    CHECK_EQ_INT(write(fd, buf, k), (long long)k);
+    for (int i = 0; i < 2; i++) {
+        CHECK_EQ_INT(next_env(&r, MF_ENV_FRAME, &b, &e, 5000), 0);
+        CHECK_EQ_INT(e.payload[13], i == 0 ? 0x70 : 0x75); /* SEQ: order kept */
+        CHECK_EQ_INT(mq_commit(r.q, &b), 0);
+        EXPECT_FRAME(fd, i == 0 ? ERC14_ACK : ERC24_ACK);
+    }
+    struct front_stats *st = malloc(sizeof(*st));
+    front_stats_get(r.f, st);
+    CHECK(st->drops[FRONT_DROP_GARBAGE] >= 7 + 20 + 2);
+    free(st);
+    close(fd);
+    rig_stop(&r);
+}
+
+MF_TEST(second_login_replaces_first)
+{
+    static const char *const sets[] = { "front.threads=2", NULL };
+    struct rig r;
+    struct mf_env e;
+    struct mf_env_session s;
+    rig_start(&r, sets);
+
+    int fd1 = tconnect(r.port);
+    tsend(fd1, LOGIN01);
+    EXPECT_FRAME(fd1, LOGIN01_ACK);
+    CHECK_EQ_INT(take_env(&r, MF_ENV_SESSION, &e, &s, 5000), 0);
+    uint64_t first = e.conn_id;
+    int fd2 = tconnect(r.port);
+    tsend(fd2, LOGIN01);
+    EXPECT_FRAME(fd2, LOGIN01_ACK);
+    expect_closed(fd1, 5000);
+    /* offline "replaced" for the first connection comes before the second's online */
+    CHECK_EQ_INT(take_env(&r, MF_ENV_SESSION, &e, &s, 5000), 0);
+    CHECK_EQ_INT(s.state, MF_SESSION_OFFLINE);
+    CHECK_EQ_INT(s.reason, MF_OFF_REPLACED);
+    CHECK_EQ_INT(e.conn_id, first);
+    CHECK_EQ_INT(take_env(&r, MF_ENV_SESSION, &e, &s, 5000), 0);
+    CHECK_EQ_INT(s.state, MF_SESSION_ONLINE);
+    CHECK(e.conn_id != first);
+    tsend(fd2, HB01); /* the second session lives on */
+    EXPECT_FRAME(fd2, HB01_ACK);
+    WAIT_STAT(r.f, replaced, 1);
+    close(fd1);
+    close(fd2);
+    rig_stop(&r);
+}
+
+MF_TEST(liveness_timeout_closes)
+{
+    static const char *const sets[] = { "front.heartbeat_period_s=1", "front.liveness_misses=1",
+                                        "front.liveness_slack_s=0", NULL };
+    struct rig r;
+    struct mf_env e;
+    struct mf_env_session s;
+    rig_start(&r, sets);
+
+    int fd = tconnect(r.port);
+    tsend(fd, LOGIN01);
+    EXPECT_FRAME(fd, LOGIN01_ACK);
+    expect_closed(fd, 5000);
+    do {
+        CHECK_EQ_INT(take_env(&r, MF_ENV_SESSION, &e, &s, 5000), 0);
+    } while (s.state == MF_SESSION_ONLINE);
+    CHECK_EQ_INT(s.state, MF_SESSION_OFFLINE);
+    CHECK_EQ_INT(s.reason, MF_OFF_TIMEOUT);
+    WAIT_STAT(r.f, timeouts, 1);
+    close(fd);
+    rig_stop(&r);
+}
+
+MF_TEST(unknown_terminal_denied)
+{
+    static const char *const sets[] = { "front.accept_unknown=false", NULL };
+    struct rig r;
+    char path[] = "/tmp/mf-front-allow-XXXXXX";
+    int afd = mkstemp(path);
+    CHECK(afd >= 0);
+    CHECK(write(afd, "# registered\n9612-3456\n", 23) == 23);
+    close(afd);
+    char set[96];
+    snprintf(set, sizeof(set), "front.allow_file=%s", path);
+    const char *const sets2[] = { sets[0], set, NULL };
+    rig_start(&r, sets2);
+
+    int fd = tconnect(r.port);
+    tsend(fd, LOGIN01); /* 0171-0822 is not in the file: AFN=00 F2 deny, then closed */
+    EXPECT_FRAME(fd, "68 32 00 32 00 68 0B 71 01 22 08 00 00 68 00 00 02 00 11 16");
+    expect_closed(fd, 5000);
+    close(fd);
+    fd = tconnect(r.port);
+    tsend(fd, LOGIN96);
+    EXPECT_FRAME(fd, LOGIN96_ACK);
+    WAIT_STAT(r.f, drops[FRONT_DROP_DENIED], 1);
+    close(fd);
+    unlink(path);
+    rig_stop(&r);
+}
+
+/* Request -> timeout; request -> ignored -> retransmission (same bytes) -> answer; control
+ * request denied; command for a terminal nobody holds; malformed command. */
+MF_TEST(commands_answer_retry_timeout_deny_offline)
+{
+    static const char *const sets[] = { "front.single=true", "front.event_read=false", NULL };
+    struct rig r;
+    struct mf_env e;
+    struct mf_env_cmd_status cs;
+    struct mq_batch b;
+    rig_start(&r, sets);
+
+    int fd = tconnect(r.port);
+    tsend(fd, LOGIN01);
+    EXPECT_FRAME(fd, LOGIN01_ACK);
+    WAIT_STAT(r.f, logins, 1);
+
+    send_cmd(&r, "{\"cmd_id\": 41, \"terminal\": \"0171-0822\", \"afn\": 12, "
+                 "\"units_hex\": \"01 01 01 10\", \"timeout_ms\": 200, \"retries\": 0}");
+    EXPECT_FRAME(fd, REQ1);
+    CHECK_EQ_INT(take_env(&r, MF_ENV_CMD_STATUS, &e, &cs, 5000), 0);
+    CHECK_EQ_INT(e.cmd_id, 41);
+    CHECK_EQ_INT(cs.state, MF_CMD_SENT);
+    CHECK_EQ_INT(take_env(&r, MF_ENV_CMD_STATUS, &e, &cs, 5000), 0);
+    CHECK_EQ_INT(e.cmd_id, 41);
+    CHECK_EQ_INT(cs.state, MF_CMD_TIMEOUT);
+    CHECK_EQ_INT(cs.attempts, 1);
+
+    send_cmd(&r, "{\"cmd_id\": 42, \"terminal\": \"0171-0822\", \"afn\": 12, "
+                 "\"units_hex\": \"01 01 01 10\", \"con\": false, \"timeout_ms\": 300, "
+                 "\"retries\": 1, \"tp_delay_min\": 0}");
+    EXPECT_FRAME(fd, REQ2); /* ignored by the terminal */
+    EXPECT_FRAME(fd, REQ2); /* the retransmission: same PSEQ, same bytes */
+    tsend(fd, RSP2);
+    CHECK_EQ_INT(next_env(&r, MF_ENV_FRAME, &b, &e, 5000), 0);
+    CHECK_EQ_INT(e.cmd_id, 42);
+    CHECK_EQ_INT(e.msa, 1);
+    uint8_t raw[256];
+    size_t n = hex(RSP2, raw);
+    CHECK_EQ_INT(e.payload_len, (long long)n);
+    CHECK_MEM(e.payload, raw, n);
+    CHECK_EQ_INT(mq_commit(r.q, &b), 0);
+    do {
+        CHECK_EQ_INT(take_env(&r, MF_ENV_CMD_STATUS, &e, &cs, 5000), 0);
+    } while (cs.state == MF_CMD_SENT);
+    CHECK_EQ_INT(e.cmd_id, 42);
+    CHECK_EQ_INT(cs.state, MF_CMD_ANSWERED);
+    CHECK_EQ_INT(cs.attempts, 2);
+    expect_nothing(fd, 100); /* CON=0 answer: no confirm */
+
+    send_cmd(&r, "{\"cmd_id\": 43, \"terminal\": \"0171-0822\", \"afn\": 5, "
+                 "\"units_hex\": \"00 00 01 06 01\", \"con\": true}");
+    EXPECT_FRAME(fd, REQ3);
+    tsend(fd, DENY3);
+    do {
+        CHECK_EQ_INT(take_env(&r, MF_ENV_CMD_STATUS, &e, &cs, 5000), 0);
+    } while (cs.state == MF_CMD_SENT);
+    CHECK_EQ_INT(e.cmd_id, 43);
+    CHECK_EQ_INT(cs.state, MF_CMD_DENIED);
+
+    send_cmd(&r, "{\"cmd_id\": 44, \"terminal\": \"0171-9999\", \"afn\": 12, "
+                 "\"units_hex\": \"01 01 01 10\"}");
+    CHECK_EQ_INT(take_env(&r, MF_ENV_CMD_STATUS, &e, &cs, 5000), 0);
+    CHECK_EQ_INT(e.cmd_id, 44);
+    CHECK_EQ_INT(cs.state, MF_CMD_OFFLINE);
+    CHECK_EQ_INT(e.a2, 0x9999);
+
+    send_cmd(&r, "{\"cmd_id\": 45, \"terminal\": \"0171-0822\", \"afn\": 2, "
+                 "\"units_hex\": \"00 00 01 00\"}");
+    CHECK_EQ_INT(take_env(&r, MF_ENV_CMD_STATUS, &e, &cs, 5000), 0);
+    CHECK_EQ_INT(e.cmd_id, 45);
+    CHECK_EQ_INT(cs.state, MF_CMD_FAILED);
+    CHECK(strstr(cs.detail, "afn") != NULL);
+    send_cmd(&r, "{\"cmd_id\": 46, \"terminal\": \"0171-0822\", \"afn\": 12, "
+                 "\"units_hex\": \"01 01 01 10\", \"retries\": \"3\"}");
+    CHECK_EQ_INT(take_env(&r, MF_ENV_CMD_STATUS, &e, &cs, 5000), 0);
+    CHECK_EQ_INT(e.cmd_id, 46);
+    CHECK_EQ_INT(cs.state, MF_CMD_FAILED);
+    close(fd);
+    rig_stop(&r);
+}
+
+/* ACD=1 in a login with EC1=28 starts an event read (AFN=0E F1, Pm=12, Pn=28). */
+MF_TEST(acd_triggers_event_read)
+{
+    struct rig r;
+    rig_start(&r, NULL);
+    int fd = tconnect(r.port);
+    tsend(fd, LOGIN02);
+    EXPECT_FRAME(fd, LOGIN24_ACK);
+    EXPECT_FRAME(fd, EVREAD);
+    close(fd);
+    rig_stop(&r);
+}
