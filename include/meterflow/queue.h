@@ -133,6 +133,9 @@ struct mq_consumer *mq_consumer_open(struct mq *q, const enum mq_topic *topics, 
                                      const char *group, char *errbuf, size_t errlen);
 int mq_consumer_poll(struct mq_consumer *c, struct mq_batch *batch, size_t max_msgs,
                      int timeout_ms);
+/* Partitions currently assigned to the consumer (embedded: topics x partitions, at once;
+ * kafka: after the group join, which happens inside mq_consumer_poll). Consumer's thread. */
+int mq_consumer_assigned(struct mq_consumer *c);
 /* Releases the consumer's outstanding batches (they must not be used afterwards). NULL ok. */
 void mq_consumer_close(struct mq_consumer *c);
 

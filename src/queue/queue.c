@@ -156,6 +156,11 @@ int mq_consumer_poll(struct mq_consumer *c, struct mq_batch *batch, size_t max_m
     return c->q->ops->poll(c, batch, max_msgs, timeout_ms < 0 ? 0 : timeout_ms);
 }
 
+int mq_consumer_assigned(struct mq_consumer *c)
+{
+    return c ? c->q->ops->assigned(c) : 0;
+}
+
 void mq_consumer_close(struct mq_consumer *c)
 {
     if (c != NULL)

@@ -483,6 +483,12 @@ static void emb_consumer_close(struct mq_consumer *base)
     free(cbs);
 }
 
+static int emb_assigned(struct mq_consumer *base)
+{
+    struct emb_cons *c = (struct emb_cons *)base;
+    return (int)(c->ntopics * emb_of(base->q)->nparts);
+}
+
 static void emb_stats(struct mq *q, struct mq_stats *out)
 {
     struct emb_q *eq = emb_of(q);
@@ -568,6 +574,7 @@ static const struct mq_ops emb_ops = {
     .commit = emb_commit,
     .release = emb_release,
     .consumer_close = emb_consumer_close,
+    .assigned = emb_assigned,
     .stats = emb_stats,
     .close = emb_close,
 };

@@ -24,6 +24,7 @@ struct mq_ops {
     int (*commit)(struct mq *q, struct mq_batch *batch);
     void (*release)(struct mq *q, struct mq_batch *batch);
     void (*consumer_close)(struct mq_consumer *c);
+    int (*assigned)(struct mq_consumer *c);
     void (*stats)(struct mq *q, struct mq_stats *out);
     /* Closes remaining consumers, fires pending callbacks, frees the handle. */
     void (*close)(struct mq *q);
@@ -58,6 +59,10 @@ int mq_topic_full_name(const struct mq *q, enum mq_topic t, char *out, size_t ca
 
 struct mq *mq_emb_open(const struct mf_config *cfg, char *errbuf, size_t errlen);
 struct mq *mq_kafka_open(const struct mf_config *cfg, char *errbuf, size_t errlen);
+
+/* librdkafka error code -> MF_ERETRY (retriable: broker down, leader moving, timeouts,
+ * not enough replicas), MF_EFULL (local queue full), MF_ERANGE (too large), else MF_EFATAL. */
+int mq_kafka_status(int rd_err);
 
 /* FNV-1a 32-bit, the embedded backend's key -> partition hash. */
 uint32_t mq_hash_key(const void *key, size_t len);
