@@ -289,6 +289,12 @@ struct front *front_new(const struct mf_config *cfg, struct mq *q, char *errbuf,
                 f->o.max_connections, lim, (unsigned long long)rl.rlim_cur);
         f->o.max_connections = lim;
     }
+    if (f->o.max_buffered_bytes < f->o.max_frame_bytes) {
+        snprintf(errbuf, errlen, "[front] max_buffered_bytes (%zu) must hold one frame of "
+                 "max_frame_bytes (%zu)", f->o.max_buffered_bytes, f->o.max_frame_bytes);
+        front_free(f);
+        return NULL;
+    }
     if (front_lists_load(f, errbuf, errlen) != 0) {
         front_free(f);
         return NULL;

@@ -73,6 +73,7 @@ struct front_pend {
     struct front_pend *next;
     uint64_t rx_mono_us;
     int status;
+    uint16_t a1, a2;           /* the frame's terminal (a socket may change terminal) */
     uint8_t con, rseq, msa, has_tp;
     struct gw_tp tp;
 };
@@ -259,7 +260,8 @@ void front_sess_end(struct front_conn *conn, int reason);
 void front_sess_publish(struct front_conn *conn, int state, int reason, uint64_t conn_id);
 /* Build and send an AFN=00 answer. fn: 1 confirm, 2 deny; f3_item: for the per-item form,
  * the confirmed frame's AFN and DA/DT (4 bytes) else NULL. */
-int front_sess_answer(struct front_conn *conn, uint8_t c, uint8_t msa, uint8_t rseq,
+int front_sess_answer(struct front_conn *conn, uint16_t a1, uint16_t a2, uint8_t c, uint8_t msa,
+                      uint8_t rseq,
                       const struct gw_tp *tp, int fn, uint8_t f3_afn, const uint8_t *f3_dadt);
 void front_conn_peer_format(const struct front_conn *conn, char *out, size_t len);
 void front_term_lookup(struct front *f, uint16_t a1, uint16_t a2, struct front_term_info *ti);

@@ -44,8 +44,8 @@ void front_conn_peer_format(const struct front_conn *conn, char *out, size_t len
     snprintf(out, len, "%s:%d", ip, port);
 }
 
-int front_sess_answer(struct front_conn *conn, uint8_t c, uint8_t msa, uint8_t rseq,
-                      const struct gw_tp *tp, int fn, uint8_t f3_afn, const uint8_t *f3_dadt)
+int front_sess_answer(struct front_conn *conn, uint16_t a1, uint16_t a2, uint8_t c, uint8_t msa,
+                      uint8_t rseq, const struct gw_tp *tp, int fn, uint8_t f3_afn, const uint8_t *f3_dadt)
 {
     uint8_t units[4 + 1 + 4 + 1];
     uint8_t out[64];
@@ -63,8 +63,8 @@ int front_sess_answer(struct front_conn *conn, uint8_t c, uint8_t msa, uint8_t r
         memcpy(units, fn == 2 ? dadt_f2 : dadt_f1, 4);
     }
     fo.c = c;
-    fo.addr.a1 = conn->a1;
-    fo.addr.a2 = conn->a2;
+    fo.addr.a1 = a1;
+    fo.addr.a2 = a2;
     fo.addr.msa = msa;
     fo.afn = GW_AFN_CONFIRM;
     fo.seq.fir = 1;
@@ -208,9 +208,10 @@ static int sess_link_answer(struct front_conn *conn, const struct gw_frame *fr)
 {
     const struct gw_tp *tp = fr->has_tp ? &fr->tp : NULL;
     if (conn->confirm_f3)
-        return front_sess_answer(conn, C_LINK_ANSWER, 0, fr->seq.pseq, tp, 3, GW_AFN_LINK,
-                                 fr->units);
-    return front_sess_answer(conn, C_LINK_ANSWER, 0, fr->seq.pseq, tp, 1, 0, NULL);
+        return front_sess_answer(conn, fr->addr.a1, fr->addr.a2, C_LINK_ANSWER, 0,
+                                 fr->seq.pseq, tp, 3, GW_AFN_LINK, fr->units);
+    return front_sess_answer(conn, fr->addr.a1, fr->addr.a2, C_LINK_ANSWER, 0, fr->seq.pseq, tp,
+                             1, 0, NULL);
 }
 
 static int sess_login(struct front_conn *conn, const struct gw_frame *fr)
@@ -224,13 +225,8 @@ static int sess_login(struct front_conn *conn, const struct gw_frame *fr)
         sess_offline(conn, MF_OFF_CLOSED); /* another terminal on the same socket */
     front_term_lookup(f, fr->addr.a1, fr->addr.a2, &ti);
     if (!ti.known && !f->o.accept_unknown) {
-        uint16_t a1 = conn->a1, a2 = conn->a2;
-        conn->a1 = fr->addr.a1;
-        conn->a2 = fr->addr.a2;
-        front_sess_answer(conn, C_LINK_ANSWER, 0, fr->seq.pseq,
+        front_sess_answer(conn, fr->addr.a1, fr->addr.a2, C_LINK_ANSWER, 0, fr->seq.pseq,
                           fr->has_tp ? &fr->tp : NULL, 2, 0, NULL);
-        conn->a1 = a1;
-        conn->a2 = a2;
         return sess_close(conn, MF_OFF_KICKED, FRONT_DROP_DENIED, "unknown terminal denied");
     }
     if (conn->state != FRONT_S_ONLINE) {
@@ -340,6 +336,8 @@ static int sess_data(struct front_conn *conn, const struct gw_frame *fr, uint64_
     struct front_pend *pend = mf_calloc(1, sizeof(*pend));
     pend->conn = conn;
     pend->rx_mono_us = now;
+    pend->a1 = fr->addr.a1;
+    pend->a2 = fr->addr.a2;
     pend->con = fr->seq.con;
     pend->rseq = fr->seq.pseq;
     pend->msa = fr->prm ? 0 : fr->addr.msa; /* section 3: 0 for terminal-initiated frames */
@@ -444,8 +442,8 @@ void front_sess_durable(struct front_pend *pend)
     }
     if (!pend->con || conn->closed)
         return;
-    if (front_sess_answer(conn, C_CONFIRM, pend->msa, pend->rseq, pend->has_tp ? &pend->tp : NULL,
-                          1, 0, NULL) == 0) {
+    if (front_sess_answer(conn, pend->a1, pend->a2, C_CONFIRM, pend->msa, pend->rseq,
+                          pend->has_tp ? &pend->tp : NULL, 1, 0, NULL) == 0) {
         FRONT_INC(th, confirms);
         uint64_t lat = front_now_mono() - pend->rx_mono_us;
         pthread_mutex_lock(&th->hist_mu);

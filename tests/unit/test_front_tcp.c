@@ -597,3 +597,154 @@ MF_TEST(acd_triggers_event_read)
     close(fd);
     rig_stop(&r);
 }
+
+/* ---- limits and backpressure ---- */
+
+/* Drain uplink, committing everything, until `want` frame envelopes were seen. */
+static int drain_frames(struct rig *r, int want, int ms)
+{
+    struct mq_batch b;
+    struct mf_env e;
+    int seen = 0;
+    uint64_t end = now_ms() + (uint64_t)ms;
+    while (seen < want && now_ms() < end) {
+        if (mq_consumer_poll(r->c, &b, 16, 50) != 0 || b.n == 0)
+            continue;
+        for (size_t i = 0; i < b.n; i++)
+            if (mf_env_decode(b.msgs[i].val, b.msgs[i].val_len, &e) == 0 &&
+                e.kind == MF_ENV_FRAME)
+                seen++;
+        mq_commit(r->q, &b);
+    }
+    return seen;
+}
+
+static void backpressure_case(const char *const *sets)
+{
+    struct rig r;
+    uint8_t buf[1024];
+    rig_start(&r, sets);
+    int fd = tconnect(r.port);
+    tsend(fd, LOGIN96);
+    EXPECT_FRAME(fd, LOGIN96_ACK);
+    size_t k = 0;
+    for (int i = 0; i < 6; i++)
+        k += hex(ERC14, buf + k);
+    CHECK_EQ_INT(write(fd, buf, k), (long long)k);
+    WAIT_STAT(r.f, backpressure, 1); /* the connection stopped reading */
+    CHECK_EQ_INT(drain_frames(&r, 6, 5000), 6);
+    for (int i = 0; i < 6; i++) /* every frame was kept and is confirmed once durable */
+        EXPECT_FRAME(fd, ERC14_ACK);
+    WAIT_STAT(r.f, confirms, 6);
+    close(fd);
+    rig_stop(&r);
+}
+
+MF_TEST(backpressure_queue_full_keeps_frames)
+{
+    static const char *const sets[] = { "queue.embedded_max_msgs=3", NULL };
+    backpressure_case(sets);
+}
+
+MF_TEST(backpressure_inflight_cap_keeps_frames)
+{
+    static const char *const sets[] = { "front.max_inflight=2", NULL };
+    backpressure_case(sets);
+}
+
+MF_TEST(limit_max_connections)
+{
+    static const char *const sets[] = { "front.max_connections=2", NULL };
+    struct rig r;
+    rig_start(&r, sets);
+    int a = tconnect(r.port), b = tconnect(r.port);
+    WAIT_STAT(r.f, conns_open, 2);
+    int c = tconnect(r.port);
+    expect_closed(c, 5000);
+    WAIT_STAT(r.f, drops[FRONT_DROP_MAX_CONN], 1);
+    tsend(a, LOGIN01); /* the admitted ones still work */
+    EXPECT_FRAME(a, LOGIN01_ACK);
+    close(a);
+    close(b);
+    close(c);
+    rig_stop(&r);
+}
+
+MF_TEST(limit_garbage_and_slow_partial)
+{
+    static const char *const sets[] = { "front.max_garbage_bytes=64",
+                                        "front.partial_timeout_ms=100", NULL };
+    struct rig r;
+    uint8_t zeros[100];
+    rig_start(&r, sets);
+    int fd = tconnect(r.port);
+    memset(zeros, 0x11, sizeof(zeros));
+    CHECK_EQ_INT(write(fd, zeros, sizeof(zeros)), (long long)sizeof(zeros));
+    expect_closed(fd, 5000);
+    WAIT_STAT(r.f, drops[FRONT_DROP_GARBAGE_CLOSE], 1);
+    close(fd);
+    fd = tconnect(r.port);
+    CHECK_EQ_INT(write(fd, "\x68\x32\x00\x32\x00\x68\xC9", 7), 7); /* and nothing more */
+    expect_closed(fd, 5000);
+    WAIT_STAT(r.f, drops[FRONT_DROP_SLOW], 1);
+    close(fd);
+    rig_stop(&r);
+}
+
+MF_TEST(limit_frames_per_sec)
+{
+    static const char *const sets[] = { "front.frames_per_sec=1", NULL };
+    struct rig r;
+    uint8_t buf[1024];
+    rig_start(&r, sets);
+    int fd = tconnect(r.port);
+    tsend(fd, LOGIN96);
+    EXPECT_FRAME(fd, LOGIN96_ACK);
+    size_t k = 0;
+    for (int i = 0; i < 5; i++)
+        k += hex(ERC14, buf + k);
+    CHECK_EQ_INT(write(fd, buf, k), (long long)k);
+    /* burst of 2 s x 1 frame/s: two pass, three are dropped unconfirmed */
+    WAIT_STAT(r.f, drops[FRONT_DROP_RATE], 3);
+    CHECK_EQ_INT(drain_frames(&r, 2, 5000), 2);
+    EXPECT_FRAME(fd, ERC14_ACK);
+    EXPECT_FRAME(fd, ERC14_ACK);
+    expect_nothing(fd, 100);
+    close(fd);
+    rig_stop(&r);
+}
+
+MF_TEST(limit_login_rate_per_address)
+{
+    static const char *const sets[] = { "front.login_per_min=2", NULL };
+    struct rig r;
+    rig_start(&r, sets);
+    int a = tconnect(r.port), b = tconnect(r.port), c = tconnect(r.port);
+    tsend(a, LOGIN01);
+    EXPECT_FRAME(a, LOGIN01_ACK);
+    tsend(b, LOGIN96);
+    EXPECT_FRAME(b, LOGIN96_ACK);
+    tsend(c, LOGIN21);
+    expect_closed(c, 5000);
+    WAIT_STAT(r.f, drops[FRONT_DROP_LOGIN_RATE], 1);
+    close(a);
+    close(b);
+    close(c);
+    rig_stop(&r);
+}
+
+MF_TEST(config_errors)
+{
+    char err[256] = "";
+    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    mf_config_set(cfg, "front", "max_buffered_bytes", "1000", "test", err, sizeof(err));
+    struct front *f = front_new(cfg, NULL, err, sizeof(err));
+    CHECK(f == NULL);
+    CHECK(strstr(err, "max_buffered_bytes") != NULL);
+    mf_config_set(cfg, "front", "max_buffered_bytes", "65536", "test", err, sizeof(err));
+    mf_config_set(cfg, "front", "f3_terminals", "4403-00G1", "test", err, sizeof(err));
+    f = front_new(cfg, NULL, err, sizeof(err));
+    CHECK(f == NULL);
+    CHECK(strstr(err, "f3_terminals") != NULL);
+    mf_config_free(cfg);
+}
