@@ -110,13 +110,16 @@ static struct front *fz_front(void)
     mf_config_set(cfg, "front", "threads", "1", "fuzz", err, sizeof(err));
     mf_config_set(cfg, "front", "login_per_min", "0", "fuzz", err, sizeof(err));
     mf_config_set(cfg, "front", "frames_per_sec", "0", "fuzz", err, sizeof(err));
+    mf_config_set(cfg, "front", "max_frame_bytes", "2048", "fuzz", err, sizeof(err));
     mf_config_set(cfg, "front", "max_buffered_bytes", "4096", "fuzz", err, sizeof(err));
     mf_config_set(cfg, "front", "max_garbage_bytes", "512", "fuzz", err, sizeof(err));
     mf_config_set(cfg, "front", "max_inflight", "8", "fuzz", err, sizeof(err));
     mf_config_set(cfg, "front", "f3_terminals", "2120-0007", "fuzz", err, sizeof(err));
     f = front_new(cfg, NULL, err, sizeof(err)); /* never started: no socket, no thread */
-    if (!f)
+    if (!f) {
+        fprintf(stderr, "front_new: %s\n", err);
         abort();
+    }
     f->th[0]->ops = &fz_ops;
     return f; /* kept for the process (with cfg) */
 }
