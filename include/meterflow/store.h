@@ -55,7 +55,7 @@ struct store_opts {
     const char *pg_conninfo;   /* borrowed: libpq connection string (STORE_POSTGRES) */
     int sqlite_sync_full;      /* 0: synchronous=NORMAL (survives a process crash; the last
                                 * transactions may be lost on power loss), 1: FULL */
-    int busy_timeout_ms;       /* SQLite busy_timeout; PostgreSQL statement_timeout (0 none) */
+    int busy_timeout_ms;       /* SQLite busy_timeout; PostgreSQL lock_timeout (0 none) */
     int frames_keep;           /* raw frames kept per terminal by store_retention_run */
     int curve_days, instant_days, frames_days; /* retention; 0 = keep forever */
     int readonly;              /* 1: the handle never writes (web readers); migrations are

@@ -11,7 +11,7 @@ const struct mf_cfg_item store_cfg[] = {
       "SQLite synchronous mode with WAL: normal survives a process crash (the guarantee); "
       "full also survives power loss, slower" },
     { "store", "busy_timeout_ms", MF_CFG_INT, "5000", 0, 600000, NULL,
-      "SQLite busy_timeout / PostgreSQL statement_timeout (0 = none)" },
+      "SQLite busy_timeout / PostgreSQL lock_timeout (0 = none): how long a write waits for a lock before MF_ERETRY" },
     { "store", "pg_conninfo", MF_CFG_STR, "", 0, 0, NULL,
       "libpq connection string for the postgres backend" },
     { "store", "curve_days", MF_CFG_INT, "90", 0, 36500, NULL,

@@ -1,0 +1,230 @@
+/* store_wread.c -- reads for the worker and the front, as C values: the terminal's login
+ * settings, event pointers, a stored frozen value, online counts, and the per-point daily
+ * pass (store_points_day_iter) that daily consumption, collection success and line loss are
+ * computed from.
+ *
+ * Iterators call back while the statement is open and the handle is locked: the callback must
+ * not call the store with the same handle (it would deadlock); strings it gets are borrowed
+ * for the callback only.
+ *
+ * Thread: any; each public function takes st->mu. */
+#include <string.h>
+
+#include "store/store_int.h"
+
+int st_online_now(struct store *st, int64_t *registered, int64_t *online);
+
+int store_terminal_cfg_get(struct store *st, uint32_t term, struct store_terminal_cfg *out)
+{
+    char t[12];
+    int rc = st_enter(st);
+    if (rc != 0)
+        return rc;
+    struct sq *q = sq_get(st, Q_TERMCFG);
+    if (!q) {
+        rc = MF_EFATAL;
+    } else {
+        st_term_format(term, t);
+        sq_text(q, t);
+        rc = sq_step(q);
+        if (rc == 1) {
+            out->registered = (int)sq_col_i64(q, 0);
+            out->pw_len = (int)sq_col_i64(q, 1);
+            out->login_answer = (int)sq_col_i64(q, 2);
+            rc = 0;
+        } else if (rc == 0) {
+            rc = MF_ENOTFOUND;
+        }
+        sq_reset(q);
+    }
+    st_leave(st);
+    return rc;
+}
+
+int store_ec_get(struct store *st, uint32_t term, int *ec1, int *ec2)
+{
+    char t[12];
+    int rc = st_enter(st);
+    if (rc != 0)
+        return rc;
+    struct sq *q = sq_get(st, Q_EC_GET);
+    if (!q) {
+        rc = MF_EFATAL;
+    } else {
+        st_term_format(term, t);
+        sq_text(q, t);
+        rc = sq_step(q);
+        if (rc == 1) {
+            *ec1 = sq_col_null(q, 0) ? -1 : (int)sq_col_i64(q, 0);
+            *ec2 = sq_col_null(q, 1) ? -1 : (int)sq_col_i64(q, 1);
+            rc = 0;
+        } else if (rc == 0) {
+            rc = MF_ENOTFOUND;
+        }
+        sq_reset(q);
+    }
+    st_leave(st);
+    return rc;
+}
+
+int store_frozen_get(struct store *st, uint32_t term, uint16_t pn, int kind, const char *item,
+                     int32_t date, int tariff, double *value, int *status)
+{
+    char t[12];
+    int rc = st_enter(st);
+    if (rc != 0)
+        return rc;
+    struct sq *q = sq_get(st, Q_FROZEN_GET);
+    if (!q) {
+        rc = MF_EFATAL;
+    } else {
+        st_term_format(term, t);
+        sq_text(q, t);
+        sq_i64(q, pn);
+        sq_i64(q, kind);
+        sq_i64(q, date);
+        sq_text(q, item ? item : "");
+        sq_i64(q, tariff);
+        rc = sq_step(q);
+        if (rc == 1) {
+            *status = (int)sq_col_i64(q, 1);
+            *value = sq_col_null(q, 0) ? 0.0 : sq_col_f64(q, 0);
+            rc = 0;
+        } else if (rc == 0) {
+            rc = MF_ENOTFOUND;
+        }
+        sq_reset(q);
+    }
+    st_leave(st);
+    return rc;
+}
+
+int store_online_count(struct store *st, int32_t *registered, int32_t *online)
+{
+    int64_t r = 0, o = 0;
+    int rc = st_enter(st);
+    if (rc != 0)
+        return rc;
+    rc = st_online_now(st, &r, &o);
+    st_leave(st);
+    if (rc == 0) {
+        *registered = (int32_t)r;
+        *online = (int32_t)o;
+    }
+    return rc;
+}
+
+static void point_day_fill(struct sq *q, struct store_point_day *p)
+{
+    uint32_t key = 0;
+    memset(p, 0, sizeof(*p));
+    (void)st_term_parse(sq_col_text(q, 0), &key);
+    p->term = key;
+    p->pn = (uint16_t)sq_col_i64(q, 1);
+    p->area = sq_col_text(q, 2);
+    p->addr = sq_col_text(q, 3);
+    p->is_area_meter = (int)sq_col_i64(q, 4);
+    p->multiplier = sq_col_f64(q, 5);
+    if (p->multiplier == 0)
+        p->multiplier = 1;
+    p->terminal_online = (int)sq_col_i64(q, 6);
+    p->has_today = (int)sq_col_i64(q, 7);
+    p->today = sq_col_null(q, 8) ? 0.0 : sq_col_f64(q, 8);
+    p->today_status = (int)sq_col_i64(q, 9);
+    p->has_prev = (int)sq_col_i64(q, 10);
+    p->prev = sq_col_null(q, 11) ? 0.0 : sq_col_f64(q, 11);
+    p->prev_status = (int)sq_col_i64(q, 12);
+}
+
+int store_points_day_iter(struct store *st, int32_t date, store_point_day_fn fn, void *opaque)
+{
+    struct store_point_day p;
+    int stop = 0;
+    int rc = st_enter(st);
+    if (rc != 0)
+        return rc;
+    struct sq *q = sq_get(st, Q_POINTS_DAY);
+    if (!q) {
+        rc = MF_EFATAL;
+    } else {
+        sq_i64(q, date);
+        sq_i64(q, date - 1);
+        while (!stop && (rc = sq_step(q)) == 1) {
+            point_day_fill(q, &p);
+            stop = fn(opaque, &p);
+        }
+        sq_reset(q);
+        if (stop)
+            rc = stop;
+    }
+    st_leave(st);
+    return rc;
+}
+
+int store_areas_iter(struct store *st, store_area_fn fn, void *opaque)
+{
+    struct store_area_row a;
+    int stop = 0;
+    int rc = st_enter(st);
+    if (rc != 0)
+        return rc;
+    struct sq *q = sq_get(st, Q_AREAS_ALL);
+    if (!q) {
+        rc = MF_EFATAL;
+    } else {
+        while (!stop && (rc = sq_step(q)) == 1) {
+            uint32_t key = 0;
+            memset(&a, 0, sizeof(a));
+            a.id = sq_col_text(q, 0);
+            a.name = sq_col_text(q, 1);
+            if (!sq_col_null(q, 2) && st_term_parse(sq_col_text(q, 2), &key) == 0) {
+                a.supply_term = key;
+                a.supply_pn = (uint16_t)sq_col_i64(q, 3);
+            }
+            a.loss_threshold = sq_col_f64(q, 4);
+            stop = fn(opaque, &a);
+        }
+        sq_reset(q);
+        if (stop)
+            rc = stop;
+    }
+    st_leave(st);
+    return rc;
+}
+
+int store_recollect_due(struct store *st, int64_t now, int limit, store_recollect_fn fn,
+                        void *opaque)
+{
+    struct store_recollect r;
+    int stop = 0;
+    int rc = st_enter(st);
+    if (rc != 0)
+        return rc;
+    struct sq *q = sq_get(st, Q_RECOL_DUE);
+    if (!q) {
+        rc = MF_EFATAL;
+    } else {
+        sq_i64(q, now);
+        sq_i64(q, limit > 0 && limit <= 100000 ? limit : 1000);
+        while (!stop && (rc = sq_step(q)) == 1) {
+            uint32_t key = 0;
+            memset(&r, 0, sizeof(r));
+            (void)st_term_parse(sq_col_text(q, 0), &key);
+            r.term = key;
+            r.pn = (uint16_t)sq_col_i64(q, 1);
+            r.date = (int32_t)sq_col_i64(q, 2);
+            r.state = sq_col_text(q, 3);
+            r.attempts = (int32_t)sq_col_i64(q, 4);
+            r.next_at = sq_col_i64(q, 5);
+            r.deadline_at = sq_col_i64(q, 6);
+            r.cmd_id = sq_col_i64(q, 7);
+            r.updated_at = sq_col_i64(q, 8);
+            stop = fn(opaque, &r);
+        }
+        sq_reset(q);
+        if (stop)
+            rc = stop;
+    }
+    st_leave(st);
+    return rc;
+}
