@@ -183,6 +183,9 @@ static void kq_log_cb(const rd_kafka_t *rk, int level, const char *fac, const ch
      * since one [kafka] section configures both. Misspelt keys fail at conf_set instead. */
     if (strcmp(fac, "CONFWARN") == 0)
         level = 7;
+    /* FAIL repeats what the error callback reports (connection failures) */
+    if (strcmp(fac, "FAIL") == 0)
+        level = 7;
     if (level <= 3)
         mf_error("kafka", "%s: %s", fac, buf);
     else if (level <= 5)

@@ -1,0 +1,249 @@
+/* test_queue_kafka.c -- the Kafka backend's failure paths, with errors injected by the
+ * librdkafka mock cluster (rdkafka_mock.h): whatever the broker answers, done() is called
+ * exactly once and says 0 only for a message the (mock) brokers acknowledged. Also the
+ * librdkafka error -> status mapping and configuration errors. The mock cluster is for
+ * injecting errors only; the contract runs against a real broker in tests/integ/kafka.sh.
+ * (No "tsan: yes": librdkafka is not instrumented.) */
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "meterflow/config.h"
+#include "meterflow/modcfg.h"
+#include "meterflow/queue.h"
+#include "queue/queue_int.h"
+#include "test_queue_contract.h"
+
+static const struct mf_cfg_item *const t_tables[] = { queue_cfg, NULL };
+static const char *const t_pass[] = { "kafka", NULL };
+
+struct mock {
+    rd_kafka_t *rk; /* owns the mock cluster */
+    rd_kafka_mock_cluster_t *mc;
+    struct mq *q;
+};
+
+static void set(struct mf_config *cfg, const char *sec, const char *key, const char *val)
+{
+    char err[256];
+    if (mf_config_set(cfg, sec, key, val, "test", err, sizeof(err)) != 0)
+        mf_test_fail(__FILE__, __LINE__, "config %s.%s: %s", sec, key, err);
+}
+
+/* A 3-broker mock cluster with the five topics, and a queue handle on it. */
+static int mock_open(struct mock *m, const char *timeout_ms)
+{
+    char err[512] = "", name[64];
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    struct mf_config *cfg;
+
+    memset(m, 0, sizeof(*m));
+    rd_kafka_conf_set(conf, "log_level", "0", err, sizeof(err));
+    m->rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
+    if (m->rk == NULL)
+        return 0;
+    m->mc = rd_kafka_mock_cluster_new(m->rk, 3);
+    for (int t = 0; t < MQ_NTOPICS; t++) {
+        snprintf(name, sizeof(name), "mock.%s", mq_topic_name((enum mq_topic)t));
+        rd_kafka_mock_topic_create(m->mc, name, 4, 3);
+    }
+    cfg = mf_config_new(t_tables, t_pass);
+    set(cfg, "queue", "backend", "kafka");
+    set(cfg, "queue", "topic_prefix", "mock.");
+    set(cfg, "queue", "close_flush_ms", "2000");
+    set(cfg, "kafka", "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(m->mc));
+    set(cfg, "kafka", "message.timeout.ms", timeout_ms);
+    set(cfg, "kafka", "retry.backoff.ms", "50");
+    set(cfg, "kafka", "auto.offset.reset", "earliest");
+    set(cfg, "kafka", "log_level", "2"); /* injected errors are expected here */
+    /* The mock brokers speak the current protocol, not 0.9's: undo the 0.9 defaults
+     * (this also shows [kafka] keys override them). */
+    set(cfg, "kafka", "api.version.request", "true");
+    set(cfg, "kafka", "broker.version.fallback", "2.0.0");
+    m->q = mq_open(cfg, err, sizeof(err));
+    mf_config_free(cfg);
+    if (m->q == NULL)
+        mf_test_fail(__FILE__, __LINE__, "mq_open: %s", err);
+    return m->q != NULL;
+}
+
+static void mock_close(struct mock *m)
+{
+    mq_close(m->q);
+    rd_kafka_mock_cluster_destroy(m->mc);
+    rd_kafka_destroy(m->rk);
+}
+
+enum { PRODUCE = 0, OFFSET_COMMIT = 8 };
+
+MF_TEST(kafka_status_mapping)
+{
+    CHECK_EQ_INT(mq_kafka_status(RD_KAFKA_RESP_ERR_NO_ERROR), 0);
+    CHECK_EQ_INT(mq_kafka_status(RD_KAFKA_RESP_ERR__QUEUE_FULL), MF_EFULL);
+    CHECK_EQ_INT(mq_kafka_status(RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE), MF_ERANGE);
+    CHECK_EQ_INT(mq_kafka_status(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT), MF_ERETRY);
+    CHECK_EQ_INT(mq_kafka_status(RD_KAFKA_RESP_ERR__TRANSPORT), MF_ERETRY);
+    CHECK_EQ_INT(mq_kafka_status(RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN), MF_ERETRY);
+    CHECK_EQ_INT(mq_kafka_status(RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS), MF_ERETRY);
+    CHECK_EQ_INT(mq_kafka_status(RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION), MF_ERETRY);
+    CHECK_EQ_INT(mq_kafka_status(RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS), MF_ERETRY);
+    CHECK_EQ_INT(mq_kafka_status(RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED), MF_EFATAL);
+    CHECK_EQ_INT(mq_kafka_status(RD_KAFKA_RESP_ERR_INVALID_MSG), MF_EFATAL);
+    CHECK_EQ_INT(mq_kafka_status(RD_KAFKA_RESP_ERR__FATAL), MF_EFATAL);
+    CHECK_EQ_INT(mq_kafka_status(RD_KAFKA_RESP_ERR__PURGE_QUEUE), MF_EFATAL);
+}
+
+MF_TEST(kafka_config_errors)
+{
+    char err[512] = "";
+    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+
+    set(cfg, "queue", "backend", "kafka");
+    CHECK(mq_open(cfg, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "bootstrap.servers") != NULL);
+    set(cfg, "kafka", "bootstrap.servers", "127.0.0.1:1");
+    set(cfg, "kafka", "acks", "maybe");
+    CHECK(mq_open(cfg, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "[kafka] acks=maybe") != NULL);
+    mf_config_free(cfg);
+}
+
+/* The happy path on the mock: produce, consume, commit, done(0). */
+MF_TEST(kafka_mock_round_trip)
+{
+    struct mock m;
+    struct mq_consumer *c;
+
+    if (!mock_open(&m, "5000"))
+        return;
+    qc_reset();
+    for (int i = 0; i < 10; i++)
+        CHECK_EQ_INT(qc_produce(m.q, MQ_UPLINK, i % 3, i / 3, (size_t)i), 0);
+    CHECK(qc_wait_calls(10, 10000));
+    CHECK_EQ_INT(qc_count_status(10, 0), 10);
+    c = qc_consumer(m.q, MQ_UPLINK, "workers");
+    CHECK_EQ_INT(qc_drain(c, m.q, 10, 15000, NULL, 1), 10);
+    mq_consumer_close(c);
+    mock_close(&m);
+}
+
+/* Produce requests keep failing with a retriable error until the message times out:
+ * done(MF_ERETRY), never 0; once the errors stop, new messages are durable again. */
+MF_TEST(kafka_mock_retriable_errors_never_done_ok)
+{
+    struct mock m;
+    rd_kafka_resp_err_t errs[200];
+
+    if (!mock_open(&m, "1500"))
+        return;
+    qc_reset();
+    for (size_t i = 0; i < MF_ARRAY_LEN(errs); i++)
+        errs[i] = RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS;
+    rd_kafka_mock_push_request_errors_array(m.mc, PRODUCE, MF_ARRAY_LEN(errs), errs);
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ_INT(qc_produce(m.q, MQ_UPLINK, 1, i, (size_t)i), 0);
+    CHECK(qc_wait_calls(5, 15000));
+    CHECK_EQ_INT(qc_count_status(5, 0), 0);
+    CHECK_EQ_INT(qc_count_status(5, MF_ERETRY), 5);
+    rd_kafka_mock_clear_request_errors(m.mc, PRODUCE);
+    CHECK_EQ_INT(qc_produce(m.q, MQ_UPLINK, 1, 5, 5), 0);
+    CHECK(qc_wait_calls(6, 15000));
+    CHECK_EQ_INT(atomic_load(&qc_recs[5].status), 0);
+    CHECK(qc_calls_at_most_once(6));
+    mock_close(&m);
+}
+
+/* A few transient errors are retried inside librdkafka: one done(0) per message. */
+MF_TEST(kafka_mock_transient_errors_retried)
+{
+    struct mock m;
+
+    if (!mock_open(&m, "10000"))
+        return;
+    qc_reset();
+    rd_kafka_mock_push_request_errors(m.mc, PRODUCE, 3, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                      RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+                                      RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS);
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ_INT(qc_produce(m.q, MQ_UPLINK, 2, i, (size_t)i), 0);
+    CHECK(qc_wait_calls(5, 15000));
+    CHECK_EQ_INT(qc_count_status(5, 0), 5);
+    CHECK(qc_calls_at_most_once(5));
+    mock_close(&m);
+}
+
+/* A permanent broker error fails the message: done(MF_EFATAL). */
+MF_TEST(kafka_mock_permanent_error_is_fatal)
+{
+    struct mock m;
+
+    if (!mock_open(&m, "10000"))
+        return;
+    qc_reset();
+    rd_kafka_mock_push_request_errors(m.mc, PRODUCE, 1, RD_KAFKA_RESP_ERR_INVALID_MSG);
+    CHECK_EQ_INT(qc_produce(m.q, MQ_UPLINK, 3, 0, 0), 0);
+    CHECK(qc_wait_calls(1, 15000));
+    CHECK_EQ_INT(atomic_load(&qc_recs[0].status), MF_EFATAL);
+    mock_close(&m);
+}
+
+/* Every broker down: messages time out with MF_ERETRY; close then reports the rest. */
+MF_TEST(kafka_mock_brokers_down)
+{
+    struct mock m;
+
+    if (!mock_open(&m, "1000"))
+        return;
+    qc_reset();
+    for (int b = 1; b <= 3; b++)
+        rd_kafka_mock_broker_set_down(m.mc, b);
+    for (int i = 0; i < 3; i++)
+        CHECK_EQ_INT(qc_produce(m.q, MQ_UPLINK, 1, i, (size_t)i), 0);
+    CHECK(qc_wait_calls(3, 15000));
+    CHECK_EQ_INT(qc_count_status(3, MF_ERETRY), 3);
+    CHECK_EQ_INT(qc_produce(m.q, MQ_UPLINK, 1, 3, 3), 0);
+    mock_close(&m); /* flush cannot succeed: purge -> MF_EFATAL */
+    CHECK_EQ_INT(atomic_load(&qc_recs[3].calls), 1);
+    CHECK(atomic_load(&qc_recs[3].status) != 0);
+}
+
+/* An offset commit that fails says MF_ERETRY; the offsets stay pending and go with the
+ * next commit, so the group does not see the batch again after the errors clear. */
+MF_TEST(kafka_mock_commit_failure_kept_pending)
+{
+    struct mock m;
+    struct mq_consumer *c;
+    struct mq_batch b;
+    rd_kafka_resp_err_t errs[50];
+    uint64_t end;
+    size_t got = 0;
+    int rc = 0;
+
+    if (!mock_open(&m, "5000"))
+        return;
+    qc_reset();
+    for (int i = 0; i < 4; i++)
+        CHECK_EQ_INT(qc_produce(m.q, MQ_UPLINK, 1, i, (size_t)i), 0);
+    CHECK(qc_wait_calls(4, 10000));
+    c = qc_consumer(m.q, MQ_UPLINK, "workers");
+    end = mf_mono_us() + 15000000u;
+    do {
+        CHECK_EQ_INT(mq_consumer_poll(c, &b, 2, 200), 0);
+    } while (b.n == 0 && mf_mono_us() < end);
+    CHECK(b.n > 0);
+    got = b.n;
+    for (size_t i = 0; i < MF_ARRAY_LEN(errs); i++)
+        errs[i] = RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS;
+    rd_kafka_mock_push_request_errors_array(m.mc, OFFSET_COMMIT, MF_ARRAY_LEN(errs), errs);
+    rc = mq_commit(m.q, &b);
+    CHECK_EQ_INT(rc, MF_ERETRY);
+    rd_kafka_mock_clear_request_errors(m.mc, OFFSET_COMMIT);
+    got += qc_drain(c, m.q, 4 - got, 15000, NULL, 1);
+    CHECK_EQ_INT(got, 4);
+    mq_consumer_close(c);
+    c = qc_consumer(m.q, MQ_UPLINK, "workers");
+    CHECK_EQ_INT(qc_drain(c, m.q, 1, 3000, NULL, 1), 0);
+    mq_consumer_close(c);
+    mock_close(&m);
+}
