@@ -1,13 +1,10 @@
-/* cmd_sim.c -- `meterflow sim`: placeholder until its module lands (owned by that module's
- * engineer; replace this file). */
-#include <stdio.h>
-
+/* cmd_sim.c -- `meterflow sim`: the terminal simulator (src/sim, docs/SIMULATOR.md).
+ * Thread: main. */
 #include "app/app.h"
+#include "meterflow/sim.h"
 
 int cmd_sim(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "meterflow sim: not built yet in this version\n");
-    return 2;
+    app_signals_install();
+    return sim_main(argc, argv, app_cfg_tables, app_cfg_passthrough);
 }

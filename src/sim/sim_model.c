@@ -177,6 +177,14 @@ uint16_t sim_term_a2(const struct sim_model *m, uint32_t term)
     return (uint16_t)(((uint32_t)m->first_addr - 1u + term) % 65535u + 1u);
 }
 
+uint64_t sim_point_addr(const struct sim_model *m, uint32_t term, uint16_t pn)
+{
+    uint16_t a1 = m->region, a2 = sim_term_a2(m, term);
+    uint64_t region = (uint64_t)(a1 >> 12 & 15) * 1000 + (uint64_t)(a1 >> 8 & 15) * 100 +
+                      (uint64_t)(a1 >> 4 & 15) * 10 + (uint64_t)(a1 & 15);
+    return region * 100000000ull + (uint64_t)(a2 % 100000u) * 1000u + pn % 1000u;
+}
+
 /* ---- faults ---- */
 
 static const char *const fault_names[SIM_F_NKINDS] = {

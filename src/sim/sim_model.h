@@ -142,6 +142,9 @@ int64_t sim_clock_error(const struct sim_model *m, uint32_t term, int64_t ls);
 /* Terminal address of index t: A2 = first_addr + t (wraps past 0xFFFF skipping 0). */
 uint16_t sim_term_a2(const struct sim_model *m, uint32_t term);
 
+/* 12-digit DL/T 645 meter address of a point: region digits, terminal address, pn. */
+uint64_t sim_point_addr(const struct sim_model *m, uint32_t term, uint16_t pn);
+
 /* ---- faults ---- */
 
 const char *sim_fault_kind_name(int kind);
