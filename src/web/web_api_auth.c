@@ -177,8 +177,9 @@ int web_h_user_create(struct web_req *req)
     }
     rc = store_user_get(req->st, name, &old);
     if (rc == 0) {
-        json_decref(body);
-        return web_error(req, 409, "user '%s' already exists", name);
+        rc = web_error(req, 409, "user '%s' already exists", name);
+        json_decref(body); /* name points into body */
+        return rc;
     }
     rc = hash_new_password(req, pw, hash, sizeof(hash));
     if (rc == 0) {

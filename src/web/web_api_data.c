@@ -305,12 +305,14 @@ int web_h_anomaly_state(struct web_req *req)
         return web_error(req, 400, "state: open, ack or closed");
     }
     rc = store_anomaly_set_state(req->st, id, state);
-    if (rc == 0)
+    if (rc == 0) {
         web_audit(req, "anomaly.state", req->params[0], json_pack("{s:s}", "state", state));
-    json_decref(body);
-    if (rc != 0)
-        return web_store_error(req, rc, "anomaly");
-    return web_reply(req, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", state));
+        rc = web_reply(req, 200, json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", state));
+    } else {
+        rc = web_store_error(req, rc, "anomaly");
+    }
+    json_decref(body); /* state points into body */
+    return rc;
 }
 
 int web_h_kpi_online(struct web_req *req)

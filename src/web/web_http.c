@@ -149,7 +149,7 @@ static enum MHD_Result queue_reply(struct web_req *req, struct MHD_Connection *c
     } else {
         if (!req->json)
             web_error(req, status, "%s", status >= 500 ? "internal error" : "error");
-        char *body = json_dumps(req->json, JSON_COMPACT);
+        char *body = json_dumps(req->json, JSON_COMPACT | JSON_REAL_PRECISION(12));
         if (!body)
             mf_oom();
         size_t len = strlen(body);

@@ -192,6 +192,7 @@ int web_h_kpi_summary(struct web_req *req);
 int web_h_recollect(struct web_req *req);
 int web_h_commands(struct web_req *req);
 int web_h_command(struct web_req *req);
+int web_h_command_create(struct web_req *req);
 
 int web_h_areas(struct web_req *req);
 int web_h_area(struct web_req *req);

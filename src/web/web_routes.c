@@ -53,6 +53,7 @@ const struct web_route web_routes[] = {
     { "GET", "/api/recollect", V, S, 0, web_h_recollect, "recollect" },
 
     { "GET", "/api/commands", V, S, 0, web_h_commands, "commands" },
+    { "POST", "/api/commands", O, J, 16 * 1024, web_h_command_create, "command_create" },
 
     { "GET", "/api/commands/{id}", V, S, 0, web_h_command, "command" },
 

@@ -211,14 +211,14 @@ int web_start(struct web *web, char *errbuf, size_t errlen)
         { MHD_OPTION_END, 0, NULL },
     };
     web->daemon = MHD_start_daemon(
-        flags, 0, NULL, NULL, web_on_access, web, MHD_OPTION_SOCK_ADDR, &sin,
+        flags, 0, NULL, NULL, web_on_access, web, MHD_OPTION_EXTERNAL_LOGGER, web_on_mhd_log,
+        web, MHD_OPTION_SOCK_ADDR, &sin,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)mf_config_int(cfg, "web", "threads"),
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)mf_config_int(cfg, "web", "max_connections"),
         MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)mf_config_int(cfg, "web", "connection_timeout_s"),
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-        web_on_completed, web, MHD_OPTION_EXTERNAL_LOGGER, web_on_mhd_log, web,
-        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+        web_on_completed, web, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!web->daemon) {
         snprintf(errbuf, errlen, "[web] cannot listen on %s:%lld%s (address in use?)",
                  listen_addr, (long long)mf_config_int(cfg, "web", "port"),
