@@ -44,6 +44,10 @@ void mf_config_free(struct mf_config *cfg);
 
 /* 0, or MF_EINVAL with errbuf naming file:line, [section] key and the reason. */
 int mf_config_load_file(struct mf_config *cfg, const char *path, char *errbuf, size_t errlen);
+/* The same from text in memory (len bytes, need not be NUL-terminated); `name` labels errors.
+ * Used by tests and the config fuzz target. */
+int mf_config_load_text(struct mf_config *cfg, const char *name, const char *text, size_t len,
+                        char *errbuf, size_t errlen);
 /* Apply MF_<SECTION>_<KEY> variables found in the environment. */
 int mf_config_load_env(struct mf_config *cfg, char *errbuf, size_t errlen);
 /* "section.key=value" (from --set) or separate pieces. */

@@ -36,6 +36,13 @@ struct mf_config *app_config_from_args(int argc, char **argv, int *next, int *wa
  * printing why. */
 int app_config_apply_common(const struct mf_config *cfg);
 
+struct front;
+struct mq;
+struct mf_buf;
+/* Prometheus lines for the front's and the queue's counters (app_metrics.c). */
+void app_metrics_front(struct front *f, struct mf_buf *out);
+void app_metrics_queue(struct mq *q, struct mf_buf *out);
+
 /* Install SIGINT/SIGTERM handlers that set mf_stop_requested; ignore SIGPIPE. */
 void app_signals_install(void);
 

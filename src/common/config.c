@@ -222,14 +222,34 @@ struct ini_ctx {
     char *errbuf;
     size_t errlen;
     int rc;
-    FILE *f;
+    FILE *f;          /* file source, or NULL for text */
+    const char *text; /* text source: remaining bytes */
+    size_t text_left;
     int lineno; /* Debian's inih has no line numbers in callbacks: the reader counts them */
 };
 
+/* fgets-like reader over a file or a memory buffer; counts lines for error messages. */
 static char *cfg_ini_read(char *str, int num, void *stream)
 {
     struct ini_ctx *ctx = stream;
-    char *r = fgets(str, num, ctx->f);
+    char *r;
+    if (ctx->f) {
+        r = fgets(str, num, ctx->f);
+    } else {
+        size_t n = 0;
+        if (ctx->text_left == 0 || num < 2)
+            return NULL;
+        while (n + 1 < (size_t)num && n < ctx->text_left) {
+            char c = ctx->text[n];
+            str[n++] = c;
+            if (c == '\n')
+                break;
+        }
+        str[n] = '\0';
+        ctx->text += n;
+        ctx->text_left -= n;
+        r = str;
+    }
     if (r)
         ctx->lineno++;
     return r;
@@ -255,7 +275,7 @@ static int cfg_ini_entry(void *user, const char *section, const char *name, cons
 
 int mf_config_load_file(struct mf_config *cfg, const char *path, char *errbuf, size_t errlen)
 {
-    struct ini_ctx ctx = { cfg, path, errbuf, errlen, 0, NULL, 0 };
+    struct ini_ctx ctx = { cfg, path, errbuf, errlen, 0, NULL, NULL, 0, 0 };
     FILE *f = fopen(path, "r");
     if (!f) {
         snprintf(errbuf, errlen, "%s: cannot open config file: %s", path, strerror(errno));
@@ -268,6 +288,20 @@ int mf_config_load_file(struct mf_config *cfg, const char *path, char *errbuf, s
         return ctx.rc;
     if (line != 0) {
         snprintf(errbuf, errlen, "%s:%d: syntax error", path, line);
+        return MF_EINVAL;
+    }
+    return 0;
+}
+
+int mf_config_load_text(struct mf_config *cfg, const char *name, const char *text, size_t len,
+                        char *errbuf, size_t errlen)
+{
+    struct ini_ctx ctx = { cfg, name, errbuf, errlen, 0, NULL, text, len, 0 };
+    int line = ini_parse_stream(cfg_ini_read, &ctx, cfg_ini_entry, &ctx);
+    if (ctx.rc != 0)
+        return ctx.rc;
+    if (line != 0) {
+        snprintf(errbuf, errlen, "%s:%d: syntax error", name, line);
         return MF_EINVAL;
     }
     return 0;

@@ -323,7 +323,7 @@ enum MHD_Result web_on_access(void *cls, struct MHD_Connection *conn, const char
                               size_t *upload_data_size, void **con_cls);
 void web_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                       enum MHD_RequestTerminationCode toe);
-void web_on_mhd_log(void *cls, const char *fmt, va_list ap);
+void web_on_mhd_log(void *cls, const char *fmt, va_list ap) MF_PRINTF(2, 0);
 
 /* Static panel files (web_static.c): 0 handled (req->text etc. set), MF_ENOTFOUND. */
 int web_static_get(struct web_req *req, const char *path);

@@ -145,3 +145,19 @@ MF_TEST(calendar_days)
     CHECK(mf_time_parse("2019-13-03", &t) != 0);
     CHECK(mf_clock_set_zone("Nowhere/Atlantis") != 0);
 }
+
+MF_TEST(config_text_loader_counts_lines)
+{
+    char err[256] = "";
+    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    const char text[] = "[front]\nport = 1\n\n[queue]\nbackend = rabbit\n";
+    CHECK(mf_config_load_text(cfg, "mem.ini", text, sizeof(text) - 1, err, sizeof(err)) != 0);
+    CHECK(strstr(err, "mem.ini:5") != NULL);
+    CHECK(strstr(err, "backend") != NULL);
+    CHECK_EQ_INT(mf_config_int(cfg, "front", "port"), 1);
+    /* Not NUL-terminated: the loader must stop at len. */
+    const char cut[] = "[front]\nport = 77XYZ";
+    CHECK_EQ_INT(mf_config_load_text(cfg, "cut.ini", cut, sizeof(cut) - 4, err, sizeof(err)), 0);
+    CHECK_EQ_INT(mf_config_int(cfg, "front", "port"), 77);
+    mf_config_free(cfg);
+}

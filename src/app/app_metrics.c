@@ -1,0 +1,85 @@
+/* app_metrics.c -- Prometheus text for the counters of the front and the queue, appended to
+ * the web's /metrics by `meterflow run` (the web itself reports store and command figures).
+ * Thread: called concurrently from HTTP threads; reads snapshots only. */
+#include <stdio.h>
+
+#include "app/app.h"
+#include "meterflow/buf.h"
+#include "meterflow/front.h"
+#include "meterflow/queue.h"
+
+static int prom(struct mf_buf *out, const char *name, const char *type, const char *help,
+                const char *labels, double v)
+{
+    char line[512];
+    int n;
+    if (help)
+        n = snprintf(line, sizeof(line), "# HELP %s %s\n# TYPE %s %s\n%s%s %.17g\n", name, help,
+                     name, type, name, labels ? labels : "", v);
+    else
+        n = snprintf(line, sizeof(line), "%s%s %.17g\n", name, labels ? labels : "", v);
+    if (n < 0 || (size_t)n >= sizeof(line))
+        return MF_ERANGE;
+    return mf_buf_append(out, line, (size_t)n);
+}
+
+void app_metrics_front(struct front *f, struct mf_buf *out)
+{
+    struct front_stats s;
+    char labels[96];
+    front_stats_get(f, &s);
+    prom(out, "meterflow_front_connections", "gauge", "open terminal connections", NULL,
+         (double)s.conns_open);
+    prom(out, "meterflow_front_logins_total", "counter", "terminal logins", NULL,
+         (double)s.logins);
+    prom(out, "meterflow_front_frames_in_total", "counter", "frames received from terminals",
+         NULL, (double)s.frames_in);
+    prom(out, "meterflow_front_reports_total", "counter", "frames handed to the queue", NULL,
+         (double)s.reports_produced);
+    prom(out, "meterflow_front_confirms_total", "counter",
+         "AFN=00 confirms sent for durable frames", NULL, (double)s.confirms);
+    prom(out, "meterflow_front_backpressure_total", "counter",
+         "times a connection stopped reading because the queue was full", NULL,
+         (double)s.backpressure);
+    prom(out, "meterflow_front_commands_total", "counter", "downlink command outcomes",
+         "{outcome=\"sent\"}", (double)s.cmds_sent);
+    prom(out, "meterflow_front_commands_total", "counter", NULL, "{outcome=\"answered\"}",
+         (double)s.cmds_answered);
+    prom(out, "meterflow_front_commands_total", "counter", NULL, "{outcome=\"timeout\"}",
+         (double)s.cmds_timeout);
+    prom(out, "meterflow_front_commands_total", "counter", NULL, "{outcome=\"denied\"}",
+         (double)s.cmds_denied);
+    prom(out, "meterflow_front_commands_total", "counter", NULL, "{outcome=\"offline\"}",
+         (double)s.cmds_offline);
+    for (int i = 0; i < FRONT_DROP_NREASONS; i++) {
+        snprintf(labels, sizeof(labels), "{reason=\"%s\"}", front_drop_name(i));
+        prom(out, "meterflow_front_drops_total", "counter",
+             i == 0 ? "frames/connections dropped, by reason" : NULL, labels,
+             (double)s.drops[i]);
+    }
+    static const double qs[] = { 0.5, 0.99, 0.999 };
+    for (size_t i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+        snprintf(labels, sizeof(labels), "{quantile=\"%g\"}", qs[i]);
+        prom(out, "meterflow_front_confirm_latency_seconds", "summary",
+             i == 0 ? "frame received -> confirm written" : NULL, labels,
+             (double)mf_hist_quantile(&s.confirm_latency_us, qs[i]) / 1e6);
+    }
+}
+
+void app_metrics_queue(struct mq *q, struct mf_buf *out)
+{
+    struct mq_stats s;
+    mq_stats_get(q, &s);
+    prom(out, "meterflow_queue_produced_total", "counter", "messages produced", NULL,
+         (double)s.produced);
+    prom(out, "meterflow_queue_delivered_total", "counter", "messages reported durable", NULL,
+         (double)s.delivered);
+    prom(out, "meterflow_queue_failed_total", "counter", "messages reported not durable", NULL,
+         (double)s.failed);
+    prom(out, "meterflow_queue_full_total", "counter", "produce calls refused: queue full",
+         NULL, (double)s.full_rejections);
+    prom(out, "meterflow_queue_in_flight", "gauge", "produced, not yet durable", NULL,
+         (double)s.in_flight);
+    prom(out, "meterflow_queue_lag_messages", "gauge", "consumer lag (-1 unknown)", NULL,
+         (double)s.lag);
+}
