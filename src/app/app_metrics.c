@@ -5,6 +5,7 @@
 
 #include "app/app.h"
 #include "meterflow/buf.h"
+#include "meterflow/common.h"
 #include "meterflow/front.h"
 #include "meterflow/queue.h"
 
