@@ -56,6 +56,7 @@ void *front_dl_main(void *arg)
     int subscribed = 0;
 
     mf_ratelimit_init(&rl, 1.0, 10.0);
+    pthread_setname_np(pthread_self(), "front-dl");
     snprintf(group, sizeof(group), "front-%d", f->o.node_id);
     while (!atomic_load(&f->dl_stop) && !mf_stop_requested) {
         struct mq_batch b;

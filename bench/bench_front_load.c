@@ -1,0 +1,434 @@
+/* bench_front_load.c -- load client for the front (libuv, one thread): many terminals, each a
+ * TCP connection bound to one of many 127.x.y.z source addresses before connecting (so the
+ * connection count is not limited by one address's port range). Frames are built here from
+ * hand-written templates (login, heartbeat, an AFN=0C p1 F129 task report with CON=1); the
+ * checksum is the standard's byte sum (section 1.2). Terminal number t = term-base + i has
+ * A1 = BCD(4400 + t / 60000) and A2 = t % 60000 + 1, so a million terminals stay distinct.
+ *
+ * Phases, one machine-readable line at the end:
+ *   1. login storm: connect --conns connections (at most 1000 connecting at once), each sends
+ *      a login and waits for the AFN=00 answer -> login_s, logins_per_s;
+ *   2. hold --hold-s seconds with a heartbeat every --hb-s per connection, then the server's
+ *      VmRSS (--server-pid) -> rss_kib;
+ *   3. load: --frames frames over the first --load-conns connections, alternating heartbeat
+ *      and F129 report, one outstanding frame per connection, paced at --rate frames/s (0:
+ *      closed loop, i.e. the maximum) -> rate, CPU of the server's "front-io" threads and of
+ *      the whole server per frame (from /proc/<pid>/task/<tid>/stat), confirm latency
+ *      percentiles of the reports (send -> confirm received: includes the queue commit) and
+ *      of the heartbeats (answered at once).
+ * Every answer is checked (terminal address, C, RSEQ = the PSEQ sent); "bad" counts
+ * mismatches and "checksum" sums (a2 * 16 + rseq) of the reports confirmed, so a fast wrong
+ * build is caught.
+ *
+ *   bench_front_load --port P [--conns N] [--term-base T] [--src-base S] [--per-ip 1000]
+ *                    [--hold-s 0] [--hb-s 60] [--frames 0] [--rate 0] [--load-conns 1000]
+ *                    [--server-pid PID] [--label text]
+ * Thread: one (its own loop). */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "meterflow/clock.h"
+#include "meterflow/common.h"
+#include "meterflow/hist.h"
+
+
+struct lc {
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    uint32_t idx;
+    uint16_t a1, a2;
+    uint8_t state; /* 0 connecting, 1 login sent, 2 online, 3 dead */
+    uint8_t pseq;
+    uint8_t busy, kind; /* outstanding frame: 1 heartbeat, 2 report */
+    uint8_t len;
+    uint64_t sent_us, last_hb_us;
+    uint8_t buf[64];
+};
+
+static struct {
+    uv_loop_t *loop;
+    struct lc *c;
+    uint32_t n, connecting, next_connect, online, dead;
+    int port, per_ip, src_base, hold_s, hb_s, load_conns;
+    uint32_t term_base;
+    uint64_t frames, sent, answered, bad, checksum, expect_checksum;
+    double rate, budget;
+    int phase; /* 1 storm, 2 hold, 3 load */
+    uint64_t t0, t_online, t_phase;
+    uint32_t rr;
+    struct mf_hist hb, rep;
+    int server_pid;
+    uv_timer_t tick;
+} L;
+
+static uint8_t frame_sum(const uint8_t *p, size_t n)
+{
+    unsigned s = 0;
+    for (size_t i = 0; i < n; i++)
+        s += p[i];
+    return (uint8_t)s;
+}
+
+/* Link frame (login F1 / heartbeat F3): 68 32 00 32 00 68 C9 A1 A2 00 02 SEQ 00 00 DT1 00 CS 16 */
+static size_t mk_link(struct lc *c, uint8_t dt1, uint8_t *out)
+{
+    uint8_t f[20] = { 0x68, 0x32, 0x00, 0x32, 0x00, 0x68, 0xC9, (uint8_t)(c->a1 & 0xFF), (uint8_t)(c->a1 >> 8),
+                      (uint8_t)(c->a2 & 0xFF), (uint8_t)(c->a2 >> 8), 0x00, 0x02,
+                      (uint8_t)(0x70 | c->pseq), 0x00, 0x00, dt1, 0x00, 0, 0x16 };
+    f[18] = frame_sum(f + 6, 12);
+    memcpy(out, f, sizeof(f));
+    return sizeof(f);
+}
+
+/* AFN=0C p1 F129 task report, C=C4 (PRM1 fc4), SEQ 7x (CON=1), reading time 2018-08-28 16:18,
+ * M=4, total 0.01 kWh, tariffs EE (the data unit of vector c1-f129-rsp). L1 = 43 -> AE 00. */
+static size_t mk_report(struct lc *c, uint8_t *out)
+{
+    static const uint8_t unit[35] = { 0x01, 0x01, 0x01, 0x10, 0x18, 0x16, 0x28, 0x08, 0x18,
+                                      0x04, 0x00, 0x01, 0x00, 0x00, 0x00, 0xEE, 0xEE, 0xEE,
+                                      0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE,
+                                      0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE };
+    uint8_t *f = out;
+    f[0] = 0x68;
+    f[1] = f[3] = 0xAE;
+    f[2] = f[4] = 0x00;
+    f[5] = 0x68;
+    f[6] = 0xC4;
+    f[7] = (uint8_t)(c->a1 & 0xFF);
+    f[8] = (uint8_t)(c->a1 >> 8);
+    f[9] = (uint8_t)(c->a2 & 0xFF);
+    f[10] = (uint8_t)(c->a2 >> 8);
+    f[11] = 0x00;
+    f[12] = 0x0C;
+    f[13] = (uint8_t)(0x70 | c->pseq);
+    memcpy(f + 14, unit, sizeof(unit));
+    f[49] = frame_sum(f + 6, 43);
+    f[50] = 0x16;
+    return 51;
+}
+
+static void on_write(uv_write_t *w, int status)
+{
+    (void)status;
+    free(w);
+}
+
+static void send_bytes(struct lc *c, const uint8_t *p, size_t n)
+{
+    uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned)n);
+    if (uv_try_write((uv_stream_t *)&c->tcp, &b, 1) == (int)n)
+        return;
+    uv_write_t *w = malloc(sizeof(*w) + n); /* rare: copy and queue */
+    memcpy(w + 1, p, n);
+    b = uv_buf_init((char *)(w + 1), (unsigned)n);
+    uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+}
+
+static void send_frame(struct lc *c, int kind)
+{
+    uint8_t f[64];
+    size_t n;
+    c->pseq = (uint8_t)((c->pseq + 1) & 15);
+    n = kind == 2 ? mk_report(c, f) : mk_link(c, kind == 0 ? 0x01 : 0x04, f);
+    c->busy = 1;
+    c->kind = (uint8_t)kind;
+    c->sent_us = mf_mono_us();
+    send_bytes(c, f, n);
+    if (kind == 2)
+        L.expect_checksum += (uint64_t)c->a2 * 16u + c->pseq;
+}
+
+/* An answer: C=0B for link tests, C=00 for the report confirm; A2 and RSEQ checked. */
+static void on_answer(struct lc *c, const uint8_t *f, size_t n)
+{
+    uint64_t now = mf_mono_us();
+    uint16_t a2 = (uint16_t)(f[9] | f[10] << 8);
+    uint8_t want_c = c->kind == 2 ? 0x00 : 0x0B;
+    if (n != 20 || f[6] != want_c || a2 != c->a2 || (f[13] & 15) != c->pseq || !c->busy) {
+        L.bad++;
+        return;
+    }
+    c->busy = 0;
+    if (c->kind == 0) {
+        c->state = 2;
+        L.online++;
+        return;
+    }
+    L.answered++;
+    if (c->kind == 2) {
+        mf_hist_add(&L.rep, now - c->sent_us);
+        L.checksum += (uint64_t)a2 * 16u + (f[13] & 15u);
+    } else {
+        mf_hist_add(&L.hb, now - c->sent_us);
+    }
+}
+
+static void on_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
+{
+    static char rbuf[4096];
+    (void)h;
+    (void)sz;
+    b->base = rbuf;
+    b->len = sizeof(rbuf);
+}
+
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
+{
+    struct lc *c = s->data;
+    if (n < 0) {
+        if (c->state != 3) {
+            c->state = 3;
+            L.dead++;
+            uv_close((uv_handle_t *)s, NULL);
+        }
+        return;
+    }
+    for (ssize_t i = 0; i < n; i++) {
+        if (c->len == 0 && (uint8_t)b->base[i] != 0x68)
+            continue;
+        c->buf[c->len++] = (uint8_t)b->base[i];
+        if (c->len >= 6) {
+            size_t flen = (size_t)((c->buf[1] | c->buf[2] << 8) >> 2) + 8;
+            if (flen > sizeof(c->buf)) {
+                L.bad++;
+                c->len = 0;
+            } else if (c->len == flen) {
+                on_answer(c, c->buf, flen);
+                c->len = 0;
+            }
+        }
+    }
+}
+
+static void start_connect(void);
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct lc *c = req->data;
+    L.connecting--;
+    if (status < 0) {
+        c->state = 3;
+        L.dead++;
+        uv_close((uv_handle_t *)&c->tcp, NULL);
+    } else {
+        c->state = 1;
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+        send_frame(c, 0);
+    }
+    start_connect();
+}
+
+static void start_connect(void)
+{
+    while (L.connecting < 1000 && L.next_connect < L.n) {
+        struct lc *c = &L.c[L.next_connect];
+        struct sockaddr_in src, dst;
+        uint32_t ipn = (uint32_t)L.src_base + L.next_connect / (uint32_t)L.per_ip;
+        c->idx = L.next_connect++;
+        uint32_t t = L.term_base + c->idx; /* terminal t: A1 = BCD(4400 + t / 60000) */
+        uint32_t r = 4400u + t / 60000u;
+        c->a1 = (uint16_t)((r / 1000u) << 12 | (r / 100u % 10u) << 8 | (r / 10u % 10u) << 4 | r % 10u);
+        c->a2 = (uint16_t)(t % 60000u + 1u);
+        memset(&src, 0, sizeof(src));
+        src.sin_family = AF_INET;
+        src.sin_addr.s_addr = htonl(0x7F000000u | ((ipn + 1) & 0xFFFFFFu)); /* 127.x.y.z */
+        uv_ip4_addr("127.0.0.1", L.port, &dst);
+        uv_tcp_init(L.loop, &c->tcp);
+        c->tcp.data = c;
+        c->creq.data = c;
+        if (uv_tcp_bind(&c->tcp, (struct sockaddr *)&src, 0) != 0 ||
+            uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&dst, on_connect) != 0) {
+            c->state = 3;
+            L.dead++;
+            uv_close((uv_handle_t *)&c->tcp, NULL);
+            continue;
+        }
+        L.connecting++;
+    }
+}
+
+/* CPU (clock ticks) of the server: all threads, and the "front-io" ones. */
+static void server_cpu(uint64_t *total, uint64_t *io)
+{
+    char path[128], line[1024];
+    *total = *io = 0;
+    if (L.server_pid <= 0)
+        return;
+    snprintf(path, sizeof(path), "/proc/%d/task", L.server_pid);
+    uv_fs_t req;
+    uv_dirent_t ent;
+    if (uv_fs_scandir(NULL, &req, path, 0, NULL) < 0)
+        return;
+    while (uv_fs_scandir_next(&req, &ent) != UV_EOF) {
+        snprintf(path, sizeof(path), "/proc/%d/task/%s/stat", L.server_pid, ent.name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (fgets(line, sizeof(line), f)) {
+            char *open = strchr(line, '('), *close = strrchr(line, ')');
+            unsigned long ut = 0, st = 0;
+            if (open && close &&
+                sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut,
+                       &st) == 2) {
+                *total += ut + st;
+                if (strncmp(open + 1, "front-io", 8) == 0)
+                    *io += ut + st;
+            }
+        }
+        fclose(f);
+    }
+    uv_fs_req_cleanup(&req);
+}
+
+static long server_rss(void)
+{
+    char path[64], line[256];
+    long v = -1;
+    snprintf(path, sizeof(path), "/proc/%d/status", L.server_pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof(line), f))
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            v = strtol(line + 6, NULL, 10);
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static uint64_t cpu0_total, cpu0_io;
+static long rss_idle = -1;
+
+static void finish(void)
+{
+    uint64_t t1, i1, now = mf_mono_us();
+    double secs = (double)(now - L.t_phase) / 1e6;
+    double tick_us = 1e6 / (double)sysconf(_SC_CLK_TCK);
+    server_cpu(&t1, &i1);
+    double nf = L.answered ? (double)L.answered : 1.0;
+    printf("bench=front_load conns=%u online=%u dead=%u login_s=%.3f logins_per_s=%.0f "
+           "rss_kib=%ld frames=%llu secs=%.3f rate=%.0f cpu_io_us_per_frame=%.2f "
+           "cpu_total_us_per_frame=%.2f rep_p50_us=%llu rep_p99_us=%llu rep_p999_us=%llu "
+           "hb_p50_us=%llu hb_p99_us=%llu bad=%llu checksum=%s\n",
+           L.n, L.online, L.dead, (double)(L.t_online - L.t0) / 1e6,
+           L.online / ((double)(L.t_online - L.t0 + 1) / 1e6), rss_idle,
+           (unsigned long long)L.answered, secs, L.answered / (secs > 0 ? secs : 1),
+           (double)(i1 - cpu0_io) * tick_us / nf, (double)(t1 - cpu0_total) * tick_us / nf,
+           (unsigned long long)mf_hist_quantile(&L.rep, 0.5),
+           (unsigned long long)mf_hist_quantile(&L.rep, 0.99),
+           (unsigned long long)mf_hist_quantile(&L.rep, 0.999),
+           (unsigned long long)mf_hist_quantile(&L.hb, 0.5),
+           (unsigned long long)mf_hist_quantile(&L.hb, 0.99), (unsigned long long)L.bad,
+           L.checksum == L.expect_checksum ? "ok" : "MISMATCH");
+    fflush(stdout);
+    uv_stop(L.loop);
+}
+
+static void hold_heartbeats(uint64_t now)
+{
+    for (int k = 0; k < 500 && L.n; k++) {
+        struct lc *c = &L.c[L.rr++ % L.n];
+        if (c->state == 2 && !c->busy && now - c->last_hb_us >= (uint64_t)L.hb_s * 1000000u) {
+            c->last_hb_us = now;
+            send_frame(c, 1);
+        }
+    }
+}
+
+static void load_step(uint64_t now)
+{
+    uint32_t m = MF_MIN((uint32_t)L.load_conns, L.n);
+    if (L.rate > 0)
+        L.budget = MF_MIN(L.budget + L.rate / 1000.0, (double)m);
+    for (uint32_t k = 0; k < m && L.sent < L.frames; k++) {
+        if (L.rate > 0 && L.budget < 1.0)
+            break;
+        struct lc *c = &L.c[L.rr++ % m];
+        if (c->state != 2 || c->busy)
+            continue;
+        send_frame(c, L.sent % 2 ? 2 : 1);
+        L.sent++;
+        L.budget -= 1.0;
+    }
+    if (L.answered >= L.frames || now - L.t_phase > 120000000u)
+        finish();
+}
+
+static void on_tick(uv_timer_t *t)
+{
+    uint64_t now = mf_mono_us();
+    (void)t;
+    if (L.phase == 1) {
+        if (L.online + L.dead >= L.n || now - L.t0 > 300000000u) {
+            L.t_online = now;
+            L.phase = 2;
+            L.t_phase = now;
+            for (uint32_t i = 0; i < L.n; i++)
+                L.c[i].last_hb_us = now;
+        }
+        return;
+    }
+    if (L.phase == 2) {
+        hold_heartbeats(now);
+        if (now - L.t_phase >= (uint64_t)L.hold_s * 1000000u) {
+            if (L.server_pid > 0)
+                rss_idle = server_rss();
+            server_cpu(&cpu0_total, &cpu0_io);
+            L.phase = 3;
+            L.t_phase = now;
+            L.answered = 0;
+            mf_hist_reset(&L.hb);
+            mf_hist_reset(&L.rep);
+            if (L.frames == 0)
+                finish();
+        }
+        return;
+    }
+    load_step(now);
+}
+
+int main(int argc, char **argv);
+
+int main(int argc, char **argv)
+{
+    L.n = 1000;
+    L.per_ip = 1000;
+    L.hb_s = 60;
+    L.load_conns = 1000;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *k = argv[i];
+        long v = strtol(argv[i + 1], NULL, 0);
+        if (!strcmp(k, "--port")) L.port = (int)v;
+        else if (!strcmp(k, "--conns")) L.n = (uint32_t)v;
+        else if (!strcmp(k, "--term-base")) L.term_base = (uint32_t)v;
+        else if (!strcmp(k, "--src-base")) L.src_base = (int)v;
+        else if (!strcmp(k, "--per-ip")) L.per_ip = (int)MF_MAX(v, 1);
+        else if (!strcmp(k, "--hold-s")) L.hold_s = (int)v;
+        else if (!strcmp(k, "--hb-s")) L.hb_s = (int)MF_MAX(v, 1);
+        else if (!strcmp(k, "--frames")) L.frames = (uint64_t)v;
+        else if (!strcmp(k, "--rate")) L.rate = (double)v;
+        else if (!strcmp(k, "--load-conns")) L.load_conns = (int)MF_MAX(v, 1);
+        else if (!strcmp(k, "--server-pid")) L.server_pid = (int)v;
+        else {
+            fprintf(stderr, "bench_front_load: unknown option %s (see the file header)\n", k);
+            return 2;
+        }
+    }
+    if (L.port <= 0 || L.n == 0 || L.n > 65000) {
+        fprintf(stderr, "bench_front_load: --port required; --conns 1..65000\n");
+        return 2;
+    }
+    L.loop = uv_default_loop();
+    L.c = calloc(L.n, sizeof(*L.c));
+    mf_hist_reset(&L.hb);
+    mf_hist_reset(&L.rep);
+    L.phase = 1;
+    L.t0 = mf_mono_us();
+    start_connect();
+    uv_timer_init(L.loop, &L.tick);
+    uv_timer_start(&L.tick, on_tick, 1, 1);
+    uv_run(L.loop, UV_RUN_DEFAULT);
+    return L.bad || L.checksum != L.expect_checksum ? 1 : 0;
+}
