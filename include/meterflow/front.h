@@ -24,6 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meterflow/common.h" /* status codes returned here */
 #include "meterflow/config.h"
 #include "meterflow/hist.h"
 #include "meterflow/queue.h"
