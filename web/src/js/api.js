@@ -18,7 +18,7 @@ export async function api(method, path, body) {
   let data = null;
   try { data = await r.json(); } catch (e) { data = null; }
   if (!r.ok) {
-    if (r.status === 401 && path !== '/api/login') {
+    if (r.status === 401 && path !== '/api/login' && me) { /* a session that expired */
       me = null;
       window.dispatchEvent(new Event('mf-unauthorized'));
     }

@@ -74,7 +74,7 @@ async function render() {
 document.getElementById('lang').addEventListener('click', () => { setLang(getLang() === 'zh' ? 'en' : 'zh'); render(); });
 document.getElementById('logout').addEventListener('click', async () => { await logout().catch(() => {}); render(); });
 window.addEventListener('hashchange', render);
-window.addEventListener('mf-unauthorized', () => { toast(t('login_failed'), true); render(); });
+window.addEventListener('mf-unauthorized', () => { toast(t('session_expired'), true); render(); });
 
 setLang(getLang());
 whoami().catch(() => null).finally(render);

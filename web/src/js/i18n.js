@@ -4,7 +4,7 @@ const dict = {
   en: {
     brand_sub: 'master station', loading: 'Loading…', logout: 'Log out', login: 'Log in',
     username: 'User name', password: 'Password', login_title: 'Sign in to meterflow',
-    login_failed: 'Login failed',
+    login_failed: 'Login failed', session_expired: 'Session expired: please log in again',
     nav_dashboard: 'Dashboard', nav_terminals: 'Terminals', nav_events: 'Events',
     nav_lineloss: 'Line loss', nav_anomalies: 'Anomalies', nav_commands: 'Commands',
     nav_users: 'Users', nav_audit: 'Audit',
@@ -36,6 +36,7 @@ const dict = {
   zh: {
     brand_sub: '采集主站', loading: '加载中…', logout: '退出', login: '登录',
     username: '用户名', password: '密码', login_title: '登录 meterflow', login_failed: '登录失败',
+    session_expired: '会话已过期，请重新登录',
     nav_dashboard: '总览', nav_terminals: '终端', nav_events: '事件', nav_lineloss: '线损',
     nav_anomalies: '异常', nav_commands: '命令', nav_users: '用户', nav_audit: '审计',
     tile_online: '在线终端', tile_rate: '在线率', tile_collect: '采集成功率（昨日）',

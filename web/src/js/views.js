@@ -3,7 +3,7 @@
 import { get, api, can, me } from './api.js';
 import { t } from './i18n.js';
 import { h, table, pager, badge, toast, card, fmtTime, fmtNum, fmtPct, yesterday } from './dom.js';
-import { lineChart, barChart } from './charts.js';
+import { lineChart, barChart, ms } from './charts.js';
 
 const sevName = ['info', 'minor', 'major', 'critical'];
 const chartBox = (id) => h('div', { class: 'chart', id });
@@ -37,7 +37,7 @@ export async function dashboard(main) {
       tile('tile_anomalies', String(s.open_anomalies), null, 'tile-anomalies'));
     const el = document.getElementById('ch-ingest');
     if (el && window.echarts) {
-      const ch = window.echarts.getInstanceByDom(el) || lineChart(el, null, [{ name: 'rows/s', data: [] }], { timeAxis: true, area: true });
+      const ch = window.echarts.getInstanceByDom(el) || lineChart(el, null, [{ name: 'rows/s', data: [] }], { timeAxis: true, area: true, zero: true });
       ch && ch.setOption({ series: [{ data: ingestSeries.slice() }] });
     }
   };
@@ -48,7 +48,8 @@ export async function dashboard(main) {
     get('/api/kpi/lineloss', { date: yesterday() }), get('/api/events', { page_size: 8 }),
     get('/api/anomalies', { page_size: 8, state: 'open' })]);
   lineChart(document.getElementById('ch-online'), null,
-    [{ name: t('online'), data: (online.history || []).map((p) => [p.at, p.online]) }], { timeAxis: true, area: true });
+    [{ name: t('tile_rate'), data: (online.history || []).map((p) => [ms(p.at), +(100 * p.rate).toFixed(1)]) }],
+    { timeAxis: true, area: true, yName: '%', yMax: 100 });
   const areas = coll.areas || [];
   barChart(document.getElementById('ch-collect'), areas.map((a) => a.area),
     [{ name: t('rate'), data: areas.map((a) => +(100 * (a.rate || 0)).toFixed(1)) }], { yName: '%', yMax: 100 });
@@ -162,20 +163,21 @@ export async function point(main, params, tid, pn) {
   const base = `/api/terminals/${encodeURIComponent(tid)}/points/${pn}`;
   const daily = await get(base + '/daily');
   const use = daily.use || [];
-  barChart(document.getElementById('ch-daily'), use.map((u) => u.date), [{ name: 'kWh', data: use.map((u) => u.kwh) }], { yName: 'kWh' });
+  barChart(document.getElementById('ch-daily'), use.map((u) => u.date.slice(5)), [{ name: 'kWh', data: use.map((u) => u.kwh) }], { yName: 'kWh' });
   const loadCurve = async () => {
     const c = await get(base + '/curve', { date: date.value });
     const el = document.getElementById('ch-curve');
     const old = window.echarts && window.echarts.getInstanceByDom(el);
     if (old) old.dispose();
-    lineChart(el, null, [{ name: c.item, data: (c.items || []).map((p) => [p.ts, p.value]) }], { timeAxis: true });
+    lineChart(el, null, [{ name: c.item, data: (c.items || []).map((p) => [ms(p.ts), p.value]) }], { timeAxis: true });
   };
   date.addEventListener('change', () => loadCurve().catch((e) => toast(e.message, true)));
   await loadCurve();
   const inst = await get(base + '/instant');
   const by = {};
-  for (const r of inst.items || []) if (/^[ui][abc]$/.test(r.quantity)) (by[r.quantity] = by[r.quantity] || []).push([r.read_at, r.value]);
-  lineChart(document.getElementById('ch-ui'), null, Object.keys(by).sort().map((q) => ({ name: q.toUpperCase(), data: by[q] })), { timeAxis: true });
+  for (const r of inst.items || []) if (/^[ui][abc]$/.test(r.quantity)) (by[r.quantity] = by[r.quantity] || []).push([ms(r.read_at), r.value]);
+  lineChart(document.getElementById('ch-ui'), null, Object.keys(by).sort().reverse().map((q) => ({ name: q.toUpperCase(), data: by[q], axis: q[0] === 'i' ? 1 : 0 })),
+    { timeAxis: true, yNames: ['V', 'A'] });
 }
 
 // ---- events, anomalies, line loss, commands ---------------------------------------------
