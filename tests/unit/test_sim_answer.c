@@ -1,0 +1,347 @@
+/* test_sim_answer.c -- a simulated terminal answers a master: requests are hand-built bytes
+ * (docs/protocol-3761.md sections 1, 2, 3, 5, 6, 9, 10), answers are checked with the codec's
+ * decoder against values written here by hand, or against what the same terminal reported
+ * (a re-collected daily value must equal the reported one).
+ *
+ * The master is a thread with a blocking socket; the simulator runs on the test thread and is
+ * stopped through mf_stop_requested when the master is done, so nothing depends on timing. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "meterflow/clock.h"
+#include "meterflow/common.h"
+#include "meterflow/gw3761_data.h"
+#include "sim/sim_int.h"
+
+struct master {
+    int lfd, fd, port;
+    uint8_t in[65536];
+    size_t inlen;
+    uint8_t pfc;
+    int answers_ok;
+    int64_t f161_reported;  /* total of p1's daily report for 2026-11-26 (units), -1 none */
+    struct sim_ledger_rec dummy;
+};
+
+static struct gw_decoded dec; /* ~60 KB: static, reused */
+
+/* Next complete frame (hand scan, section 1.3) into out; 0 or -1 on EOF/timeout. */
+static int next_frame(struct master *m, uint8_t *out, size_t *len)
+{
+    for (;;) {
+        size_t off = 0;
+        while (off < m->inlen && m->in[off] != 0x68)
+            off++;
+        memmove(m->in, m->in + off, m->inlen - off);
+        m->inlen -= off;
+        if (m->inlen >= 6) {
+            size_t total = ((size_t)(m->in[1] | m->in[2] << 8) >> 2) + 8;
+            if (m->inlen >= total) {
+                memcpy(out, m->in, total);
+                *len = total;
+                memmove(m->in, m->in + total, m->inlen - total);
+                m->inlen -= total;
+                return 0;
+            }
+        }
+        struct pollfd p = { .fd = m->fd, .events = POLLIN };
+        if (poll(&p, 1, 20000) <= 0)
+            return -1;
+        ssize_t r = read(m->fd, m->in + m->inlen, sizeof(m->in) - m->inlen);
+        if (r <= 0)
+            return -1;
+        m->inlen += (size_t)r;
+    }
+}
+
+static void send_frame(struct master *m, uint8_t c, uint8_t afn, uint8_t seq, const uint8_t *u,
+                       size_t ulen, int pw, const uint8_t *tp)
+{
+    uint8_t f[1024];
+    size_t l1 = 8 + ulen + (pw ? 16 : 0) + (tp ? 6 : 0), n = 0;
+    f[n++] = 0x68;
+    f[n++] = (uint8_t)(l1 << 2 | 2);
+    f[n++] = (uint8_t)(l1 >> 6);
+    f[n++] = f[1];
+    f[n++] = f[2];
+    f[n++] = 0x68;
+    f[n++] = c;
+    f[n++] = 0x03; /* A1 4403, low byte first */
+    f[n++] = 0x44;
+    f[n++] = 0x01; /* A2 0001 */
+    f[n++] = 0x00;
+    f[n++] = 0x02; /* A3: MSA 1 */
+    f[n++] = afn;
+    f[n++] = seq;
+    memcpy(f + n, u, ulen);
+    n += ulen;
+    if (pw) {
+        memset(f + n, 0, 16);
+        n += 16;
+    }
+    if (tp) {
+        memcpy(f + n, tp, 6);
+        n += 6;
+    }
+    unsigned cs = 0;
+    for (size_t i = 6; i < n; i++)
+        cs += f[i];
+    f[n++] = (uint8_t)cs;
+    f[n++] = 0x16;
+    CHECK_EQ_INT(write(m->fd, f, n), (long)n);
+}
+
+/* Confirm a terminal-initiated frame with hand-built AFN=00 F1 (section 7). */
+static void confirm(struct master *m, const uint8_t *fr)
+{
+    static const uint8_t f1[4] = { 0x00, 0x00, 0x01, 0x00 };
+    uint8_t c = 0x0B;
+    send_frame(m, c, 0x00, (uint8_t)(0x60 | (fr[13] & 15)), f1, 4, 0, NULL);
+}
+
+/* Remember p1's reported daily total (0D F161 for 2026-11-26) -- by hand, section 9.6. */
+static void note_report(struct master *m, const uint8_t *fr, size_t len)
+{
+    const uint8_t *u = fr + 14;
+    size_t ulen = len - 16 - ((fr[6] & 0x20) ? 2 : 0);
+    if (fr[12] != 0x0D || ulen < 4 || u[0] != 0x01 || u[1] != 0x01 || u[2] != 0x01 ||
+        u[3] != 0x14)
+        return;
+    if (u[4] == 0x26 && u[5] == 0x11 && u[6] == 0x26) {
+        long long v = 0;
+        for (int i = 4; i >= 0; i--)
+            v = v * 100 + (u[13 + i] >> 4) * 10 + (u[13 + i] & 15);
+        m->f161_reported = v;
+    }
+}
+
+/* Send a request; confirm whatever the terminal initiates meanwhile; return the answer. */
+static int request(struct master *m, uint8_t c, uint8_t afn, const uint8_t *u, size_t ulen,
+                   int pw, const uint8_t *tp, uint8_t *ans, size_t *alen)
+{
+    uint8_t pseq = (uint8_t)(m->pfc++ & 15);
+    send_frame(m, c, afn, (uint8_t)((tp ? 0x80 : 0) | 0x60 | pseq), u, ulen, pw, tp);
+    for (;;) {
+        if (next_frame(m, ans, alen) != 0)
+            return -1;
+        if (ans[6] & 0x40) { /* PRM=1: the terminal initiated it */
+            note_report(m, ans, *alen);
+            if (ans[13] & 0x10)
+                confirm(m, ans);
+            continue;
+        }
+        CHECK_EQ_INT(ans[13] & 15, pseq); /* RSEQ = PSEQ (section 5) */
+        CHECK_EQ_INT(ans[11], 0x02);      /* the master's MSA comes back */
+        return 0;
+    }
+}
+
+static int decode(const uint8_t *fr, size_t len, struct gw_frame *g)
+{
+    if (gw_frame_parse(fr, len, GW_PW_LEN, g) != 0)
+        return -1;
+    return gw_decode_units(g, &dec);
+}
+
+static const struct gw_value *val(const char *name, uint16_t index)
+{
+    for (uint16_t i = 0; i < dec.nvals; i++)
+        if (strcmp(dec.vals[i].name, name) == 0 && dec.vals[i].index == index)
+            return &dec.vals[i];
+    return NULL;
+}
+
+static void check_clock_and_set(struct master *m)
+{
+    uint8_t ans[2048];
+    size_t alen;
+    struct gw_frame g;
+    static const uint8_t f2[4] = { 0x00, 0x00, 0x02, 0x00 };
+    /* Tp: PFC 5, 10:20:30 on the 27th, 0 min delay -- must come back unchanged */
+    static const uint8_t tp[6] = { 0x05, 0x30, 0x20, 0x10, 0x27, 0x00 };
+    CHECK_EQ_INT(request(m, 0x4B, 0x0C, f2, 4, 0, tp, ans, &alen), 0);
+    CHECK_EQ_INT(decode(ans, alen, &g), 0);
+    CHECK_EQ_INT(g.afn, 0x0C);
+    CHECK(g.has_tp);
+    CHECK_MEM(ans + alen - 8, tp, 6);
+    const struct gw_value *v = val("clock", 0);
+    CHECK(v && v->u.t.year == 2026 && v->u.t.mon == 11 && (v->u.t.day == 26 || v->u.t.day == 27));
+    /* 05 F31: set the clock to 2030-01-02 03:04:05, a Wednesday (A.1: ss mm hh DD
+     * [week<<5 | month] YY) + PW 16 zeros */
+    static const uint8_t f31[10] = { 0x00, 0x00, 0x40, 0x03, 0x05, 0x04, 0x03, 0x02, 0x61, 0x30 };
+    CHECK_EQ_INT(request(m, 0x4A, 0x05, f31, sizeof(f31), 1, NULL, ans, &alen), 0);
+    CHECK_EQ_INT(ans[12], 0x00);
+    CHECK_EQ_INT(ans[16], 0x01); /* DT1: F1 all confirmed */
+    CHECK_EQ_INT(request(m, 0x4B, 0x0C, f2, 4, 0, NULL, ans, &alen), 0);
+    CHECK_EQ_INT(decode(ans, alen, &g), 0);
+    v = val("clock", 0);
+    CHECK(v && v->u.t.year == 2030 && v->u.t.mon == 1 && v->u.t.day == 2 && v->u.t.hour == 3);
+    m->answers_ok++;
+}
+
+static void check_daily_recollect(struct master *m)
+{
+    uint8_t ans[4096];
+    size_t alen;
+    struct gw_frame g;
+    /* 0D p1 F161 Td_d 2026-11-26 (section 9.6: request = Td_d only) */
+    static const uint8_t req[7] = { 0x01, 0x01, 0x01, 0x14, 0x26, 0x11, 0x26 };
+    CHECK_EQ_INT(request(m, 0x4B, 0x0D, req, sizeof(req), 0, NULL, ans, &alen), 0);
+    CHECK_EQ_INT(decode(ans, alen, &g), 0);
+    CHECK_EQ_INT(g.afn, 0x0D);
+    const struct gw_value *td = val("td_d", 0), *tot = val("total_kwh", 0);
+    CHECK(td && td->u.t.year == 2026 && td->u.t.mon == 11 && td->u.t.day == 26);
+    CHECK(tot && tot->kind == GW_VK_NUM);
+    CHECK(m->f161_reported >= 0);
+    if (tot && m->f161_reported >= 0) /* re-collected == reported, to the last digit */
+        CHECK_EQ_INT(tot->exp == -4 ? tot->u.i : -1, m->f161_reported);
+    /* a tariff sum check on the same answer */
+    int64_t sum = 0;
+    for (uint16_t k = 1; k <= 4; k++) {
+        const struct gw_value *t = val("tariffs_kwh", k);
+        CHECK(t != NULL);
+        sum += t ? t->u.i : 0;
+    }
+    CHECK(tot && sum == tot->u.i);
+    /* F101 curve of p2, 4 points of 60 min from 2026-11-26 01:00 (Td_c: A.15, m=3, n=4) */
+    static const uint8_t curve[11] = { 0x02, 0x01, 0x10, 0x0C, 0x00, 0x01, 0x26, 0x11, 0x26,
+                                       0x03, 0x04 };
+    CHECK_EQ_INT(request(m, 0x4B, 0x0D, curve, sizeof(curve), 0, NULL, ans, &alen), 0);
+    CHECK_EQ_INT(decode(ans, alen, &g), 0);
+    CHECK_EQ_INT(dec.nunits, 1);
+    CHECK_EQ_INT(dec.units[0].pn, 2);
+    CHECK_EQ_INT(dec.units[0].fn, 101);
+    int64_t prev = -1, pts = 0;
+    for (uint16_t i = 0; i < dec.nvals; i++)
+        if (strcmp(dec.vals[i].name, "total_kwh") == 0 && dec.vals[i].index > 0) {
+            CHECK(dec.vals[i].u.i >= prev); /* monotone indications */
+            prev = dec.vals[i].u.i;
+            pts++;
+        }
+    CHECK_EQ_INT(pts, 4);
+    m->answers_ok++;
+}
+
+static void check_misc(struct master *m)
+{
+    uint8_t ans[4096];
+    size_t alen;
+    struct gw_frame g;
+    /* 0A F10 for serials 1 and 2 (section 9.11: n (2) + n x serial (2)) */
+    static const uint8_t q10[10] = { 0x00, 0x00, 0x02, 0x01, 0x02, 0x00, 0x01, 0x00, 0x02, 0x00 };
+    CHECK_EQ_INT(request(m, 0x4B, 0x0A, q10, sizeof(q10), 0, NULL, ans, &alen), 0);
+    CHECK_EQ_INT(ans[12], 0x0A);
+    CHECK_EQ_INT(ans[18] | ans[19] << 8, 2);     /* count */
+    CHECK_EQ_INT(alen, 16 + 4 + 2 + 2 * 27);     /* header/CS + DA/DT + n + 2 entries */
+    CHECK_EQ_INT(ans[20 + 2] | ans[20 + 3] << 8, 1); /* entry 1: pn 1 */
+    CHECK_EQ_INT(ans[20 + 5], 30);                   /* DL/T 645-2007 */
+    /* 0C p1 F129 and F25 in two identifiers */
+    static const uint8_t c1[8] = { 0x01, 0x01, 0x01, 0x10, 0x01, 0x01, 0x01, 0x03 };
+    CHECK_EQ_INT(request(m, 0x4B, 0x0C, c1, sizeof(c1), 0, NULL, ans, &alen), 0);
+    CHECK_EQ_INT(decode(ans, alen, &g), 0);
+    CHECK_EQ_INT(dec.nunits, 2);
+    const struct gw_value *ua = val("ua_v", 0);
+    CHECK(ua && ua->status == GW_VS_OK && ua->u.i > 2000 && ua->u.i < 2400); /* ~220 V */
+    /* an AFN nobody answers (0B task data without tasks): denied, AFN=00 F2 */
+    static const uint8_t t1[4] = { 0x01, 0x01, 0x01, 0x00 };
+    CHECK_EQ_INT(request(m, 0x4B, 0x0B, t1, sizeof(t1), 0, NULL, ans, &alen), 0);
+    CHECK_EQ_INT(ans[12], 0x00);
+    CHECK_EQ_INT(ans[16], 0x02);
+    /* 0C for a point the terminal does not have: denied */
+    static const uint8_t p9[4] = { 0x01, 0x02, 0x01, 0x10 };
+    CHECK_EQ_INT(request(m, 0x4B, 0x0C, p9, sizeof(p9), 0, NULL, ans, &alen), 0);
+    CHECK_EQ_INT(ans[16], 0x02);
+    /* 0E F1 events from Pm 0 to Pn 2: both ERC records the terminal raised come back */
+    static const uint8_t ev[6] = { 0x00, 0x00, 0x01, 0x00, 0x00, 0x02 };
+    CHECK_EQ_INT(request(m, 0x4B, 0x0E, ev, sizeof(ev), 0, NULL, ans, &alen), 0);
+    CHECK_EQ_INT(decode(ans, alen, &g), 0);
+    CHECK_EQ_INT(dec.nunits, 1);
+    CHECK_EQ_INT(dec.units[0].nev, 2);
+    m->answers_ok++;
+}
+
+static void *master_main(void *arg)
+{
+    struct master *m = arg;
+    uint8_t fr[4096];
+    size_t len;
+    m->fd = accept(m->lfd, NULL, NULL);
+    /* log in, then wait for the daily report of 2026-11-26 and two events */
+    int events = 0;
+    while (m->f161_reported < 0 || events < 2) {
+        if (next_frame(m, fr, &len) != 0)
+            break;
+        note_report(m, fr, len);
+        events += fr[12] == 0x0E;
+        if (fr[13] & 0x10)
+            confirm(m, fr);
+    }
+    check_daily_recollect(m);
+    check_misc(m);
+    check_clock_and_set(m);
+    mf_stop_requested = 1; /* done: the simulator drains, logs out and returns */
+    while (next_frame(m, fr, &len) == 0)
+        if (fr[13] & 0x10)
+            confirm(m, fr);
+    close(m->fd);
+    return NULL;
+}
+
+MF_TEST(sim_answers_master_requests)
+{
+    struct master *m = calloc(1, sizeof(*m));
+    struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    socklen_t sl = sizeof(sa);
+    struct sim_cfg cfg;
+    struct sim_model model;
+    struct sim_stats stats;
+    pthread_t th;
+
+    m->f161_reported = -1;
+    m->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(bind(m->lfd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+    CHECK(listen(m->lfd, 4) == 0);
+    getsockname(m->lfd, (struct sockaddr *)&sa, &sl);
+    memset(&cfg, 0, sizeof(cfg));
+    mf_strlcpy(cfg.host, "127.0.0.1", sizeof(cfg.host));
+    cfg.port = ntohs(sa.sin_port);
+    cfg.nterm = 1;
+    cfg.npoints = 2;
+    cfg.nareas = 1;
+    cfg.region = 0x4403;
+    cfg.first_addr = 1;
+    cfg.speed = 1200;
+    cfg.seed = 3;
+    cfg.start_ls = (int64_t)mf_date_to_days(2026, 11, 26) * 86400 + 23 * 3600 + 59 * 60;
+    cfg.report_interval_s = 3600;
+    cfg.heartbeat_s = 30;
+    cfg.daily = 1;
+    cfg.erc14_per_day = 2000; /* about one event per virtual 43 s */
+    cfg.confirm_timeout_ms = 5000;
+    cfg.retries = 3;
+    cfg.window = 4;
+    cfg.backoff_min_ms = 50;
+    cfg.backoff_max_ms = 500;
+    CHECK_EQ_INT(sim_model_init(&model, cfg.seed, 1, 2, 1, 0x4403, 1,
+                                (int32_t)(cfg.start_ls / 86400), NULL, 0),
+                 0);
+    pthread_create(&th, NULL, master_main, m);
+    memset(&stats, 0, sizeof(stats));
+    int rc = sim_proc_run(&cfg, &model, &stats, 0, 1);
+    pthread_join(th, NULL);
+    mf_stop_requested = 0;
+    sim_model_fini(&model);
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(m->answers_ok, 3);
+    CHECK(stats.answers >= 9);
+    close(m->lfd);
+    free(m);
+}
