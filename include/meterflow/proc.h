@@ -20,6 +20,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meterflow/store.h"
+
 /* ---- keys and configuration ---- */
 
 static inline uint64_t proc_point_key(uint32_t terminal_key, uint16_t pn)
@@ -285,5 +287,48 @@ struct proc_event {
 };
 void proc_events(const struct proc_cfg *cfg, int32_t day, const struct proc_event *e, size_t n,
                  struct proc_anoms *an);
+
+/* ---- normalisation: decoded frames -> store records (src/proc/proc_norm.c) ----
+ *
+ * A record as a tagged union of the store's record structs (store.h). Pointers inside are
+ * borrowed for the duration of the emit callback (they point into the frame or into the
+ * normaliser's stack): the receiver copies what it keeps. */
+enum proc_rec_type {
+    PROC_REC_ENERGY = 1,
+    PROC_REC_INSTANT,
+    PROC_REC_FROZEN,
+    PROC_REC_CURVE,
+    PROC_REC_EVENT,
+    PROC_REC_EC,
+    PROC_REC_CLOCK,
+    PROC_REC_VERSION,
+    PROC_REC_METER_CFG,
+    PROC_REC_FWD645,
+    PROC_REC_FRAME,
+    PROC_REC_SESSION,
+    PROC_REC_CMD_RESULT,
+};
+
+struct proc_rec {
+    int type; /* enum proc_rec_type */
+    union {
+        struct store_energy energy;
+        struct store_instant instant;
+        struct store_frozen frozen;
+        struct store_curve curve;
+        struct store_event event;
+        struct store_ec ec;
+        struct store_clock clock;
+        struct store_version version;
+        struct store_meter_cfg meter_cfg;
+        struct store_fwd645 fwd645;
+        struct store_frame frame;
+        struct store_session session;
+        struct store_cmd_result cmd_result;
+    } u;
+};
+
+/* Receives each record; returns 0, or a negative status that stops the normaliser. */
+typedef int (*proc_emit_fn)(void *opaque, const struct proc_rec *r);
 
 #endif

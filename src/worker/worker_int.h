@@ -1,0 +1,133 @@
+/* worker_int.h -- private state of the worker module (src/worker). Not for other modules.
+ * Thread: see each struct. */
+#ifndef MF_WORKER_INT_H
+#define MF_WORKER_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "meterflow/log.h"
+
+struct gw_decoded;
+struct wk_recollect;
+#include "meterflow/proc.h"
+#include "meterflow/queue.h"
+#include "meterflow/store.h"
+#include "meterflow/worker.h"
+
+/* ---- wk_recs: records accumulated for one store batch (worker_recs.c) ----
+ * Growable arrays of store records plus an arena holding every string and byte array they
+ * point to, so a record stays valid until wk_recs_reset even after the queue batch it came
+ * from is gone. Owned by one thread. */
+struct wk_block;
+struct wk_arena {
+    struct wk_block *head;
+    size_t bytes;
+};
+char *wk_arena_dup(struct wk_arena *a, const void *p, size_t n); /* NUL-terminated copy */
+
+#define WK_VEC(T)                                                                              \
+    struct {                                                                                   \
+        T *v;                                                                                  \
+        size_t n, cap;                                                                         \
+    }
+
+struct wk_recs {
+    WK_VEC(struct store_energy) energy;
+    WK_VEC(struct store_instant) instant;
+    WK_VEC(struct store_frozen) frozen;
+    WK_VEC(struct store_curve) curve;
+    WK_VEC(struct store_event) events;
+    WK_VEC(struct store_ec) ec;
+    WK_VEC(struct store_clock) clocks;
+    WK_VEC(struct store_version) versions;
+    WK_VEC(struct store_meter_cfg) meter_cfg;
+    WK_VEC(struct store_fwd645) fwd645;
+    WK_VEC(struct store_frame) frames;
+    WK_VEC(struct store_session) sessions;
+    WK_VEC(struct store_cmd_result) cmd_results;
+    WK_VEC(struct store_daily_use) daily_use;
+    WK_VEC(struct store_collect) collect;
+    WK_VEC(struct store_missing) missing;
+    WK_VEC(struct store_line_loss) line_loss;
+    WK_VEC(struct store_anomaly) anomalies;
+    WK_VEC(struct store_online_sample) online;
+    WK_VEC(struct store_recollect) recollect;
+    size_t total;
+    struct wk_arena arena;
+};
+
+void wk_recs_init(struct wk_recs *r);
+void wk_recs_reset(struct wk_recs *r); /* empty, keeps the first arena block and arrays */
+void wk_recs_fini(struct wk_recs *r);
+/* Deep copy of one normalised record (strings and bytes into the arena). 0 or MF_EINVAL. */
+int wk_recs_add(struct wk_recs *r, const struct proc_rec *rec);
+/* proc_emit_fn adapter: opaque is a struct wk_recs. */
+int wk_recs_emit(void *opaque, const struct proc_rec *rec);
+/* Slots for analytics records (zeroed; strings set by the caller via the arena). */
+struct store_daily_use *wk_recs_daily_use(struct wk_recs *r);
+struct store_collect *wk_recs_collect(struct wk_recs *r);
+struct store_missing *wk_recs_missing(struct wk_recs *r);
+struct store_line_loss *wk_recs_line_loss(struct wk_recs *r);
+struct store_anomaly *wk_recs_anomaly(struct wk_recs *r);
+struct store_online_sample *wk_recs_online(struct wk_recs *r);
+struct store_recollect *wk_recs_recollect(struct wk_recs *r);
+/* The batch view of r (arrays borrowed from r). */
+void wk_recs_batch(const struct wk_recs *r, struct store_batch *b);
+
+/* ---- the worker ---- */
+struct worker {
+    const struct mf_config *cfg;
+    struct mq *q;
+    struct store *st;
+    int own_store;
+    struct worker_hooks hooks;
+
+    /* [worker] keys */
+    size_t batch_max_records;
+    int batch_max_ms;
+    size_t poll_max;
+    int retry_min_ms, retry_max_ms;
+    char group[MQ_GROUP_MAX];
+    int publish;
+    int analytics;
+    struct proc_cfg pcfg;
+
+    pthread_t thr, athr;
+    int running, athr_running;
+    atomic_int stop;
+    atomic_int failed;
+    pthread_mutex_t mu;   /* guards stats and the stop condition */
+    pthread_cond_t cv;    /* signalled by worker_stop: wakes back-off and scheduler sleeps */
+    struct worker_stats stats;
+
+    /* consumer thread only */
+    struct wk_recs recs;
+    struct mq_batch *pend;   /* queue batches whose records are in recs */
+    size_t npend, cappend;
+    uint64_t batch_started_us;
+    struct mf_ratelimit rl_decode;
+    struct gw_decoded *dec;  /* reused decode space (large) */
+
+    /* analytics (analytics thread or worker_analytics_run callers; serialised by amu) */
+    pthread_mutex_t amu;
+    struct wk_recollect *rc; /* re-collection state */
+};
+
+/* worker_msg.c: turn one queue message into records in w->recs. Never fails the loop: bad
+ * input is counted and (for frames) stored raw. */
+void wk_msg_process(struct worker *w, const struct mq_msg *m);
+/* worker_publish.c: publish the JSON of w->recs (readings, events, sessions). */
+void wk_publish(struct worker *w, const struct wk_recs *r);
+/* Analytics scheduler thread body (worker_analytics.c). */
+void *wk_analytics_main(void *arg);
+void wk_recollect_free(struct wk_recollect *rc);
+
+/* Store write through the hook (tests) or store_batch_write. */
+int wk_store_write(struct worker *w, const struct store_batch *b);
+int64_t wk_now_s(struct worker *w);
+/* Sleep up to ms unless the worker is stopping; returns 1 when stopping. */
+int wk_sleep_ms(struct worker *w, int ms);
+void wk_stat_add(struct worker *w, uint64_t *field, uint64_t n);
+
+#endif
