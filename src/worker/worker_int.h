@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "meterflow/envelope.h"
 #include "meterflow/log.h"
 
 struct gw_decoded;
@@ -108,6 +109,8 @@ struct worker {
     uint64_t batch_started_us;
     struct mf_ratelimit rl_decode;
     struct gw_decoded *dec;  /* reused decode space (large) */
+    size_t pub_count, pub_failed; /* of the current wk_publish */
+    char hexbuf[MF_ENV_MAX * 3 + 1]; /* a frame as hex (raw frame records, answers) */
 
     /* analytics (analytics thread or worker_analytics_run callers; serialised by amu) */
     pthread_mutex_t amu;
@@ -122,6 +125,25 @@ void wk_publish(struct worker *w, const struct wk_recs *r);
 /* Analytics scheduler thread body (worker_analytics.c). */
 void *wk_analytics_main(void *arg);
 void wk_recollect_free(struct wk_recollect *rc);
+
+/* worker_anom.c: a proc_anomaly as a store_anomaly in r (area may be NULL). */
+void wk_anomaly_record(struct wk_recs *r, const struct proc_anomaly *a, const char *area);
+/* UTC seconds of 00:00 of civil day `day` in the configured zone. */
+int64_t wk_day_start_utc(int32_t day);
+
+/* worker_rollup.c: the daily rollup of `day` against the store. */
+int wk_rollup_run(struct worker *w, int32_t day, int64_t now);
+/* worker_recollect.c: re-collection tasks for the missing points of `day` (added to recs on
+ * the first rollup of that day in this process); remembers which terminals are online. */
+void wk_recollect_plan(struct worker *w, int32_t day, const struct proc_point *pts,
+                       const uint8_t *online, const struct proc_cons *cons, size_t n,
+                       int64_t now, struct wk_recs *recs);
+/* Td_d request units: p<pn> F<fn> + DD MM YY; 0 or MF_EINVAL. */
+int wk_recollect_units(uint16_t pn, uint8_t fn, int32_t day, uint8_t out[7]);
+/* Civil day (days since epoch) of UTC time t in the configured zone. */
+int32_t wk_civil_day(int64_t t);
+/* Write a batch, retrying while the store says retry later (until stop). */
+int wk_write_retry(struct worker *w, struct wk_recs *recs);
 
 /* Store write through the hook (tests) or store_batch_write. */
 int wk_store_write(struct worker *w, const struct store_batch *b);

@@ -1,0 +1,92 @@
+/* worker_analytics.c -- the analytics scheduler: the rollup of yesterday and of today so
+ * far every analytics_interval_s, online-rate samples every online_sample_min, re-collection
+ * ticks every few seconds, retention every retention_interval_min. Runs on its own thread in
+ * the one worker configured with [worker] analytics = true; worker_analytics_run does one
+ * rollup on demand (tests, tools).
+ * Thread: the scheduler thread; worker_analytics_run from any thread (serialised by amu). */
+#include <string.h>
+
+#include "meterflow/clock.h"
+#include "worker/worker_int.h"
+
+#define WK_MOD "analytics"
+
+int32_t wk_civil_day(int64_t t)
+{
+    struct mf_civil c;
+    mf_utc_to_civil(t, &c);
+    return mf_date_to_days(c.year, c.month, c.day);
+}
+
+int worker_analytics_run(struct worker *w, int32_t day, int64_t now_s)
+{
+    pthread_mutex_lock(&w->amu);
+    int rc = wk_rollup_run(w, day, now_s);
+    pthread_mutex_unlock(&w->amu);
+    if (rc == 0)
+        wk_stat_add(w, &w->stats.analytics_runs, 1);
+    return rc;
+}
+
+static int online_sample(struct worker *w, int64_t now)
+{
+    int32_t reg = 0, on = 0;
+    int rc = store_online_count(w->st, &reg, &on);
+    if (rc != 0)
+        return rc;
+    struct wk_recs recs;
+    wk_recs_init(&recs);
+    struct store_online_sample *s = wk_recs_online(&recs);
+    s->at = now;
+    s->registered = reg;
+    s->online = on;
+    rc = wk_write_retry(w, &recs);
+    wk_recs_fini(&recs);
+    return rc;
+}
+
+struct sched {
+    int64_t next_rollup, next_online, next_retention, next_recollect;
+};
+
+static void sched_step(struct worker *w, struct sched *s, int64_t now)
+{
+    int64_t interval = mf_config_int(w->cfg, "worker", "analytics_interval_s");
+    if (now >= s->next_rollup) {
+        int32_t today = wk_civil_day(now);
+        /* yesterday is the day that matters; today so far keeps the panel current */
+        if (worker_analytics_run(w, today - 1, now) == 0)
+            (void)worker_analytics_run(w, today, now);
+        s->next_rollup = now + interval;
+    }
+    if (now >= s->next_online) {
+        if (online_sample(w, now) != 0)
+            mf_warn(WK_MOD, "online-rate sample not stored");
+        s->next_online = now + mf_config_int(w->cfg, "worker", "online_sample_min") * 60;
+    }
+    if (now >= s->next_recollect) {
+        int n = worker_recollect_tick(w, now);
+        if (n > 0)
+            mf_info(WK_MOD, "%d re-collection request(s) sent", n);
+        s->next_recollect = now + 5;
+    }
+    if (now >= s->next_retention) {
+        int64_t deleted = 0;
+        if (store_retention_run(w->st, now, &deleted) == 0 && deleted > 0)
+            mf_info(WK_MOD, "retention: %lld rows deleted", (long long)deleted);
+        s->next_retention = now + mf_config_int(w->cfg, "worker", "retention_interval_min") * 60;
+    }
+}
+
+void *wk_analytics_main(void *arg)
+{
+    struct worker *w = arg;
+    struct sched s;
+    memset(&s, 0, sizeof(s));
+    while (!wk_sleep_ms(w, 1000)) {
+        if (atomic_load(&w->failed))
+            break;
+        sched_step(w, &s, wk_now_s(w));
+    }
+    return NULL;
+}

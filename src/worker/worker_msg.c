@@ -1,0 +1,185 @@
+/* worker_msg.c -- one uplink message into records: frames (raw frame kept, then parsed,
+ * decoded and normalised), session changes, command status updates.
+ *
+ * Nothing here can fail the loop: an envelope that does not decode is counted and skipped;
+ * a frame that does not parse or decode completely is kept raw (it is durable, so
+ * confirming it is correct) and counted, with a rate-limited log line.
+ * Thread: the worker's consumer thread only. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meterflow/envelope.h"
+#include "meterflow/gw3761.h"
+#include "worker/worker_int.h"
+
+#define WK_MOD "worker"
+
+static int64_t env_at_s(const struct mf_env *e)
+{
+    return (int64_t)(e->received_at_us / 1000000u);
+}
+
+static void add_rec(struct worker *w, const struct proc_rec *r)
+{
+    (void)wk_recs_add(&w->recs, r); /* types are ours: cannot be unknown */
+}
+
+static void keep_raw_frame(struct worker *w, const struct mf_env *e)
+{
+    struct proc_rec r;
+    mf_hex_encode(e->payload, e->payload_len, w->hexbuf, sizeof(w->hexbuf));
+    memset(&r, 0, sizeof(r));
+    r.type = PROC_REC_FRAME;
+    r.u.frame.term = gw_terminal_key(e->a1, e->a2);
+    r.u.frame.at_us = (int64_t)e->received_at_us;
+    r.u.frame.dir = 1;
+    r.u.frame.hex = w->hexbuf;
+    add_rec(w, &r);
+}
+
+static void decode_error(struct worker *w, const struct mf_env *e, const char *what, int rc)
+{
+    char term[GW_TERMINAL_STRLEN];
+    wk_stat_add(w, &w->stats.decode_errors, 1);
+    gw_terminal_format(e->a1, e->a2, term);
+    if (mf_ratelimit_allow(&w->rl_decode, WK_MOD))
+        mf_warn(WK_MOD, "%s: %s: %s (frame kept raw)", term, what, mf_status_str(rc));
+}
+
+/* A frame answering a command: AFN=00 F2 (deny all) fails it, anything else answers it. */
+static void frame_cmd_result(struct worker *w, const struct mf_env *e, const struct gw_frame *fr,
+                             const char *units_json)
+{
+    struct proc_rec r;
+    struct gw_dadt d;
+    int denied = fr->afn == GW_AFN_CONFIRM && fr->units_len >= 4 &&
+                 gw_dadt_decode(fr->units, &d) == 0 && d.nfn == 1 && d.fn[0] == 2;
+    json_t *o = json_object();
+    mf_hex_encode(e->payload, e->payload_len, w->hexbuf, sizeof(w->hexbuf));
+    json_object_set_new(o, "afn", json_integer(fr->afn));
+    json_object_set_new(o, "denied", json_boolean(denied));
+    json_object_set_new(o, "frame", json_string(w->hexbuf));
+    if (units_json) {
+        json_t *u = json_loads(units_json, 0, NULL);
+        if (u)
+            json_object_set_new(o, "units", u);
+    }
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    memset(&r, 0, sizeof(r));
+    r.type = PROC_REC_CMD_RESULT;
+    r.u.cmd_result.id = (int64_t)e->cmd_id;
+    r.u.cmd_result.state = denied ? STORE_CMD_FAILED : STORE_CMD_ANSWERED;
+    r.u.cmd_result.attempts = -1;
+    r.u.cmd_result.answer_json = text;
+    r.u.cmd_result.at = env_at_s(e);
+    add_rec(w, &r);
+    free(text);
+}
+
+static void on_frame(struct worker *w, const struct mf_env *e)
+{
+    struct gw_frame fr;
+    wk_stat_add(w, &w->stats.frames, 1);
+    keep_raw_frame(w, e);
+    int rc = gw_frame_parse(e->payload, e->payload_len, GW_PW_LEN, &fr);
+    if (rc != 0) {
+        decode_error(w, e, "frame does not parse", rc);
+        return;
+    }
+    if (e->cmd_id)
+        frame_cmd_result(w, e, &fr, NULL);
+}
+
+static const char *offline_reason(int reason)
+{
+    static const char *const names[] = { "offline", "logout", "timeout", "closed",
+                                         "replaced", "kicked", "shutdown" };
+    return reason >= 0 && (size_t)reason < MF_ARRAY_LEN(names) ? names[reason] : "offline";
+}
+
+static void on_session(struct worker *w, const struct mf_env *e)
+{
+    struct mf_env_session s;
+    struct proc_rec r;
+    if (mf_env_session_decode(e->payload, e->payload_len, &s) != 0) {
+        wk_stat_add(w, &w->stats.bad_envelopes, 1);
+        return;
+    }
+    memset(&r, 0, sizeof(r));
+    r.type = PROC_REC_SESSION;
+    r.u.session.term = gw_terminal_key(e->a1, e->a2);
+    r.u.session.online = s.state != MF_SESSION_OFFLINE;
+    r.u.session.has_clock_offset = s.has_clock;
+    r.u.session.clock_offset_s = s.clock_offset_s;
+    r.u.session.reason = s.state == MF_SESSION_ONLINE   ? "online"
+                         : s.state == MF_SESSION_CLOCK ? "clock"
+                                                       : offline_reason(s.reason);
+    r.u.session.peer = s.peer[0] ? s.peer : NULL;
+    r.u.session.at = env_at_s(e);
+    add_rec(w, &r);
+}
+
+static int cmd_state(int env_state)
+{
+    switch (env_state) {
+    case MF_CMD_QUEUED: return STORE_CMD_QUEUED;
+    case MF_CMD_SENT: return STORE_CMD_SENT;
+    case MF_CMD_ANSWERED: return STORE_CMD_ANSWERED;
+    case MF_CMD_TIMEOUT: return STORE_CMD_TIMEOUT;
+    default: return STORE_CMD_FAILED; /* denied, offline, failed */
+    }
+}
+
+static void on_cmd_status(struct worker *w, const struct mf_env *e)
+{
+    struct mf_env_cmd_status s;
+    struct proc_rec r;
+    char *text = NULL;
+    if (mf_env_cmd_status_decode(e->payload, e->payload_len, &s) != 0 || e->cmd_id == 0) {
+        wk_stat_add(w, &w->stats.bad_envelopes, 1);
+        return;
+    }
+    memset(&r, 0, sizeof(r));
+    r.type = PROC_REC_CMD_RESULT;
+    r.u.cmd_result.id = (int64_t)e->cmd_id;
+    r.u.cmd_result.state = (uint8_t)cmd_state(s.state);
+    r.u.cmd_result.attempts = s.attempts;
+    if (s.state != MF_CMD_QUEUED && s.state != MF_CMD_SENT && s.state != MF_CMD_ANSWERED) {
+        json_t *o = json_pack("{s:s, s:s}", "state", mf_cmd_state_str(s.state), "detail",
+                              s.detail);
+        text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+        json_decref(o);
+    }
+    r.u.cmd_result.answer_json = text;
+    r.u.cmd_result.at = env_at_s(e);
+    add_rec(w, &r);
+    free(text);
+}
+
+void wk_msg_process(struct worker *w, const struct mq_msg *m)
+{
+    struct mf_env e;
+    if (mf_env_decode(m->val, m->val_len, &e) != 0) {
+        wk_stat_add(w, &w->stats.bad_envelopes, 1);
+        if (mf_ratelimit_allow(&w->rl_decode, WK_MOD))
+            mf_warn(WK_MOD, "uplink message at offset %lld does not decode as an envelope",
+                    (long long)m->offset);
+        return;
+    }
+    switch (e.kind) {
+    case MF_ENV_FRAME:
+        on_frame(w, &e);
+        break;
+    case MF_ENV_SESSION:
+        on_session(w, &e);
+        break;
+    case MF_ENV_CMD_STATUS:
+        on_cmd_status(w, &e);
+        break;
+    default:
+        wk_stat_add(w, &w->stats.bad_envelopes, 1);
+        break;
+    }
+}

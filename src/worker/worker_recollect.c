@@ -1,0 +1,280 @@
+/* worker_recollect.c -- automatic re-collection of missing daily frozen values.
+ *
+ * The rollup of day D plans one task per missing point (store_recollect, state "pending",
+ * deadline = end of D + recollect_deadline_hours). worker_recollect_tick sends the due tasks
+ * as AFN=0D F161 (or F1) requests with Td_d = D to online terminals: a command row in the
+ * store, then a downlink JSON command on MQ_DOWNLINK. Limits: recollect_per_min in all and
+ * recollect_per_terminal_per_min per terminal, so a county's worth of missing points is
+ * spread over time and no terminal is flooded. Before sending, the stored value is checked:
+ * a point whose value arrived (the answer comes back on uplink like any frame) is marked
+ * "done" instead, so correctness does not depend on this process's memory.
+ * Thread: the analytics thread or a worker_*_run caller, serialised by w->amu. */
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meterflow/clock.h"
+#include "meterflow/gw3761.h"
+#include "worker/worker_int.h"
+
+#define WK_MOD "recollect"
+#define WK_RC_DATES 16
+
+struct wk_recollect {
+    int enabled, fn, per_min, per_term_min, retry_s, deadline_s, timeout_ms;
+    int32_t planned[WK_RC_DATES]; /* days already planned in this process (ring) */
+    size_t nplanned;
+    uint32_t *online; /* sorted terminal keys online at the last rollup */
+    size_t nonline;
+    int64_t minute;   /* rate-limit window */
+    int sent;
+    uint32_t *tkey;   /* per-terminal counts in this minute: open addressing */
+    uint16_t *tcnt;
+    size_t tslots;
+};
+
+static struct wk_recollect *rc_get(struct worker *w)
+{
+    if (w->rc)
+        return w->rc;
+    struct wk_recollect *rc = mf_calloc(1, sizeof(*rc));
+    rc->enabled = mf_config_bool(w->cfg, "worker", "recollect");
+    rc->fn = strcmp(mf_config_str(w->cfg, "worker", "recollect_fn"), "f1") == 0 ? 1 : 161;
+    rc->per_min = (int)mf_config_int(w->cfg, "worker", "recollect_per_min");
+    rc->per_term_min = (int)mf_config_int(w->cfg, "worker", "recollect_per_terminal_per_min");
+    rc->retry_s = (int)mf_config_int(w->cfg, "worker", "recollect_retry_min") * 60;
+    rc->deadline_s = (int)mf_config_int(w->cfg, "worker", "recollect_deadline_hours") * 3600;
+    rc->timeout_ms = (int)mf_config_int(w->cfg, "worker", "recollect_timeout_ms");
+    rc->tslots = 64;
+    while (rc->tslots < (size_t)rc->per_min * 2)
+        rc->tslots *= 2;
+    rc->tkey = mf_calloc(rc->tslots, sizeof(*rc->tkey));
+    rc->tcnt = mf_calloc(rc->tslots, sizeof(*rc->tcnt));
+    w->rc = rc;
+    return rc;
+}
+
+void wk_recollect_free(struct wk_recollect *rc)
+{
+    if (!rc)
+        return;
+    free(rc->online);
+    free(rc->tkey);
+    free(rc->tcnt);
+    free(rc);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int is_online(const struct wk_recollect *rc, uint32_t term)
+{
+    return bsearch(&term, rc->online, rc->nonline, sizeof(term), cmp_u32) != NULL;
+}
+
+void wk_recollect_plan(struct worker *w, int32_t day, const struct proc_point *pts,
+                       const uint8_t *online, const struct proc_cons *cons, size_t n,
+                       int64_t now, struct wk_recs *recs)
+{
+    struct wk_recollect *rc = rc_get(w);
+    size_t k = 0;
+    free(rc->online);
+    rc->online = mf_malloc((n ? n : 1) * sizeof(*rc->online));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t t = proc_point_terminal(pts[i].key);
+        if (online[i] && (k == 0 || rc->online[k - 1] != t))
+            rc->online[k++] = t; /* points are in key order, so terminals are sorted */
+    }
+    rc->nonline = k;
+    if (!rc->enabled)
+        return;
+    for (size_t i = 0; i < rc->nplanned && i < WK_RC_DATES; i++)
+        if (rc->planned[i] == day)
+            return;
+    int64_t deadline = wk_day_start_utc(day + 1) + rc->deadline_s;
+    if (now >= deadline)
+        return;
+    rc->planned[rc->nplanned++ % WK_RC_DATES] = day;
+    for (size_t i = 0; i < n; i++) {
+        if (cons[i].status != PROC_CONS_MISSING)
+            continue;
+        struct store_recollect *x = wk_recs_recollect(recs);
+        x->term = proc_point_terminal(pts[i].key);
+        x->pn = proc_point_pn(pts[i].key);
+        x->date = day;
+        x->state = "pending";
+        x->next_at = now;
+        x->deadline_at = deadline;
+        x->updated_at = now;
+    }
+}
+
+/* p<pn> F<fn> with Td_d: DA DT + DD MM YY (BCD), 7 bytes. 0 or MF_EINVAL. */
+int wk_recollect_units(uint16_t pn, uint8_t fn, int32_t day, uint8_t out[7])
+{
+    int y, m, d;
+    if (gw_dadt_encode(pn, fn, out) != 0)
+        return MF_EINVAL;
+    mf_days_to_date(day, &y, &m, &d);
+    if (y < 2000 || y > 2099)
+        return MF_EINVAL;
+    out[4] = (uint8_t)((d / 10) << 4 | d % 10);
+    out[5] = (uint8_t)((m / 10) << 4 | m % 10);
+    out[6] = (uint8_t)(((y % 100) / 10) << 4 | y % 10);
+    return 0;
+}
+
+/* Per-terminal counter of this minute; returns a pointer to the count (0 when new). */
+static uint16_t *term_count(struct wk_recollect *rc, uint32_t term)
+{
+    size_t i = (term * 2654435761u) & (rc->tslots - 1);
+    for (size_t probes = 0; probes < rc->tslots; probes++, i = (i + 1) & (rc->tslots - 1)) {
+        if (rc->tcnt[i] == 0 || rc->tkey[i] == term) {
+            rc->tkey[i] = term;
+            return &rc->tcnt[i];
+        }
+    }
+    return NULL; /* full: cannot happen, sent <= per_min < tslots / 2 */
+}
+
+struct due_list {
+    struct store_recollect *v;
+    size_t n, cap;
+};
+
+static int due_cb(void *opaque, const struct store_recollect *r)
+{
+    struct due_list *l = opaque;
+    if (l->n < l->cap) {
+        l->v[l->n] = *r;
+        l->v[l->n].state = NULL; /* borrowed strings are not kept */
+        l->n++;
+    }
+    return 0;
+}
+
+/* Create the command row, then publish the downlink JSON. 0 (sent, *cmd_id set) or a
+ * negative status (nothing sent; the task stays due). */
+static int send_request(struct worker *w, struct wk_recollect *rc, const struct store_recollect *t,
+                        int64_t now, int64_t *cmd_id)
+{
+    uint8_t units[7];
+    char hex[7 * 3 + 1], term[GW_TERMINAL_STRLEN], date[16];
+    int y, m, d;
+    if (wk_recollect_units(t->pn, (uint8_t)rc->fn, t->date, units) != 0)
+        return MF_EINVAL;
+    mf_hex_encode(units, sizeof(units), hex, sizeof(hex));
+    gw_terminal_format((uint16_t)(t->term >> 16), (uint16_t)t->term, term);
+    mf_days_to_date(t->date, &y, &m, &d);
+    snprintf(date, sizeof(date), "%04d-%02d-%02d", y, m, d);
+    json_t *req = json_pack("{s:s, s:i, s:i, s:s, s:s}", "kind", "recollect", "fn", rc->fn,
+                            "pn", (int)t->pn, "date", date, "units_hex", hex);
+    char *req_text = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    struct store_command c = { t->term, GW_AFN_CLASS2, req_text, "recollect", now };
+    int st_rc = store_command_create(w->st, &c, cmd_id);
+    free(req_text);
+    if (st_rc != 0)
+        return st_rc;
+    json_t *o = json_pack("{s:I, s:s, s:i, s:s, s:b, s:i, s:i, s:i}", "cmd_id",
+                          (json_int_t)*cmd_id, "terminal", term, "afn", GW_AFN_CLASS2,
+                          "units_hex", hex, "con", 0, "timeout_ms", rc->timeout_ms, "retries", 3,
+                          "tp_delay_min", 0);
+    char *text = json_dumps(o, JSON_COMPACT);
+    json_decref(o);
+    int q_rc = mq_publish(w->q, MQ_DOWNLINK, term, strlen(term), text, strlen(text));
+    free(text);
+    if (q_rc != 0) {
+        struct store_cmd_result fr = { *cmd_id, STORE_CMD_FAILED, 0,
+                                       "{\"detail\":\"downlink queue refused the command\"}",
+                                       now };
+        (void)store_command_update(w->st, &fr);
+    }
+    return q_rc;
+}
+
+/* Decide one due task: done, postponed, sent or left due. Returns 1 when a request was sent,
+ * 0 otherwise, a negative status to stop the tick. */
+static int task_step(struct worker *w, struct wk_recollect *rc, struct store_recollect *t,
+                     int64_t now, struct wk_recs *upd)
+{
+    double v;
+    int vst;
+    struct store_recollect *x;
+    if (store_frozen_get(w->st, t->term, t->pn, STORE_FROZEN_DAILY, STORE_ITEM_AP_FWD, t->date, 0,
+                         &v, &vst) == 0 && vst == STORE_V_OK) {
+        x = wk_recs_recollect(upd);
+        *x = *t;
+        x->state = "done";
+        x->updated_at = now;
+        return 0;
+    }
+    if (!is_online(rc, t->term)) {
+        x = wk_recs_recollect(upd);
+        *x = *t;
+        x->state = t->cmd_id ? "sent" : "pending";
+        x->next_at = now + rc->retry_s;
+        x->updated_at = now;
+        return 0;
+    }
+    uint16_t *cnt = term_count(rc, t->term);
+    if (!cnt || *cnt >= rc->per_term_min)
+        return 0; /* stays due: next minute */
+    int64_t cmd_id = 0;
+    int s = send_request(w, rc, t, now, &cmd_id);
+    if (s != 0)
+        return mf_status_is_retry(s) ? s : 0;
+    (*cnt)++;
+    x = wk_recs_recollect(upd);
+    *x = *t;
+    x->state = "sent";
+    x->attempts = t->attempts + 1;
+    x->next_at = now + rc->retry_s;
+    x->cmd_id = cmd_id;
+    x->updated_at = now;
+    return 1;
+}
+
+int worker_recollect_tick(struct worker *w, int64_t now)
+{
+    pthread_mutex_lock(&w->amu);
+    struct wk_recollect *rc = rc_get(w);
+    int sent = 0, rcode = 0;
+    if (!rc->enabled)
+        goto out;
+    if (now / 60 != rc->minute) {
+        rc->minute = now / 60;
+        rc->sent = 0;
+        memset(rc->tcnt, 0, rc->tslots * sizeof(*rc->tcnt));
+    }
+    int budget = rc->per_min - rc->sent;
+    if (budget <= 0)
+        goto out;
+    struct due_list due = { NULL, 0, (size_t)MF_MIN(budget * 4, 4096) };
+    due.v = mf_calloc(due.cap, sizeof(*due.v));
+    rcode = store_recollect_due(w->st, now, (int)due.cap, due_cb, &due);
+    struct wk_recs upd;
+    wk_recs_init(&upd);
+    for (size_t i = 0; rcode == 0 && i < due.n && sent < budget; i++) {
+        int s = task_step(w, rc, &due.v[i], now, &upd);
+        if (s < 0)
+            rcode = s;
+        else
+            sent += s;
+    }
+    rc->sent += sent;
+    if (upd.total) {
+        int wrc = wk_write_retry(w, &upd);
+        if (rcode == 0)
+            rcode = wrc;
+    }
+    wk_recs_fini(&upd);
+    free(due.v);
+    wk_stat_add(w, &w->stats.recollect_sent, (uint64_t)sent);
+out:
+    pthread_mutex_unlock(&w->amu);
+    return rcode < 0 ? rcode : sent;
+}
