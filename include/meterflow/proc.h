@@ -331,4 +331,36 @@ struct proc_rec {
 /* Receives each record; returns 0, or a negative status that stops the normaliser. */
 typedef int (*proc_emit_fn)(void *opaque, const struct proc_rec *r);
 
+struct gw_decoded;
+
+/* What the normaliser needs besides the decoded units. */
+struct proc_norm_ctx {
+    uint32_t term;              /* terminal key of the frame */
+    int64_t received_at;        /* master's receive time, UTC s */
+    const struct proc_cfg *cfg; /* thresholds of the ingest-time rules; NULL: no rules */
+    struct proc_anoms *anoms;   /* ingest-time anomalies (voltage, clock, events); may be NULL */
+    size_t skipped;             /* out: units with no record mapping (kept only raw) */
+};
+
+/* Turn every decoded unit of an uplink frame into store records (docs/QUEUE.md lists the
+ * mapping): 0C F2/F25/F33/F34/F129..F136, 0D F1/F2/F9/F10/F17/F18/F161..F184 and curves
+ * F81..F110/F145..F148, 0E F1/F2 events (+ event counters), 0A F10, 09 F1, 10 F1/F9.
+ * Terminal civil times become UTC with the configured zone (mf_civil_to_utc). Values keep
+ * their status: absent/invalid are emitted as such, never as 0. When ctx->cfg is set, the
+ * voltage, clock and event rules run on the frame's samples and append to ctx->anoms.
+ * Returns 0, or the first negative status of emit. */
+int proc_norm_units(struct proc_norm_ctx *ctx, const struct gw_decoded *dec, proc_emit_fn emit,
+                    void *opaque);
+
+/* A DL/T 645-2007 frame (as forwarded by AFN=10): address (12 digits), control code, DI and
+ * the data after DI with 0x33 removed. 0 or MF_EINVAL (not a well-formed 645 frame). */
+struct proc_645 {
+    char addr[13];
+    uint8_t c;
+    uint32_t di;         /* 0 when the frame carries no DI (e.g. an error answer) */
+    uint8_t data[200];
+    size_t len;
+};
+int proc_645_parse(const uint8_t *p, size_t n, struct proc_645 *out);
+
 #endif
