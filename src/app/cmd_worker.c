@@ -1,13 +1,88 @@
-/* cmd_worker.c -- `meterflow worker`: placeholder until its module lands (owned by that module's
- * engineer; replace this file). */
+/* cmd_worker.c -- `meterflow worker`: the worker as its own process (distributed setup:
+ * Kafka queue, PostgreSQL or SQLite store; several workers share the uplink partitions in
+ * the consumer group [worker] group; exactly one should run the analytics).
+ * Config, queue, worker, signals, clean stop; a progress line every 60 s at info level.
+ * Thread: main (the worker runs its own threads). */
 #include <stdio.h>
+#include <time.h>
 
 #include "app/app.h"
+#include "meterflow/common.h"
+#include "meterflow/log.h"
+#include "meterflow/queue.h"
+#include "meterflow/worker.h"
+
+static void worker_usage(const struct mf_config *cfg)
+{
+    printf("usage: meterflow worker [-c FILE] [--set section.key=value]...\n\n"
+           "Consume the uplink topic, decode and normalise the frames, store them in batches\n"
+           "and only then commit the queue position; publish normalised JSON to the readings,\n"
+           "events and sessions topics (kafka); run the analytics and re-collection when\n"
+           "[worker] analytics = true.\n\n");
+    mf_config_print_help(cfg, stdout);
+}
+
+static void worker_report(struct worker *w)
+{
+    struct worker_stats s;
+    worker_stats_get(w, &s);
+    mf_info("worker",
+            "messages=%llu frames=%llu decode_errors=%llu records=%llu batches=%llu "
+            "store_retries=%llu commits=%llu published=%llu analytics_runs=%llu recollect=%llu",
+            (unsigned long long)s.messages, (unsigned long long)s.frames,
+            (unsigned long long)s.decode_errors, (unsigned long long)s.records,
+            (unsigned long long)s.batches, (unsigned long long)s.store_retries,
+            (unsigned long long)s.commits, (unsigned long long)s.published,
+            (unsigned long long)s.analytics_runs, (unsigned long long)s.recollect_sent);
+}
 
 int cmd_worker(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "meterflow worker: not built yet in this version\n");
-    return 2;
+    char err[512];
+    int next, help, rc = 1;
+    struct mq *q = NULL;
+    struct worker *w = NULL;
+    struct mf_config *cfg = app_config_from_args(argc, argv, &next, &help);
+
+    if (!cfg)
+        return 2;
+    if (help) {
+        worker_usage(cfg);
+        mf_config_free(cfg);
+        return 0;
+    }
+    if (next < argc) {
+        fprintf(stderr, "meterflow worker: unexpected argument '%s'\n", argv[next]);
+        mf_config_free(cfg);
+        return 2;
+    }
+    if (app_config_apply_common(cfg) != 0)
+        goto out;
+    app_signals_install();
+    q = mq_open(cfg, err, sizeof(err));
+    if (!q) {
+        fprintf(stderr, "meterflow worker: queue: %s\n", err);
+        goto out;
+    }
+    w = worker_new(cfg, q, err, sizeof(err));
+    if (!w || worker_start(w) != 0) {
+        fprintf(stderr, "meterflow worker: %s\n", w ? "cannot start threads" : err);
+        goto out;
+    }
+    uint64_t ticks = 0;
+    while (!mf_stop_requested && !worker_failed(w)) {
+        struct timespec ts = { 0, 100 * 1000000L };
+        nanosleep(&ts, NULL);
+        if (++ticks % 600 == 0)
+            worker_report(w);
+    }
+    mf_info("worker", worker_failed(w) ? "stopping after a fatal error" : "stopping");
+    worker_stop(w);
+    worker_report(w);
+    rc = worker_failed(w) ? 1 : 0;
+out:
+    worker_free(w);
+    mq_close(q);
+    mf_config_free(cfg);
+    return rc;
 }

@@ -11,6 +11,7 @@
 
 #include "meterflow/envelope.h"
 #include "meterflow/gw3761.h"
+#include "meterflow/gw3761_data.h"
 #include "worker/worker_int.h"
 
 #define WK_MOD "worker"
@@ -78,6 +79,66 @@ static void frame_cmd_result(struct worker *w, const struct mf_env *e, const str
     free(text);
 }
 
+/* The decoded units as JSON for a command's answer: [{"pn","fn","name","values":{..}}].
+ * Lists (index > 0) become arrays. Values of events are left out (events are stored). */
+static char *units_json(const struct gw_decoded *dec)
+{
+    json_t *arr = json_array();
+    for (uint16_t u = 0; u < dec->nunits; u++) {
+        const struct gw_unit *un = &dec->units[u];
+        json_t *vals = json_object();
+        for (uint16_t i = un->first; i < un->first + un->nval; i++) {
+            const struct gw_value *v = &dec->vals[i];
+            json_t *x = json_null();
+            if (v->status == GW_VS_OK && v->kind == GW_VK_NUM)
+                x = json_real(gw_num_to_double(v->u.i, v->exp));
+            else if (v->status == GW_VS_OK && (v->kind == GW_VK_INT || v->kind == GW_VK_ADDR))
+                x = json_integer(v->u.i);
+            else if (v->status == GW_VS_OK && v->kind == GW_VK_TIME) {
+                char b[40];
+                snprintf(b, sizeof(b), "%04u-%02u-%02uT%02u:%02u:%02u", v->u.t.year, v->u.t.mon,
+                         v->u.t.day, v->u.t.hour, v->u.t.min, v->u.t.sec);
+                x = json_string(b);
+            }
+            if (v->index == 0) {
+                json_object_set_new(vals, v->name, x);
+                continue;
+            }
+            json_t *list = json_object_get(vals, v->name);
+            if (!json_is_array(list)) {
+                list = json_array();
+                json_object_set_new(vals, v->name, list);
+            }
+            json_array_append_new(list, x);
+        }
+        json_array_append_new(arr, json_pack("{s:i, s:i, s:i, s:s, s:o}", "afn", un->afn, "pn",
+                                             un->pn, "fn", un->fn, "name", un->name, "values",
+                                             vals));
+    }
+    char *text = json_dumps(arr, JSON_COMPACT | JSON_REAL_PRECISION(15));
+    json_decref(arr);
+    return text;
+}
+
+/* Decode and normalise; the ingest-time anomalies go into the same batch. */
+static int frame_normalise(struct worker *w, const struct mf_env *e, const struct gw_frame *fr,
+                           char **answer_json)
+{
+    struct proc_anomaly av[32];
+    struct proc_anoms an = { av, 0, MF_ARRAY_LEN(av), 0 };
+    if (!w->dec)
+        w->dec = mf_malloc(sizeof(*w->dec));
+    int drc = gw_decode_units(fr, w->dec);
+    struct proc_norm_ctx ctx = { gw_terminal_key(e->a1, e->a2), env_at_s(e), &w->pcfg, &an, 0 };
+    /* what decoded before a failure is complete and is kept (gw3761_data.h) */
+    (void)proc_norm_units(&ctx, w->dec, wk_recs_emit, &w->recs);
+    for (size_t i = 0; i < an.n; i++)
+        wk_anomaly_record(&w->recs, &av[i], NULL);
+    if (answer_json)
+        *answer_json = units_json(w->dec);
+    return drc;
+}
+
 static void on_frame(struct worker *w, const struct mf_env *e)
 {
     struct gw_frame fr;
@@ -88,8 +149,13 @@ static void on_frame(struct worker *w, const struct mf_env *e)
         decode_error(w, e, "frame does not parse", rc);
         return;
     }
+    char *answer = NULL;
+    rc = frame_normalise(w, e, &fr, e->cmd_id ? &answer : NULL);
+    if (rc != 0)
+        decode_error(w, e, "data units do not decode completely", rc);
     if (e->cmd_id)
-        frame_cmd_result(w, e, &fr, NULL);
+        frame_cmd_result(w, e, &fr, answer);
+    free(answer);
 }
 
 static const char *offline_reason(int reason)

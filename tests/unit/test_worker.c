@@ -1,0 +1,330 @@
+/* tsan: yes */
+/* test_worker.c -- the worker against the embedded queue and the SQLite store, in process:
+ * a frame delivered twice gives one row; a store that says "retry later" is retried without
+ * a commit and without loss; the producer's done(0) fires only once the rows exist; a fatal
+ * store error releases (done != 0) and stops; undecodable frames are kept raw and confirmed;
+ * session and command-status envelopes; the analytics run and re-collection on top. */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "meterflow/clock.h"
+#include "meterflow/envelope.h"
+#include "meterflow/gw3761.h"
+#include "meterflow/modcfg.h"
+#include "meterflow/queue.h"
+#include "meterflow/store.h"
+#include "meterflow/worker.h"
+
+static const struct mf_cfg_item *const tables[] = { queue_cfg, worker_cfg, NULL };
+static const char *const pass[] = { "kafka", NULL };
+
+struct fix {
+    struct mf_config *cfg;
+    struct mq *q;
+    struct store *st;
+    struct worker *w;
+    char dir[64], path[128];
+};
+
+/* Fault injection: the first `retries` writes say retry later, or every write is fatal. */
+struct inject {
+    atomic_int retries_left;
+    atomic_int fatal;
+    atomic_int calls;
+};
+
+static int inject_write(void *opaque, struct store *st, const struct store_batch *b)
+{
+    struct inject *in = opaque;
+    atomic_fetch_add(&in->calls, 1);
+    if (atomic_load(&in->fatal))
+        return MF_EFATAL;
+    if (atomic_load(&in->retries_left) > 0) {
+        atomic_fetch_sub(&in->retries_left, 1);
+        return MF_ERETRY;
+    }
+    return store_batch_write(st, b);
+}
+
+static void fix_open(struct fix *f, struct inject *in, int analytics)
+{
+    char err[512];
+    struct store_opts o;
+    memset(f, 0, sizeof(*f));
+    mf_clock_set_zone("Asia/Shanghai");
+    snprintf(f->dir, sizeof(f->dir), "/tmp/mf-worker-XXXXXX");
+    CHECK(mkdtemp(f->dir) != NULL);
+    snprintf(f->path, sizeof(f->path), "%s/w.db", f->dir);
+    f->cfg = mf_config_new(tables, pass);
+    mf_config_set(f->cfg, "worker", "batch_max_ms", "5", "test", err, sizeof(err));
+    mf_config_set(f->cfg, "worker", "retry_min_ms", "5", "test", err, sizeof(err));
+    mf_config_set(f->cfg, "worker", "retry_max_ms", "20", "test", err, sizeof(err));
+    mf_config_set(f->cfg, "worker", "analytics", analytics ? "true" : "false", "test", err,
+                  sizeof(err));
+    f->q = mq_open(f->cfg, err, sizeof(err));
+    CHECK(f->q != NULL);
+    store_opts_default(&o);
+    o.sqlite_path = f->path;
+    f->st = store_open_opts(&o, err, sizeof(err));
+    CHECK(f->st != NULL);
+    struct worker_hooks h = { in ? inject_write : NULL, NULL, in };
+    f->w = worker_new_with(f->cfg, f->q, f->st, &h, err, sizeof(err));
+    CHECK(f->w != NULL);
+}
+
+static void fix_close(struct fix *f)
+{
+    char cmd[128];
+    worker_free(f->w);
+    mq_close(f->q);
+    store_close(f->st);
+    mf_config_free(f->cfg);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cleanup of %s failed\n", f->dir);
+}
+
+/* Producer side: done() results. */
+struct done {
+    atomic_int calls;
+    atomic_int last;
+    atomic_int rows_seen; /* the frozen row existed when done(0) fired */
+    struct store *st;
+};
+
+static void on_done(void *opaque, int status)
+{
+    struct done *d = opaque;
+    if (status == 0 && d->st) {
+        double v;
+        int s;
+        if (store_frozen_get(d->st, (uint32_t)0x0171u << 16 | 0x0822u, 1, STORE_FROZEN_DAILY,
+                             "ap_fwd", mf_date_to_days(2026, 11, 25), 0, &v, &s) == 0)
+            atomic_fetch_add(&d->rows_seen, 1);
+    }
+    atomic_store(&d->last, status);
+    atomic_fetch_add(&d->calls, 1);
+}
+
+static int wait_for(atomic_int *v, int want)
+{
+    for (int i = 0; i < 2000; i++) { /* 20 s deadline */
+        if (atomic_load(v) >= want)
+            return 1;
+        usleep(10000);
+    }
+    return 0;
+}
+
+/* Checksum + frame around a data-unit area (C=88, A=0171-0822, SEQ=60). */
+static size_t frame(uint8_t afn, const char *units_hex, uint8_t *f)
+{
+    uint8_t u[512];
+    int n = mf_hex_decode(units_hex, u, sizeof(u));
+    size_t ud = 8 + (size_t)n, k = 0;
+    const uint8_t hdr[] = { 0x88, 0x71, 0x01, 0x22, 0x08, 0x02, afn, 0x60 };
+    f[k++] = 0x68;
+    f[k++] = (uint8_t)((ud << 2 | 2) & 0xFF);
+    f[k++] = (uint8_t)((ud << 2 | 2) >> 8);
+    f[k++] = f[1];
+    f[k++] = f[2];
+    f[k++] = 0x68;
+    memcpy(f + k, hdr, sizeof(hdr));
+    k += sizeof(hdr);
+    memcpy(f + k, u, (size_t)n);
+    k += (size_t)n;
+    uint8_t cs = 0;
+    for (size_t i = 6; i < k; i++)
+        cs = (uint8_t)(cs + f[i]);
+    f[k++] = cs;
+    f[k++] = 0x16;
+    return k;
+}
+
+static int produce_env(struct mq *q, uint8_t kind, uint64_t cmd_id, const uint8_t *payload,
+                       size_t len, struct done *d)
+{
+    static uint8_t env[MF_ENV_MAX];
+    struct mf_env e;
+    memset(&e, 0, sizeof(e));
+    e.kind = kind;
+    e.received_at_us = (uint64_t)1764115200 * 1000000u; /* 2025-11-26T00:00:00Z */
+    e.cmd_id = cmd_id;
+    e.front_id = 1;
+    e.a1 = 0x0171;
+    e.a2 = 0x0822;
+    e.payload = payload;
+    e.payload_len = (uint32_t)len;
+    int n = mf_env_encode(&e, env, sizeof(env));
+    if (n < 0)
+        return n;
+    return mq_produce(q, MQ_UPLINK, "0171-0822", 9, env, (size_t)n, on_done, d);
+}
+
+/* p1 F161 for 2026-11-25: total 1234.5678 kWh, tariff 1 absent (protocol text 9.6). */
+static const char *F161 = "01 01 01 14 25 11 26 59 23 25 11 26 01 78 56 34 12 00 EE EE EE EE EE";
+
+static int frozen_rows(struct store *st)
+{
+    json_t *j = NULL;
+    int32_t d = mf_date_to_days(2026, 11, 25);
+    if (store_point_daily_json(st, "0171-0822", 1, d, d, &j) != 0)
+        return -1;
+    int n = (int)json_array_size(json_object_get(j, "frozen"));
+    json_decref(j);
+    return n;
+}
+
+MF_TEST(frame_twice_one_row_done_after_rows)
+{
+    struct fix f;
+    struct done d = { 0 };
+    uint8_t fr[256];
+    fix_open(&f, NULL, 0);
+    d.st = f.st;
+    size_t n = frame(0x0D, F161, fr);
+    CHECK_EQ_INT(worker_start(f.w), 0);
+    CHECK_EQ_INT(produce_env(f.q, MF_ENV_FRAME, 0, fr, n, &d), 0);
+    CHECK_EQ_INT(produce_env(f.q, MF_ENV_FRAME, 0, fr, n, &d), 0);
+    CHECK(wait_for(&d.calls, 2));
+    CHECK_EQ_INT(atomic_load(&d.last), 0);
+    CHECK_EQ_INT(atomic_load(&d.rows_seen), 2); /* each done(0) saw the row already there */
+    CHECK_EQ_INT(frozen_rows(f.st), 2);         /* total + tariff 1, once */
+    double v;
+    int s;
+    CHECK_EQ_INT(store_frozen_get(f.st, (uint32_t)0x0171u << 16 | 0x0822u, 1, STORE_FROZEN_DAILY,
+                                  "ap_fwd", mf_date_to_days(2026, 11, 25), 0, &v, &s),
+                 0);
+    CHECK_NEAR(v, 1234.5678, 1e-9);
+    CHECK_EQ_INT(s, STORE_V_OK);
+    CHECK_EQ_INT(store_frozen_get(f.st, (uint32_t)0x0171u << 16 | 0x0822u, 1, STORE_FROZEN_DAILY,
+                                  "ap_fwd", mf_date_to_days(2026, 11, 25), 1, &v, &s),
+                 0);
+    CHECK_EQ_INT(s, STORE_V_ABSENT);
+    worker_stop(f.w);
+    struct worker_stats ws;
+    worker_stats_get(f.w, &ws);
+    CHECK_EQ_INT(ws.frames, 2);
+    CHECK_EQ_INT(ws.decode_errors, 0);
+    fix_close(&f);
+}
+
+MF_TEST(store_retry_no_commit_no_loss)
+{
+    struct fix f;
+    struct inject in;
+    struct done d = { 0 };
+    uint8_t fr[256];
+    atomic_init(&in.retries_left, 1000000);
+    atomic_init(&in.fatal, 0);
+    atomic_init(&in.calls, 0);
+    fix_open(&f, &in, 0);
+    d.st = f.st;
+    size_t n = frame(0x0D, F161, fr);
+    CHECK_EQ_INT(worker_start(f.w), 0);
+    CHECK_EQ_INT(produce_env(f.q, MF_ENV_FRAME, 0, fr, n, &d), 0);
+    CHECK(wait_for(&in.calls, 5)); /* retried several times ... */
+    CHECK_EQ_INT(atomic_load(&d.calls), 0); /* ... and nothing confirmed meanwhile */
+    CHECK_EQ_INT(frozen_rows(f.st), 0);
+    atomic_store(&in.retries_left, 0); /* the store recovers */
+    CHECK(wait_for(&d.calls, 1));
+    CHECK_EQ_INT(atomic_load(&d.last), 0);
+    CHECK_EQ_INT(atomic_load(&d.rows_seen), 1);
+    CHECK_EQ_INT(frozen_rows(f.st), 2);
+    struct worker_stats ws;
+    worker_stats_get(f.w, &ws);
+    CHECK(ws.store_retries >= 4);
+    CHECK_EQ_INT(ws.commits, 1);
+    fix_close(&f);
+}
+
+MF_TEST(store_fatal_releases_and_stops)
+{
+    struct fix f;
+    struct inject in;
+    struct done d = { 0 };
+    uint8_t fr[256];
+    atomic_init(&in.retries_left, 0);
+    atomic_init(&in.fatal, 1);
+    atomic_init(&in.calls, 0);
+    fix_open(&f, &in, 0);
+    size_t n = frame(0x0D, F161, fr);
+    CHECK_EQ_INT(worker_start(f.w), 0);
+    CHECK_EQ_INT(produce_env(f.q, MF_ENV_FRAME, 0, fr, n, &d), 0);
+    CHECK(wait_for(&d.calls, 1));
+    CHECK(atomic_load(&d.last) != 0); /* not durable: the front must not confirm */
+    for (int i = 0; i < 2000 && !worker_failed(f.w); i++)
+        usleep(10000);
+    CHECK_EQ_INT(worker_failed(f.w), 1);
+    fix_close(&f);
+}
+
+MF_TEST(undecodable_frame_kept_raw_and_confirmed)
+{
+    struct fix f;
+    struct done d = { 0 };
+    uint8_t fr[256];
+    fix_open(&f, NULL, 0);
+    struct store_terminal t = { (uint32_t)0x0171u << 16 | 0x0822u, "t1", NULL, NULL, 1, 0, 1 };
+    CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
+    /* 0C F200 has no layout: the unit does not decode */
+    size_t n = frame(0x0C, "01 01 80 18 01 02 03", fr);
+    CHECK_EQ_INT(worker_start(f.w), 0);
+    CHECK_EQ_INT(produce_env(f.q, MF_ENV_FRAME, 0, fr, n, &d), 0);
+    CHECK(wait_for(&d.calls, 1));
+    CHECK_EQ_INT(atomic_load(&d.last), 0);
+    worker_stop(f.w);
+    struct worker_stats ws;
+    worker_stats_get(f.w, &ws);
+    CHECK_EQ_INT(ws.decode_errors, 1);
+    json_t *j = NULL;
+    CHECK_EQ_INT(store_terminal_json(f.st, "0171-0822", 10, &j), 0);
+    json_t *frames = json_object_get(j, "frames");
+    CHECK_EQ_INT(json_array_size(frames), 1);
+    const char *hex = json_string_value(json_object_get(json_array_get(frames, 0), "hex"));
+    CHECK(hex && strncmp(hex, "68 ", 3) == 0);
+    json_decref(j);
+    fix_close(&f);
+}
+
+MF_TEST(session_and_command_status)
+{
+    struct fix f;
+    struct done d = { 0 };
+    uint8_t p[256];
+    fix_open(&f, NULL, 0);
+    struct mf_env_session s;
+    memset(&s, 0, sizeof(s));
+    s.state = MF_SESSION_ONLINE;
+    s.known = 1;
+    snprintf(s.peer, sizeof(s.peer), "127.0.0.1:40000");
+    int n = mf_env_session_encode(&s, p, sizeof(p));
+    CHECK(n > 0);
+    int64_t cmd = 0;
+    struct store_command c = { (uint32_t)0x0171u << 16 | 0x0822u, 0x0C, "{}", "tester", 1 };
+    CHECK_EQ_INT(store_command_create(f.st, &c, &cmd), 0);
+    CHECK_EQ_INT(worker_start(f.w), 0);
+    CHECK_EQ_INT(produce_env(f.q, MF_ENV_SESSION, 0, p, (size_t)n, &d), 0);
+    struct mf_env_cmd_status cs;
+    memset(&cs, 0, sizeof(cs));
+    cs.state = MF_CMD_TIMEOUT;
+    cs.attempts = 3;
+    snprintf(cs.detail, sizeof(cs.detail), "no answer");
+    n = mf_env_cmd_status_encode(&cs, p, sizeof(p));
+    CHECK_EQ_INT(produce_env(f.q, MF_ENV_CMD_STATUS, (uint64_t)cmd, p, (size_t)n, &d), 0);
+    CHECK(wait_for(&d.calls, 2));
+    json_t *j = NULL;
+    CHECK_EQ_INT(store_terminal_json(f.st, "0171-0822", 0, &j), 0);
+    CHECK(json_is_true(json_object_get(j, "online")));
+    json_decref(j);
+    CHECK_EQ_INT(store_command_json(f.st, cmd, &j), 0);
+    CHECK_STR(json_string_value(json_object_get(j, "state")), "timeout");
+    CHECK_EQ_INT(json_integer_value(json_object_get(j, "attempts")), 3);
+    json_decref(j);
+    fix_close(&f);
+}
