@@ -328,3 +328,147 @@ MF_TEST(session_and_command_status)
     json_decref(j);
     fix_close(&f);
 }
+
+/* ---- analytics and re-collection against the store ---- */
+
+#define T1 ((uint32_t)0x0171u << 16 | 0x0822u)
+
+static void put_frozen(struct store *st, uint16_t pn, int32_t date, double v)
+{
+    struct store_frozen f = { T1, pn, STORE_FROZEN_DAILY, 0, STORE_V_OK, "ap_fwd", date, v, 0 };
+    struct store_batch b;
+    memset(&b, 0, sizeof(b));
+    b.frozen = &f;
+    b.n_frozen = 1;
+    CHECK_EQ_INT(store_batch_write(st, &b), 0);
+}
+
+static char *dump(json_t *j)
+{
+    static char buf[8192];
+    char *t = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    snprintf(buf, sizeof(buf), "%s", t ? t : "");
+    free(t);
+    json_decref(j);
+    return buf;
+}
+
+/* Area A1: supply p1 1000 -> 1100; customers p2 200 -> 240, p3 50 -> 95, p4 70 -> 70
+ * (stopped), p5 10 -> (missing on D): incomplete. Area A2: supply p6 10 -> 20, customer
+ * p7 0 -> 12: negative loss. Expected 7 points, 6 collected, p5 missing and re-collected. */
+MF_TEST(analytics_rollup_and_recollect)
+{
+    struct fix f;
+    struct done d = { 0 };
+    char err[256];
+    fix_open(&f, NULL, 0);
+    mf_config_set(f.cfg, "worker", "recollect_per_terminal_per_min", "5", "test", err,
+                  sizeof(err));
+    int32_t D = mf_date_to_days(2026, 11, 25);
+    struct store_area a1 = { "A1", "area one", T1, 1, 1, 0.10 };
+    struct store_area a2 = { "A2", "area two", T1, 6, 1, 0.10 };
+    CHECK_EQ_INT(store_area_put(f.st, &a1), 0);
+    CHECK_EQ_INT(store_area_put(f.st, &a2), 0);
+    struct store_terminal t = { T1, "t1", "A1", NULL, 1, 0, 1 };
+    CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
+    static const double prev[8] = { 0, 1000, 200, 50, 70, 10, 10, 0 };
+    static const double today[8] = { 0, 1100, 240, 95, 70, -1, 20, 12 };
+    for (uint16_t pn = 1; pn <= 7; pn++) {
+        char addr[16];
+        snprintf(addr, sizeof(addr), "00000000000%u", pn);
+        struct store_meter m = { T1, pn, addr, pn <= 5 ? "A1" : "A2", "resident",
+                                 pn == 1 || pn == 6, 1.0 };
+        CHECK_EQ_INT(store_meter_put(f.st, &m), 0);
+        put_frozen(f.st, pn, D - 1, prev[pn]);
+        if (today[pn] >= 0)
+            put_frozen(f.st, pn, D, today[pn]);
+    }
+    struct store_session s = { T1, 1, 0, 0, "online", "127.0.0.1:1", 1764115200 };
+    struct store_batch b;
+    memset(&b, 0, sizeof(b));
+    b.sessions = &s;
+    b.n_sessions = 1;
+    CHECK_EQ_INT(store_batch_write(f.st, &b), 0);
+
+    /* a front's downlink consumer, there before the request is published */
+    enum mq_topic dl = MQ_DOWNLINK;
+    struct mq_consumer *front = mq_consumer_open(f.q, &dl, 1, "front-1", err, sizeof(err));
+    CHECK(front != NULL);
+
+    int64_t now = (int64_t)(D + 1) * 86400 - 8 * 3600 + 3600; /* 01:00 on D + 1 (UTC+8) */
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, now), 0);
+
+    json_t *j = NULL;
+    CHECK_EQ_INT(store_kpi_collect_json(f.st, D, D, NULL, &j), 0);
+    char *txt = dump(j);
+    CHECK(strstr(txt, "\"collected\":6") != NULL);
+    CHECK(strstr(txt, "\"expected\":7") != NULL);
+    struct store_page pg = { 1, 50 };
+    CHECK_EQ_INT(store_kpi_missing_json(f.st, D, NULL, &pg, &j), 0);
+    txt = dump(j);
+    CHECK(strstr(txt, "\"total\":1") != NULL);
+    CHECK(strstr(txt, "\"pn\":5") != NULL);
+    CHECK_EQ_INT(store_kpi_lineloss_json(f.st, D, D, "A1", &j), 0);
+    txt = dump(j);
+    CHECK(strstr(txt, "\"flag\":3") != NULL || strstr(txt, "\"flag\":\"incomplete\"") != NULL);
+    CHECK_EQ_INT(store_kpi_lineloss_json(f.st, D, D, "A2", &j), 0);
+    txt = dump(j);
+    CHECK(strstr(txt, "\"flag\":2") != NULL || strstr(txt, "\"flag\":\"negative\"") != NULL);
+    CHECK(strstr(txt, "\"supply_kwh\":10") != NULL);
+    CHECK(strstr(txt, "\"consumed_kwh\":12") != NULL);
+    struct store_anomaly_filter af;
+    memset(&af, 0, sizeof(af));
+    af.kind = "stopped";
+    CHECK_EQ_INT(store_anomalies_json(f.st, &af, &j), 0);
+    txt = dump(j);
+    CHECK(strstr(txt, "\"total\":1") != NULL);
+    CHECK(strstr(txt, "\"pn\":4") != NULL);
+    CHECK_EQ_INT(store_recollect_json(f.st, D, &pg, &j), 0);
+    txt = dump(j);
+    CHECK(strstr(txt, "\"state\":\"pending\"") != NULL);
+
+    /* the re-collection request: p5 F161 with Td_d 25 11 26 */
+    CHECK_EQ_INT(worker_recollect_tick(f.w, now), 1);
+    struct mq_batch mb;
+    memset(&mb, 0, sizeof(mb));
+    CHECK_EQ_INT(mq_consumer_poll(front, &mb, 10, 5000), 0);
+    CHECK_EQ_INT(mb.n, 1);
+    json_t *cmdj = mb.n ? json_loadb((const char *)mb.msgs[0].val, mb.msgs[0].val_len, 0, NULL)
+                        : NULL;
+    CHECK_STR(json_string_value(json_object_get(cmdj, "units_hex")), "10 01 01 14 25 11 26");
+    CHECK_STR(json_string_value(json_object_get(cmdj, "terminal")), "0171-0822");
+    CHECK_EQ_INT(json_integer_value(json_object_get(cmdj, "afn")), 13);
+    int64_t cmd_id = json_integer_value(json_object_get(cmdj, "cmd_id"));
+    CHECK(cmd_id > 0);
+    json_decref(cmdj);
+    if (mb.n)
+        mq_commit(f.q, &mb);
+    CHECK_EQ_INT(store_recollect_json(f.st, D, &pg, &j), 0);
+    txt = dump(j);
+    CHECK(strstr(txt, "\"state\":\"sent\"") != NULL);
+    CHECK(strstr(txt, "\"attempts\":1") != NULL);
+    /* nothing due again before recollect_retry_min */
+    CHECK_EQ_INT(worker_recollect_tick(f.w, now + 60), 0);
+
+    /* the terminal answers (uplink frame tied to the command): value stored, command done */
+    uint8_t fr[256];
+    size_t n = frame(0x0D, "10 01 01 14 25 11 26 59 23 25 11 26 00 00 00 15 00 00", fr);
+    CHECK_EQ_INT(worker_start(f.w), 0);
+    CHECK_EQ_INT(produce_env(f.q, MF_ENV_FRAME, (uint64_t)cmd_id, fr, n, &d), 0);
+    CHECK(wait_for(&d.calls, 1));
+    worker_stop(f.w);
+    CHECK_EQ_INT(store_command_json(f.st, cmd_id, &j), 0);
+    txt = dump(j);
+    CHECK(strstr(txt, "\"state\":\"answered\"") != NULL);
+    /* the next tick after the retry delay finds the value and closes the task */
+    CHECK_EQ_INT(worker_recollect_tick(f.w, now + 31 * 60), 0);
+    CHECK_EQ_INT(store_recollect_json(f.st, D, &pg, &j), 0);
+    txt = dump(j);
+    CHECK(strstr(txt, "\"state\":\"done\"") != NULL);
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, now + 32 * 60), 0);
+    CHECK_EQ_INT(store_kpi_collect_json(f.st, D, D, NULL, &j), 0);
+    txt = dump(j);
+    CHECK(strstr(txt, "\"collected\":7") != NULL);
+    mq_consumer_close(front);
+    fix_close(&f);
+}
