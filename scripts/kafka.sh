@@ -234,11 +234,13 @@ topics)
   DIR=$(cd "${2:?}" && pwd); prefix=${3:?prefix}; parts=${4:-4}
   CP=$(classpath "$(cat "$DIR/home")")
   rf=$(cat "$DIR/ports/nbrokers")
+  tc() { "$JAVA" -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j.configuration="file:$DIR/log4j-zk.properties" -cp "$CP" kafka.admin.TopicCommand \
+    --zookeeper "$(cat "$DIR/zookeeper")" "$@"; }
+  have=$(tc --list)   # 0.9's TopicCommand has no --if-not-exists
   for t in uplink downlink readings events sessions; do
-    "$JAVA" -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
-      -Dlog4j.configuration="file:$DIR/log4j-zk.properties" -cp "$CP" kafka.admin.TopicCommand \
-      --zookeeper "$(cat "$DIR/zookeeper")" --create --if-not-exists --topic "$prefix$t" \
-      --partitions "$parts" --replication-factor "$rf" >/dev/null
+    echo "$have" | grep -qx "$prefix$t" && continue
+    tc --create --topic "$prefix$t" --partitions "$parts" --replication-factor "$rf" >/dev/null
   done
   ;;
 kcat)

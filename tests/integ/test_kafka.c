@@ -80,14 +80,13 @@ static void set(struct mf_config *cfg, const char *sec, const char *key, const c
         mf_test_fail(__FILE__, __LINE__, "config %s.%s: %s", sec, key, err);
 }
 
-/* A Kafka handle on fresh topics. capacity: queue.buffering.max.messages (0: default). */
-static struct mq *kafka_open(const char *tag, size_t capacity)
+/* A Kafka handle on the topics `prefix`*, created first. */
+static struct mq *kafka_open_prefix(const char *prefix, size_t capacity)
 {
-    char err[512] = "", prefix[96], num[32];
+    char err[512] = "", num[32];
     struct mf_config *cfg = mf_config_new(t_tables, t_pass);
     struct mq *q;
 
-    snprintf(prefix, sizeof(prefix), "mfqc.%d.%d.%s.", (int)getpid(), ++case_no, tag);
     if (!topics_create(prefix)) {
         mf_test_fail(__FILE__, __LINE__, "topics %s* not ready", prefix);
         mf_config_free(cfg);
@@ -109,6 +108,14 @@ static struct mq *kafka_open(const char *tag, size_t capacity)
         mf_test_fail(__FILE__, __LINE__, "mq_open: %s", err);
     mf_config_free(cfg);
     return q;
+}
+
+/* A Kafka handle on fresh topics. capacity: queue.buffering.max.messages (0: default). */
+static struct mq *kafka_open(const char *tag, size_t capacity)
+{
+    char prefix[96];
+    snprintf(prefix, sizeof(prefix), "mfqc.%d.%d.%s.", (int)getpid(), ++case_no, tag);
+    return kafka_open_prefix(prefix, capacity);
 }
 
 static const struct qc_backend kafka_backend = {
@@ -386,5 +393,28 @@ MF_TEST(kafka_broker_restart_under_load)
     printf("# restart: %zu of %d durable, %d delivered twice, %d not durable (ERETRY)\n", ok, N,
            dup, (int)qc_count_status(N, MF_ERETRY));
     mq_consumer_close(a.c);
+    mq_close(q);
+}
+
+/* For tests/integ/kafka.sh: one message through mq_produce that kcat must read back from
+ * $MF_KAFKA_KCAT_PREFIX + "uplink" with key 4403-0012 and value "hello-from-mq". */
+MF_TEST(kafka_kcat_probe)
+{
+    const char *prefix = getenv("MF_KAFKA_KCAT_PREFIX");
+    struct mq *q;
+
+    if (prefix == NULL) {
+        mf_test_fail(__FILE__, __LINE__, "MF_KAFKA_KCAT_PREFIX not set");
+        return;
+    }
+    q = kafka_open_prefix(prefix, 0);
+    if (!q)
+        return;
+    qc_reset();
+    CHECK_EQ_INT(mq_produce(q, MQ_UPLINK, "4403-0012", 9, "hello-from-mq", 13, qc_done,
+                            &qc_recs[0]),
+                 0);
+    CHECK(qc_wait_calls(1, 30000));
+    CHECK_EQ_INT(atomic_load(&qc_recs[0].status), 0);
     mq_close(q);
 }
