@@ -13,14 +13,6 @@
 
 #include "proto/gw_int.h"
 
-static uint8_t sum8(const uint8_t *p, size_t n)
-{
-    unsigned s = 0;
-    for (size_t i = 0; i < n; i++)
-        s += p[i];
-    return (uint8_t)s;
-}
-
 int dlt645_decode(const uint8_t *b, size_t n, struct dlt645_frame *f)
 {
     size_t i = 0, l;
@@ -36,7 +28,7 @@ int dlt645_decode(const uint8_t *b, size_t n, struct dlt645_frame *f)
     l = h[9];
     if (n - i < 12u + l)
         return MF_AGAIN;
-    if (h[10 + l] != sum8(h, 10u + l) || h[11 + l] != 0x16)
+    if (h[10 + l] != gw_sum8(h, 10u + l) || h[11 + l] != 0x16)
         return MF_EINVAL;
     memcpy(f->addr, h + 1, 6);
     f->c = h[8];
@@ -69,7 +61,7 @@ int dlt645_encode(const uint8_t addr[6], uint8_t c, const uint8_t *data, size_t 
     h[9] = (uint8_t)len;
     for (size_t k = 0; k < len; k++)
         h[10 + k] = (uint8_t)(data[k] + 0x33u);
-    h[10 + len] = sum8(h, 10u + len);
+    h[10 + len] = gw_sum8(h, 10u + len);
     h[11 + len] = 0x16;
     return (int)(preamble + 12u + len);
 }

@@ -51,7 +51,7 @@ struct gw_value *gwd_push(struct gwd_ctx *c, const char *name, uint16_t index, u
 
 void gwd_num(struct gwd_ctx *c, const char *name, uint16_t index, unsigned fmt)
 {
-    const uint8_t *b = gwd_take(c, gw_fmt_len(fmt));
+    const uint8_t *b = gwd_take(c, gw_fmt_lens[fmt]);
     struct gw_value *v;
     int8_t e;
     if (!b || !(v = gwd_push(c, name, index, GW_VK_NUM)))
@@ -63,7 +63,7 @@ void gwd_num(struct gwd_ctx *c, const char *name, uint16_t index, unsigned fmt)
 
 void gwd_time(struct gwd_ctx *c, const char *name, uint16_t index, unsigned fmt)
 {
-    const uint8_t *b = gwd_take(c, gw_fmt_len(fmt));
+    const uint8_t *b = gwd_take(c, gw_fmt_lens[fmt]);
     struct gw_value *v;
     if (!b || !(v = gwd_push(c, name, index, GW_VK_TIME)))
         return;

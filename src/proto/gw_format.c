@@ -27,12 +27,12 @@ const uint8_t gw_bcd_lut[256] = {
     BAD6, BAD6, BAD6, BAD6, BAD6, BAD6, BAD6, BAD6,
 };
 
-static const uint8_t fmt_len[29] = {0, 6, 2, 4, 1, 2, 2, 2, 2, 3, 3, 4, 6, 4, 5,
+const uint8_t gw_fmt_lens[29] = {0, 6, 2, 4, 1, 2, 2, 2, 2, 3, 3, 4, 6, 4, 5,
                                     5, 4, 4, 3, 2, 3, 2, 1, 3, 2, 3, 2, 4, 4};
 
 size_t gw_fmt_len(unsigned fmt)
 {
-    return fmt < 29u ? fmt_len[fmt] : 0u;
+    return fmt < 29u ? gw_fmt_lens[fmt] : 0u;
 }
 
 void gw_fmt_absent(unsigned fmt, uint8_t *out)
@@ -69,32 +69,33 @@ static int all_ee(const uint8_t *b, size_t n)
 int gw_num_decode(unsigned fmt, const uint8_t *b, int64_t *m, int8_t *exp)
 {
     const struct numfmt *nf;
-    int64_t v = 0;
+    unsigned bad;
+    int64_t v;
     uint8_t top;
 
     if (fmt >= 29u || numfmt[fmt].len == 0)
         return MF_EINVAL;
     nf = &numfmt[fmt];
-    *m = 0;
-    *exp = 0;
-    if (all_ee(b, nf->len))
-        return GW_VS_ABSENT;
+    /* One pass over the digits: the lookup gives 0xFF for a non-BCD byte, whose bit 7 is
+     * collected in `bad`; only then is the field checked for the all-0xEE "absent" mark
+     * (0xEE is not BCD, so an absent field always takes that path). */
     top = b[nf->len - 1];
     {
         uint8_t d = gw_bcd_lut[top & (nf->tophi | 0x0Fu)];
-        if (d == X_)
-            return GW_VS_INVALID;
+        bad = d;
         v = d;
     }
     for (size_t i = nf->len - 1; i-- > 0;) {
         uint8_t d = gw_bcd_lut[b[i]];
-        if (d == X_)
-            return GW_VS_INVALID;
+        bad |= d;
         v = v * 100 + d;
     }
-    if (top & nf->sign)
-        v = -v;
-    *m = v;
+    if (bad & 0x80u) {
+        *m = 0;
+        *exp = 0;
+        return all_ee(b, nf->len) ? GW_VS_ABSENT : GW_VS_INVALID;
+    }
+    *m = (top & nf->sign) ? -v : v;
     if (fmt == 2)
         *exp = (int8_t)(4 - (top >> 5)); /* G3G2G1 000 -> 10^4 .. 111 -> 10^-3 */
     else if (fmt == 3)
@@ -205,41 +206,70 @@ static int days_in_month(unsigned year, unsigned mon)
     return dm[mon];
 }
 
+/* Range checks shared by every time format; has_m/has_y say which fields the wire had. */
+static int time_check(const struct gw_time *t, int has_d, int has_m, int has_y)
+{
+    if (t->sec > 59 || t->min > 59 || t->hour > 23 || (has_m && (t->mon < 1 || t->mon > 12)))
+        return GW_VS_INVALID;
+    if (has_d && (t->day < 1 ||
+                  t->day > (has_m ? days_in_month(has_y ? t->year : 2000u, t->mon) : 31)))
+        return GW_VS_INVALID;
+    return GW_VS_OK;
+}
+
+/* A.15 (mm hh DD MM YY) and A.1 (ss mm hh DD WM YY): the formats of every reading and
+ * clock, decoded without the generic field walk. */
+static int time_fast(unsigned fmt, const uint8_t *b, struct gw_time *t)
+{
+    const uint8_t *p = fmt == 1 ? b + 1 : b;
+    uint8_t s = fmt == 1 ? gw_bcd_lut[b[0]] : 0;
+    uint8_t mi = gw_bcd_lut[p[0]], h = gw_bcd_lut[p[1]], d = gw_bcd_lut[p[2]];
+    uint8_t mo = gw_bcd_lut[fmt == 1 ? p[3] & 0x1Fu : p[3]], y = gw_bcd_lut[p[4]];
+
+    if ((s | mi | h | d | mo | y) & 0x80u) {
+        memset(t, 0, sizeof(*t));
+        return all_ee(b, gw_fmt_lens[fmt]) ? GW_VS_ABSENT : GW_VS_INVALID;
+    }
+    t->year = (uint16_t)(2000u + y);
+    t->mon = mo;
+    t->day = d;
+    t->hour = h;
+    t->min = mi;
+    t->sec = s;
+    t->wday = fmt == 1 ? (uint8_t)(p[3] >> 5) : 0;
+    return time_check(t, 1, 1, 1);
+}
+
 int gw_time_decode(unsigned fmt, const uint8_t *b, struct gw_time *t)
 {
     const char *f;
     size_t n;
-    int has_y = 0, has_m = 0;
+    int has_y = 0, has_m = 0, has_d = 0;
 
+    if (fmt == 15 || fmt == 1)
+        return time_fast(fmt, b, t);
     if (fmt >= 29u || !timefmt[fmt])
         return MF_EINVAL;
     f = timefmt[fmt];
-    n = fmt_len[fmt];
+    n = gw_fmt_lens[fmt];
     memset(t, 0, sizeof(*t));
     if (all_ee(b, n))
         return GW_VS_ABSENT;
     for (size_t i = 0; i < n; i++) {
-        uint8_t d = f[i] == 'W' ? gw_bcd_lut[b[i] & 0x1Fu] : gw_bcd_lut[b[i]];
+        uint8_t d = gw_bcd_lut[b[i]];
         if (d == X_)
             return GW_VS_INVALID;
         switch (f[i]) {
         case 's': t->sec = d; break;
         case 'm': t->min = d; break;
         case 'h': t->hour = d; break;
-        case 'D': t->day = d; break;
-        case 'W': t->wday = (uint8_t)(b[i] >> 5); t->mon = d; has_m = 1; break;
+        case 'D': t->day = d; has_d = 1; break;
         case 'M': t->mon = d; has_m = 1; break;
         case 'Y': t->year = (uint16_t)(2000u + d); has_y = 1; break;
         default: break;
         }
     }
-    if (t->sec > 59 || t->min > 59 || t->hour > 23 || (has_m && (t->mon < 1 || t->mon > 12)))
-        return GW_VS_INVALID;
-    if (strchr(f, 'D') && (t->day < 1 || t->day > (has_m ? days_in_month(has_y ? t->year : 2000u,
-                                                                           t->mon)
-                                                         : 31)))
-        return GW_VS_INVALID;
-    return GW_VS_OK;
+    return time_check(t, has_d, has_m, has_y);
 }
 
 static uint8_t bcd(unsigned v)

@@ -17,6 +17,11 @@
 
 /* byte -> two BCD digits as 0..99, or 0xFF when a nibble is not a decimal digit */
 extern const uint8_t gw_bcd_lut[256];
+/* data format n -> length in bytes (0 unknown); n < 29 */
+extern const uint8_t gw_fmt_lens[29];
+
+/* Byte sum mod 256 (the 376.1 and 645 checksums), 8 bytes per step. */
+uint8_t gw_sum8(const uint8_t *p, size_t n);
 
 /* Value format of a 0D curve Fn (section 9.7); 0 when fn is not a curve we know. */
 unsigned gw_curve_fmt(uint8_t fn);
