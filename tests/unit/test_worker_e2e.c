@@ -1,0 +1,249 @@
+/* tsan: yes */
+/* test_worker_e2e.c -- re-collection end to end, in one process: a fake terminal (a TCP
+ * client in this test) logs in to a real front, the worker's analytics finds its point
+ * missing for day D and sends AFN=0D F161 with Td_d = D through the downlink topic, the
+ * front forwards it, the terminal answers with a hand-written frame (protocol text 9.6),
+ * the answer travels front -> queue -> worker -> SQLite, and the task is closed. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "meterflow/clock.h"
+#include "meterflow/front.h"
+#include "meterflow/gw3761.h"
+#include "meterflow/modcfg.h"
+#include "meterflow/queue.h"
+#include "meterflow/store.h"
+#include "meterflow/worker.h"
+
+static const struct mf_cfg_item t_meterflow[] = {
+    { "meterflow", "node_id", MF_CFG_INT, "1", 1, 65535, NULL, "node" },
+    MF_CFG_END,
+};
+static const struct mf_cfg_item *const tables[] = { t_meterflow, front_cfg, queue_cfg,
+                                                    worker_cfg, NULL };
+static const char *const pass[] = { "kafka", NULL };
+
+#define T1 ((uint32_t)0x0171u << 16 | 0x0822u)
+/* login-01 of 0171-0822 (public vector) */
+static const char *LOGIN01 = "68 32 00 32 00 68 C9 71 01 22 08 00 02 78 00 00 01 00 E0 16";
+
+static uint64_t now_ms(void)
+{
+    return mf_mono_us() / 1000u;
+}
+
+static int tconnect(int port)
+{
+    struct sockaddr_in sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        mf_test_fail(__FILE__, __LINE__, "connect: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static int tread(int fd, uint8_t *out, size_t n, int ms)
+{
+    size_t got = 0;
+    uint64_t end = now_ms() + (uint64_t)ms;
+    while (got < n) {
+        struct pollfd p = { fd, POLLIN, 0 };
+        uint64_t t = now_ms();
+        if (t >= end)
+            break;
+        if (poll(&p, 1, (int)(end - t)) <= 0)
+            continue;
+        ssize_t k = read(fd, out + got, n - got);
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    return (int)got;
+}
+
+/* Read one whole frame (header tells the length). Returns its length or -1. */
+static int read_frame(int fd, uint8_t *f, size_t cap, int ms)
+{
+    if (tread(fd, f, 6, ms) != 6 || f[0] != 0x68)
+        return -1;
+    size_t l1 = (size_t)(f[1] | f[2] << 8) >> 2;
+    if (l1 + 8 > cap)
+        return -1;
+    if (tread(fd, f + 6, l1 + 2, ms) != (int)(l1 + 2))
+        return -1;
+    return (int)(l1 + 8);
+}
+
+/* Frame around a data-unit area: C=88 (response), A = 71 01 22 08 a3, AFN, SEQ; CS summed. */
+static size_t answer_frame(uint8_t a3, uint8_t afn, uint8_t seq, const char *units, uint8_t *f)
+{
+    uint8_t u[256];
+    int n = mf_hex_decode(units, u, sizeof(u));
+    size_t ud = 8 + (size_t)n, k = 0;
+    const uint8_t hdr[] = { 0x88, 0x71, 0x01, 0x22, 0x08, a3, afn, seq };
+    f[k++] = 0x68;
+    f[k++] = (uint8_t)((ud << 2 | 2) & 0xFF);
+    f[k++] = (uint8_t)((ud << 2 | 2) >> 8);
+    f[k++] = f[1];
+    f[k++] = f[2];
+    f[k++] = 0x68;
+    memcpy(f + k, hdr, sizeof(hdr));
+    k += sizeof(hdr);
+    memcpy(f + k, u, (size_t)n);
+    k += (size_t)n;
+    uint8_t cs = 0;
+    for (size_t i = 6; i < k; i++)
+        cs = (uint8_t)(cs + f[i]);
+    f[k++] = cs;
+    f[k++] = 0x16;
+    return k;
+}
+
+static int wait_json(struct store *st, int32_t D, const char *needle)
+{
+    for (uint64_t end = now_ms() + 20000; now_ms() < end;) {
+        json_t *j = NULL;
+        struct store_page pg = { 1, 50 };
+        if (store_recollect_json(st, D, &pg, &j) == 0) {
+            char *t = json_dumps(j, JSON_COMPACT);
+            int hit = t && strstr(t, needle);
+            free(t);
+            json_decref(j);
+            if (hit)
+                return 1;
+        }
+        usleep(10000);
+    }
+    return 0;
+}
+
+static int terminal_online(struct store *st)
+{
+    for (uint64_t end = now_ms() + 20000; now_ms() < end;) {
+        json_t *j = NULL;
+        if (store_terminal_json(st, "0171-0822", 0, &j) == 0) {
+            int on = json_is_true(json_object_get(j, "online"));
+            json_decref(j);
+            if (on)
+                return 1;
+        }
+        usleep(10000);
+    }
+    return 0;
+}
+
+MF_TEST(recollect_through_front_and_fake_terminal)
+{
+    char err[512], dir[64], path[128];
+    struct store_opts o;
+    mf_clock_set_zone("Asia/Shanghai");
+    snprintf(dir, sizeof(dir), "/tmp/mf-wke2e-XXXXXX");
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof(path), "%s/e.db", dir);
+    struct mf_config *cfg = mf_config_new(tables, pass);
+    static const char *const sets[] = { "front.port=0", "front.listen=127.0.0.1",
+                                        "front.login_per_min=0", "front.event_read=false",
+                                        "worker.batch_max_ms=5", "worker.analytics=false",
+                                        NULL };
+    for (size_t i = 0; sets[i]; i++)
+        CHECK_EQ_INT(mf_config_set_arg(cfg, sets[i], err, sizeof(err)), 0);
+    struct mq *q = mq_open(cfg, err, sizeof(err));
+    store_opts_default(&o);
+    o.sqlite_path = path;
+    struct store *st = store_open_opts(&o, err, sizeof(err));
+    CHECK(q && st);
+    struct worker *w = worker_new_with(cfg, q, st, NULL, err, sizeof(err));
+    struct front *f = front_new(cfg, q, err, sizeof(err));
+    CHECK(w && f);
+    CHECK_EQ_INT(worker_start(w), 0);
+    CHECK_EQ_INT(front_start(f, err, sizeof(err)), 0);
+
+    /* master data: one point, its value of D - 1 stored, D missing */
+    int32_t D = mf_date_to_days(2026, 11, 25);
+    struct store_terminal t = { T1, "t1", NULL, NULL, 1, 0, 1 };
+    struct store_meter m = { T1, 1, "000000000001", NULL, NULL, 0, 1.0 };
+    CHECK_EQ_INT(store_terminal_put(st, &t), 0);
+    CHECK_EQ_INT(store_meter_put(st, &m), 0);
+    struct store_frozen fz = { T1, 1, STORE_FROZEN_DAILY, 0, STORE_V_OK, "ap_fwd", D - 1, 1200.0, 0 };
+    struct store_batch b;
+    memset(&b, 0, sizeof(b));
+    b.frozen = &fz;
+    b.n_frozen = 1;
+    CHECK_EQ_INT(store_batch_write(st, &b), 0);
+
+    /* the terminal logs in; the worker stores its session */
+    uint8_t fr[1024];
+    int fd = tconnect(front_port(f));
+    int n = mf_hex_decode(LOGIN01, fr, sizeof(fr));
+    CHECK_EQ_INT(write(fd, fr, (size_t)n), n);
+    CHECK(read_frame(fd, fr, sizeof(fr), 5000) > 0); /* the login confirm */
+    CHECK(terminal_online(st));
+
+    int64_t now = (int64_t)(D + 1) * 86400 - 8 * 3600 + 3600;
+    CHECK_EQ_INT(worker_analytics_run(w, D, now), 0);
+    CHECK(wait_json(st, D, "\"state\":\"pending\""));
+    CHECK_EQ_INT(worker_recollect_tick(w, now), 1);
+
+    /* the request reaches the terminal: AFN=0D, p1 F161, Td_d 25 11 26 */
+    int len = read_frame(fd, fr, sizeof(fr), 10000);
+    CHECK(len > 0);
+    struct gw_frame req;
+    CHECK_EQ_INT(gw_frame_parse(fr, (size_t)(len > 0 ? len : 0), GW_PW_LEN, &req), 0);
+    CHECK_EQ_INT(req.afn, 0x0D);
+    CHECK_EQ_INT(req.dir, 0);
+    static const uint8_t want[7] = { 0x01, 0x01, 0x01, 0x14, 0x25, 0x11, 0x26 };
+    CHECK_EQ_INT(req.units_len, 7);
+    if (req.units_len == 7)
+        CHECK_MEM(req.units, want, 7);
+
+    /* answer: p1 F161 2026-11-25, read 23:59, M=1, total 1234.5678 kWh, tariff 1 absent */
+    size_t an = answer_frame(fr[11], 0x0D, (uint8_t)(0x60 | req.seq.pseq),
+                             "01 01 01 14 25 11 26 59 23 25 11 26 01 78 56 34 12 00 "
+                             "EE EE EE EE EE",
+                             fr);
+    CHECK_EQ_INT(write(fd, fr, an), (long long)an);
+    double v = 0;
+    int vs = -1, got = 0;
+    for (uint64_t end = now_ms() + 20000; now_ms() < end && !got; usleep(10000))
+        got = store_frozen_get(st, T1, 1, STORE_FROZEN_DAILY, "ap_fwd", D, 0, &v, &vs) == 0;
+    CHECK(got);
+    CHECK_NEAR(v, 1234.5678, 1e-9);
+    CHECK_EQ_INT(vs, STORE_V_OK);
+
+    /* after the retry delay the task is found done, and D is fully collected */
+    CHECK_EQ_INT(worker_recollect_tick(w, now + 31 * 60), 0);
+    CHECK(wait_json(st, D, "\"state\":\"done\""));
+    CHECK_EQ_INT(worker_analytics_run(w, D, now + 32 * 60), 0);
+    json_t *j = NULL;
+    CHECK_EQ_INT(store_kpi_collect_json(st, D, D, NULL, &j), 0);
+    char *txt = json_dumps(j, JSON_COMPACT);
+    CHECK(txt && strstr(txt, "\"collected\":1") != NULL);
+    free(txt);
+    json_decref(j);
+
+    close(fd);
+    front_stop(f);
+    worker_stop(w);
+    mq_close(q);
+    front_free(f);
+    worker_free(w);
+    store_close(st);
+    mf_config_free(cfg);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
