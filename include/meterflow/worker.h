@@ -45,7 +45,9 @@ struct worker *worker_new(const struct mf_config *cfg, struct mq *q, char *errbu
 struct worker *worker_new_with(const struct mf_config *cfg, struct mq *q, struct store *st,
                                const struct worker_hooks *hooks, char *errbuf, size_t errlen);
 
-/* Start the threads. 0, or MF_ESYS. */
+/* Start the threads; returns once the consumer is subscribed to the uplink topic (start the
+ * front after this: the embedded queue drops what is published to a topic without a
+ * group). 0, MF_ESYS, or MF_EFATAL (subscription refused). */
 int worker_start(struct worker *w);
 /* Ask the threads to stop and join them. Records already accumulated are written once more
  * (and committed if that succeeds); otherwise their queue batches are released. */

@@ -151,6 +151,10 @@ static void *worker_loop(void *arg)
     struct worker *w = arg;
     enum mq_topic t = MQ_UPLINK;
     int rc = mq_subscribe(w->q, &t, 1, w->group);
+    pthread_mutex_lock(&w->mu);
+    w->subscribed = rc == 0 ? 1 : -1; /* worker_start waits for this */
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
     if (rc != 0) {
         mf_error(WK_MOD, "subscribe to uplink (group %s): %s", w->group, mf_status_str(rc));
         atomic_store(&w->failed, 1);
@@ -268,9 +272,21 @@ int worker_start(struct worker *w)
     if (w->running)
         return 0;
     atomic_store(&w->stop, 0);
+    w->subscribed = 0;
     if (pthread_create(&w->thr, NULL, worker_loop, w) != 0)
         return MF_ESYS;
     w->running = 1;
+    /* Return only once the consumer exists: the embedded queue drops what is published to
+     * a topic without a group (session envelopes), so the front must start after this. */
+    pthread_mutex_lock(&w->mu);
+    while (w->subscribed == 0)
+        pthread_cond_wait(&w->cv, &w->mu);
+    int sub = w->subscribed;
+    pthread_mutex_unlock(&w->mu);
+    if (sub < 0) {
+        worker_stop(w);
+        return MF_EFATAL;
+    }
     if (w->analytics) {
         if (pthread_create(&w->athr, NULL, wk_analytics_main, w) != 0) {
             worker_stop(w);

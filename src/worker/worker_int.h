@@ -96,6 +96,7 @@ struct worker {
 
     pthread_t thr, athr;
     int running, athr_running;
+    int subscribed;       /* 0 not yet, 1 subscribed, -1 failed (under mu) */
     atomic_int stop;
     atomic_int failed;
     pthread_mutex_t mu;   /* guards stats and the stop condition */

@@ -191,7 +191,19 @@ MF_TEST(recollect_through_front_and_fake_terminal)
     int n = mf_hex_decode(LOGIN01, fr, sizeof(fr));
     CHECK_EQ_INT(write(fd, fr, (size_t)n), n);
     CHECK(read_frame(fd, fr, sizeof(fr), 5000) > 0); /* the login confirm */
-    CHECK(terminal_online(st));
+    if (!terminal_online(st)) {
+        json_t *j = NULL;
+        struct worker_stats ws;
+        worker_stats_get(w, &ws);
+        store_terminal_json(st, "0171-0822", 0, &j);
+        char *tx = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        mf_test_fail(__FILE__, __LINE__, "terminal not online: %s; worker messages=%llu "
+                     "records=%llu batches=%llu retries=%llu", tx ? tx : "?",
+                     (unsigned long long)ws.messages, (unsigned long long)ws.records,
+                     (unsigned long long)ws.batches, (unsigned long long)ws.store_retries);
+        free(tx);
+        json_decref(j);
+    }
 
     int64_t now = (int64_t)(D + 1) * 86400 - 8 * 3600 + 3600;
     CHECK_EQ_INT(worker_analytics_run(w, D, now), 0);
