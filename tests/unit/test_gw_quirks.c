@@ -371,3 +371,104 @@ MF_TEST(vectors_truncated_and_corrupted)
         }
     }
 }
+
+MF_TEST(more_layouts_by_hand)
+{
+    /* 0C F170 reading status: port 31, relay 0, phase 1, signal 0x35, ok 1,
+     * last ok 2024-07-05 12:30:00 (A.1), last failure absent, 0 failures */
+    CHECK_EQ_INT(tu_decode_units(UP, 0x0C, SEQ_SINGLE,
+                                 "01 01 02 15 1F 00 01 35 01 00 30 12 05 47 24 "
+                                 "EE EE EE EE EE EE 00"),
+                 0);
+    INT_IS(tu_val(0, "port", 0), 31);
+    INT_IS(tu_val(0, "signal_quality", 0), 0x35);
+    TIME_IS(tu_val(0, "last_ok_time", 0), 2024, 7, 5, 12, 30, 0);
+    ABSENT(tu_val(0, "last_fail_time", 0));
+    INT_IS(tu_val(0, "fail_count", 0), 0);
+
+    /* ERC1 version change, ERC3 parameter change, ERC30 meter stopped */
+    CHECK_EQ_INT(tu_decode_units(UP, 0x0E, SEQ_SINGLE,
+                                 "00 00 01 00 05 00 00 03 "
+                                 "01 0E 00 10 05 06 24 03 31 2E 30 30 31 2E 30 31 "
+                                 "03 0A 00 10 05 06 24 01 00 00 02 01 "
+                                 "1E 0D 00 10 05 06 24 03 00 00 00 50 01 00 0F"),
+                 0);
+    CHECK_EQ_INT(tu_dec.nevents, 3);
+    TIME_IS(tu_ev(0, "time"), 2024, 6, 5, 10, 0, 0);
+    INT_IS(tu_ev(0, "flags"), 3);
+    const struct gw_value *nv = tu_ev(0, "new_version");
+    CHECK(nv && nv->kind == GW_VK_TEXT && nv->len == 4 && memcmp(nv->u.p, "1.01", 4) == 0);
+    INT_IS(tu_ev(1, "msa"), 1);
+    const struct gw_value *items = tu_ev(1, "items");
+    CHECK(items && items->len == 4);
+    INT_IS(tu_ev(2, "pn"), 3);
+    INT_IS(tu_ev(2, "start"), 0);
+    NUM_IS(tu_ev(2, "indication_kwh"), 1500000, -4);
+    INT_IS(tu_ev(2, "threshold"), 15);
+
+    /* 0D requests with Td_m and Td_c; 0E request; 04 F1 set */
+    CHECK_EQ_INT(tu_decode_units(DOWN, 0x0D, SEQ_SINGLE,
+                                 "01 01 01 16 07 18 01 01 10 0C 15 00 01 03 24 01 60"),
+                 0);
+    TIME_IS(tu_val(0, "td_m", 0), 2018, 7, 0, 0, 0, 0);
+    TIME_IS(tu_val(1, "td_c", 0), 2024, 3, 1, 0, 15, 0);
+    INT_IS(tu_val(1, "density", 0), 1);
+    INT_IS(tu_val(1, "points", 0), 96);
+    CHECK_EQ_INT(tu_decode_units(DOWN, 0x0E, SEQ_SINGLE, "00 00 01 00 17 18"), 0);
+    INT_IS(tu_val(0, "pm", 0), 23);
+    INT_IS(tu_val(0, "pn", 0), 24);
+}
+
+MF_TEST(round_trip_version_f33_f25)
+{
+    static uint8_t u[1024];
+    char hex[3 * 1024];
+    struct gw_ubuf ub;
+    struct gw_version v = {{'A', 'B', 'C', 'D'}, {'1', '2', '3', '4', '5', '6', '7', '8'},
+                           {'0', '1', '0', '0'}, {2019, 7, 3, 0, 0, 0, 0},
+                           {'C', 'A', 'P', '0', '0', '0', '0', '0', '0', '0', '0'},
+                           {'1', '2', '.', '0'}, {'H', 'W', '0', '1'}, {2018, 1, 2, 0, 0, 0, 0}};
+    struct gw_time t = {2024, 5, 6, 7, 8, 0, 0};
+    struct gw_num a[2] = {{10, -2, GW_VS_OK}, {20, -2, GW_VS_OK}};
+    struct gw_num r[2] = {{30, -2, GW_VS_OK}, {0, 0, GW_VS_ABSENT}};
+    const struct gw_num *s4[4] = {a, r, r, r};
+    struct gw_f25 f;
+
+    gw_ub_init(&ub, u, sizeof u);
+    gw_ans_version(&ub, &v);
+    mf_hex_encode(u, ub.len, hex, sizeof hex);
+    CHECK_EQ_INT(tu_decode_units(UP, 0x09, SEQ_SINGLE, hex), 0);
+    const struct gw_value *pv = tu_val(0, "protocol_version", 0);
+    CHECK(pv && pv->len == 4 && memcmp(pv->u.p, "12.0", 4) == 0);
+    TIME_IS(tu_val(0, "hw_date", 0), 2018, 1, 2, 0, 0, 0);
+
+    gw_ub_init(&ub, u, sizeof u);
+    gw_ans_f33(&ub, 3, 34, &t, 1, s4);
+    mf_hex_encode(u, ub.len, hex, sizeof hex);
+    CHECK_EQ_INT(tu_decode_units(UP, 0x0C, SEQ_SINGLE, hex), 0);
+    CHECK_EQ_INT(tu_dec.units[0].fn, 34);
+    NUM_IS(tu_val(0, "total_kwh", 0), 10, -2);
+    NUM_IS(tu_val(0, "tariffs_kwh", 1), 20, -2);
+    NUM_IS(tu_val(0, "reactive_total_kvarh", 0), 30, -2);
+    ABSENT(tu_val(0, "q3_tariffs_kvarh", 1)); /* F34: quadrants II and III */
+
+    memset(&f, 0, sizeof f);
+    f.time = t;
+    for (int k = 0; k < 4; k++) {
+        f.p[k] = (struct gw_num){-12345 * (k + 1), -4, GW_VS_OK};
+        f.q[k] = f.s[k] = (struct gw_num){0, 0, GW_VS_ABSENT};
+        f.pf[k] = (struct gw_num){-995, -1, GW_VS_OK};
+        f.i[k] = (struct gw_num){-1500, -3, GW_VS_OK};
+    }
+    for (int k = 0; k < 3; k++)
+        f.u[k] = (struct gw_num){2200 + k, -1, GW_VS_OK};
+    gw_ub_init(&ub, u, sizeof u);
+    gw_ans_f25(&ub, 2, &f);
+    mf_hex_encode(u, ub.len, hex, sizeof hex);
+    CHECK_EQ_INT(tu_decode_units(UP, 0x0C, SEQ_SINGLE, hex), 0);
+    NUM_IS(tu_val(0, "pc_kw", 0), -49380, -4);
+    NUM_IS(tu_val(0, "pfb_pct", 0), -995, -1);
+    NUM_IS(tu_val(0, "i0_a", 0), -1500, -3);
+    NUM_IS(tu_val(0, "uc_v", 0), 2202, -1);
+    ABSENT(tu_val(0, "sa_kva", 0));
+}
