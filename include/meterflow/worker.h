@@ -75,7 +75,8 @@ void worker_stats_get(struct worker *w, struct worker_stats *out);
 
 /* Run the analytics for civil day `day` (days since epoch) now, at time now_s, on the
  * calling thread: rollup (consumption, success rate, line loss, anomalies), re-collection
- * tasks for the missing points. 0, MF_ERETRY, MF_EFATAL. */
+ * tasks for the missing points, and the long-offline rule at now_s. 0, MF_ERETRY,
+ * MF_EFATAL. */
 int worker_analytics_run(struct worker *w, int32_t day, int64_t now_s);
 
 /* Send the re-collection requests that are due at now_s (rate limits apply). Returns the

@@ -69,6 +69,7 @@ static void pend_push(struct worker *w, const struct mq_batch *mb)
 
 static void pend_release(struct worker *w)
 {
+    wk_clock_discard(w);
     for (size_t i = 0; i < w->npend; i++)
         mq_batch_release(w->q, &w->pend[i]);
     w->npend = 0;
@@ -88,6 +89,7 @@ static void pend_commit(struct worker *w)
     wk_stat_add(w, &w->stats.commits, w->npend);
     w->npend = 0;
     wk_recs_reset(&w->recs);
+    wk_clock_sync_flush(w);
 }
 
 /* Write w->recs, retrying with a bounded exponential back-off while the store says retry
@@ -206,6 +208,7 @@ static void read_cfg(struct worker *w, const struct mf_config *cfg)
     w->retry_max_ms = (int)MF_MAX(mf_config_int(cfg, "worker", "retry_max_ms"), w->retry_min_ms);
     mf_strlcpy(w->group, mf_config_str(cfg, "worker", "group"), sizeof(w->group));
     w->analytics = mf_config_bool(cfg, "worker", "analytics");
+    w->clock_sync = mf_config_bool(cfg, "worker", "clock_auto_sync");
     if (strcmp(pub, "auto") == 0)
         w->publish = strcmp(mq_backend_name(w->q), "kafka") == 0;
     else
@@ -319,6 +322,7 @@ void worker_free(struct worker *w)
     wk_recs_fini(&w->recs);
     free(w->pend);
     free(w->dec);
+    free(w->clk);
     wk_recollect_free(w->rc);
     if (w->own_store)
         store_close(w->st);

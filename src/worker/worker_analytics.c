@@ -4,9 +4,12 @@
  * the one worker configured with [worker] analytics = true; worker_analytics_run does one
  * rollup on demand (tests, tools).
  * Thread: the scheduler thread; worker_analytics_run from any thread (serialised by amu). */
+#include <jansson.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "meterflow/clock.h"
+#include "meterflow/gw3761.h"
 #include "worker/worker_int.h"
 
 #define WK_MOD "analytics"
@@ -18,13 +21,53 @@ int32_t wk_civil_day(int64_t t)
     return mf_date_to_days(c.year, c.month, c.day);
 }
 
-int worker_analytics_run(struct worker *w, int32_t day, int64_t now_s)
+/* Long offline: terminals offline (and seen at least once) for more than the threshold get
+ * one anomaly per civil day. Reads the offline terminals page by page. */
+static int offline_rule(struct worker *w, int64_t now)
 {
-    pthread_mutex_lock(&w->amu);
-    int rc = wk_rollup_run(w, day, now_s);
-    pthread_mutex_unlock(&w->amu);
-    if (rc == 0)
-        wk_stat_add(w, &w->stats.analytics_runs, 1);
+    struct proc_presence *p = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    for (int page = 1; rc == 0; page++) {
+        struct store_terminal_filter tf = { 0, NULL, NULL, { page, 1000 } };
+        json_t *j = NULL, *it;
+        size_t i;
+        rc = store_terminals_json(w->st, &tf, &j);
+        if (rc != 0)
+            break;
+        json_t *items = json_object_get(j, "items");
+        json_array_foreach(items, i, it) {
+            const char *id = json_string_value(json_object_get(it, "id"));
+            const char *seen = json_string_value(json_object_get(it, "last_seen"));
+            uint16_t a1, a2;
+            int64_t t;
+            if (!id || !seen || gw_terminal_parse(id, &a1, &a2) != 0 || mf_time_parse(seen, &t))
+                continue; /* never seen: not "offline for long", just not installed */
+            if (n == cap) {
+                cap = cap ? cap * 2 : 256;
+                p = mf_realloc(p, cap * sizeof(*p));
+            }
+            p[n++] = (struct proc_presence){ gw_terminal_key(a1, a2), 0, t };
+        }
+        size_t got = json_array_size(items);
+        json_decref(j);
+        if (got < 1000)
+            break;
+    }
+    if (rc == 0 && n > 0) {
+        struct proc_anomaly *av = mf_calloc(n, sizeof(*av));
+        struct proc_anoms an = { av, 0, n, 0 };
+        proc_offline(&w->pcfg, wk_civil_day(now), now, p, n, &an);
+        struct wk_recs recs;
+        wk_recs_init(&recs);
+        for (size_t k = 0; k < an.n; k++)
+            wk_anomaly_record(&recs, &av[k], NULL);
+        if (recs.total)
+            rc = wk_write_retry(w, &recs);
+        wk_recs_fini(&recs);
+        free(av);
+    }
+    free(p);
     return rc;
 }
 
@@ -45,6 +88,18 @@ static int online_sample(struct worker *w, int64_t now)
     return rc;
 }
 
+int worker_analytics_run(struct worker *w, int32_t day, int64_t now_s)
+{
+    pthread_mutex_lock(&w->amu);
+    int rc = wk_rollup_run(w, day, now_s);
+    if (rc == 0)
+        rc = offline_rule(w, now_s); /* keyed per civil day of now: idempotent */
+    pthread_mutex_unlock(&w->amu);
+    if (rc == 0)
+        wk_stat_add(w, &w->stats.analytics_runs, 1);
+    return rc;
+}
+
 struct sched {
     int64_t next_rollup, next_online, next_retention, next_recollect;
 };
@@ -57,6 +112,7 @@ static void sched_step(struct worker *w, struct sched *s, int64_t now)
         /* yesterday is the day that matters; today so far keeps the panel current */
         if (worker_analytics_run(w, today - 1, now) == 0)
             (void)worker_analytics_run(w, today, now);
+
         s->next_rollup = now + interval;
     }
     if (now >= s->next_online) {

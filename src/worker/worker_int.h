@@ -11,6 +11,8 @@
 
 struct gw_decoded;
 struct wk_recollect;
+struct wk_clock;
+struct mf_civil;
 #include "meterflow/proc.h"
 #include "meterflow/queue.h"
 #include "meterflow/store.h"
@@ -110,6 +112,8 @@ struct worker {
     uint64_t batch_started_us;
     struct mf_ratelimit rl_decode;
     struct gw_decoded *dec;  /* reused decode space (large) */
+    int clock_sync;          /* [worker] clock_auto_sync */
+    struct wk_clock *clk;    /* terminals to synchronise after the next commit */
     size_t pub_count, pub_failed; /* of the current wk_publish */
     char hexbuf[MF_ENV_MAX * 3 + 1]; /* a frame as hex (raw frame records, answers) */
 
@@ -145,6 +149,13 @@ int wk_recollect_units(uint16_t pn, uint8_t fn, int32_t day, uint8_t out[7]);
 int32_t wk_civil_day(int64_t t);
 /* Write a batch, retrying while the store says retry later (until stop). */
 int wk_write_retry(struct worker *w, struct wk_recs *recs);
+
+/* worker_clock.c: note a terminal whose clock deviates; send AFN=05 F31 to the noted ones
+ * once their batch is written (flush) or forget them (discard, batch released). */
+void wk_clock_note(struct worker *w, uint32_t term);
+void wk_clock_sync_flush(struct worker *w);
+void wk_clock_discard(struct worker *w);
+void wk_clock_units(const struct mf_civil *c, uint8_t out[10]);
 
 /* Store write through the hook (tests) or store_batch_write. */
 int wk_store_write(struct worker *w, const struct store_batch *b);

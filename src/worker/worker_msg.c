@@ -132,8 +132,11 @@ static int frame_normalise(struct worker *w, const struct mf_env *e, const struc
     struct proc_norm_ctx ctx = { gw_terminal_key(e->a1, e->a2), env_at_s(e), &w->pcfg, &an, 0 };
     /* what decoded before a failure is complete and is kept (gw3761_data.h) */
     (void)proc_norm_units(&ctx, w->dec, wk_recs_emit, &w->recs);
-    for (size_t i = 0; i < an.n; i++)
+    for (size_t i = 0; i < an.n; i++) {
         wk_anomaly_record(&w->recs, &av[i], NULL);
+        if (av[i].kind == PROC_AN_CLOCK && proc_point_pn(av[i].point) == 0)
+            wk_clock_note(w, ctx.term);
+    }
     if (answer_json)
         *answer_json = units_json(w->dec);
     return drc;
@@ -185,6 +188,16 @@ static void on_session(struct worker *w, const struct mf_env *e)
     r.u.session.peer = s.peer[0] ? s.peer : NULL;
     r.u.session.at = env_at_s(e);
     add_rec(w, &r);
+    if (s.has_clock) { /* the clock rule on a heartbeat's clock */
+        struct proc_anomaly a;
+        struct proc_anoms an = { &a, 0, 1, 0 };
+        struct proc_clock c = { proc_point_key(r.u.session.term, 0), r.u.session.at,
+                                s.clock_offset_s };
+        if (proc_clock_check(&w->pcfg, wk_civil_day(r.u.session.at), &c, 1, &an) == 1) {
+            wk_anomaly_record(&w->recs, &a, NULL);
+            wk_clock_note(w, r.u.session.term);
+        }
+    }
 }
 
 static int cmd_state(int env_state)

@@ -19,6 +19,7 @@
 #include "meterflow/queue.h"
 #include "meterflow/store.h"
 #include "meterflow/worker.h"
+#include "worker/worker_int.h" /* wk_clock_units */
 
 static const struct mf_cfg_item *const tables[] = { queue_cfg, worker_cfg, NULL };
 static const char *const pass[] = { "kafka", NULL };
@@ -390,12 +391,20 @@ MF_TEST(analytics_rollup_and_recollect)
     b.n_sessions = 1;
     CHECK_EQ_INT(store_batch_write(f.st, &b), 0);
 
+    int64_t now = (int64_t)(D + 1) * 86400 - 8 * 3600 + 3600; /* 01:00 on D + 1 (UTC+8) */
+    struct store_terminal t2 = { T1 + 1, "t2", "A1", NULL, 1, 0, 1 };
+    CHECK_EQ_INT(store_terminal_put(f.st, &t2), 0);
+    struct store_session s2[2] = { { T1 + 1, 1, 0, 0, "online", NULL, now - 100000 },
+                                   { T1 + 1, 0, 0, 0, "timeout", NULL, now - 90000 } };
+    b.sessions = s2;
+    b.n_sessions = 2;
+    CHECK_EQ_INT(store_batch_write(f.st, &b), 0);
+
     /* a front's downlink consumer, there before the request is published */
     enum mq_topic dl = MQ_DOWNLINK;
     struct mq_consumer *front = mq_consumer_open(f.q, &dl, 1, "front-1", err, sizeof(err));
     CHECK(front != NULL);
 
-    int64_t now = (int64_t)(D + 1) * 86400 - 8 * 3600 + 3600; /* 01:00 on D + 1 (UTC+8) */
     CHECK_EQ_INT(worker_analytics_run(f.w, D, now), 0);
 
     json_t *j = NULL;
@@ -426,6 +435,12 @@ MF_TEST(analytics_rollup_and_recollect)
     CHECK_EQ_INT(store_recollect_json(f.st, D, &pg, &j), 0);
     txt = dump(j);
     CHECK(strstr(txt, "\"state\":\"pending\"") != NULL);
+    af.kind = "offline"; /* 0171-0823 went offline 25 h before now */
+    CHECK_EQ_INT(store_anomalies_json(f.st, &af, &j), 0);
+    txt = dump(j);
+    CHECK(strstr(txt, "\"total\":1") != NULL);
+    CHECK(strstr(txt, "\"terminal\":\"0171-0823\"") != NULL);
+    CHECK(strstr(txt, "\"value\":90000") != NULL);
 
     /* the re-collection request: p5 F161 with Td_d 25 11 26 */
     CHECK_EQ_INT(worker_recollect_tick(f.w, now), 1);
@@ -470,5 +485,120 @@ MF_TEST(analytics_rollup_and_recollect)
     txt = dump(j);
     CHECK(strstr(txt, "\"collected\":7") != NULL);
     mq_consumer_close(front);
+    fix_close(&f);
+}
+
+/* A.1 of AFN=05 F31 from the protocol text (9.10): 2015-03-12 10:30:55, a Thursday ->
+ * 55 30 10 12 83 15, after p0 F31 = 00 00 40 03. */
+MF_TEST(clock_sync_units)
+{
+    struct mf_civil c = { 2015, 3, 12, 10, 30, 55 };
+    uint8_t u[10];
+    static const uint8_t want[10] = { 0x00, 0x00, 0x40, 0x03, 0x55, 0x30, 0x10, 0x12, 0x83, 0x15 };
+    wk_clock_units(&c, u);
+    CHECK_MEM(u, want, 10);
+}
+
+/* A heartbeat clock 600 s ahead: one clock anomaly stored and, with clock_auto_sync, one
+ * AFN=05 F31 command on the downlink after the batch is written; a second deviation within
+ * the hour sends nothing more. */
+MF_TEST(clock_deviation_auto_sync)
+{
+    struct fix f;
+    struct done d = { 0 };
+    char err[256];
+    uint8_t p[128];
+    fix_open(&f, NULL, 0);
+    worker_free(f.w);
+    mf_config_set(f.cfg, "worker", "clock_auto_sync", "true", "test", err, sizeof(err));
+    f.w = worker_new_with(f.cfg, f.q, f.st, NULL, err, sizeof(err));
+    enum mq_topic dl = MQ_DOWNLINK;
+    struct mq_consumer *front = mq_consumer_open(f.q, &dl, 1, "front-1", err, sizeof(err));
+    CHECK_EQ_INT(worker_start(f.w), 0);
+    struct mf_env_session s;
+    memset(&s, 0, sizeof(s));
+    s.state = MF_SESSION_CLOCK;
+    s.has_clock = 1;
+    s.clock_offset_s = 600;
+    int n = mf_env_session_encode(&s, p, sizeof(p));
+    CHECK_EQ_INT(produce_env(f.q, MF_ENV_SESSION, 0, p, (size_t)n, &d), 0);
+    CHECK(wait_for(&d.calls, 1));
+    struct mq_batch mb;
+    memset(&mb, 0, sizeof(mb));
+    CHECK_EQ_INT(mq_consumer_poll(front, &mb, 10, 5000), 0);
+    CHECK_EQ_INT(mb.n, 1);
+    json_t *cj = mb.n ? json_loadb((const char *)mb.msgs[0].val, mb.msgs[0].val_len, 0, NULL)
+                      : NULL;
+    CHECK_EQ_INT(json_integer_value(json_object_get(cj, "afn")), 5);
+    const char *uh = json_string_value(json_object_get(cj, "units_hex"));
+    CHECK(uh && strncmp(uh, "00 00 40 03 ", 12) == 0 && strlen(uh) == 29);
+    json_decref(cj);
+    if (mb.n)
+        mq_commit(f.q, &mb);
+    CHECK_EQ_INT(produce_env(f.q, MF_ENV_SESSION, 0, p, (size_t)n, &d), 0);
+    CHECK(wait_for(&d.calls, 2));
+    memset(&mb, 0, sizeof(mb));
+    CHECK_EQ_INT(mq_consumer_poll(front, &mb, 10, 200), 0);
+    CHECK_EQ_INT(mb.n, 0);
+    struct store_anomaly_filter af;
+    memset(&af, 0, sizeof(af));
+    af.kind = "clock";
+    json_t *j = NULL;
+    CHECK_EQ_INT(store_anomalies_json(f.st, &af, &j), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(j, "total")), 1);
+    json_decref(j);
+    worker_stop(f.w);
+    mq_consumer_close(front);
+    fix_close(&f);
+}
+
+/* publish = on: the readings JSON of a stored F161 value, one object per value. */
+MF_TEST(readings_json_published_after_store)
+{
+    struct fix f;
+    struct done d = { 0 };
+    char err[256];
+    uint8_t fr[256];
+    fix_open(&f, NULL, 0);
+    worker_free(f.w);
+    mf_config_set(f.cfg, "worker", "publish", "on", "test", err, sizeof(err));
+    f.w = worker_new_with(f.cfg, f.q, f.st, NULL, err, sizeof(err));
+    enum mq_topic rt = MQ_READINGS;
+    struct mq_consumer *c = mq_consumer_open(f.q, &rt, 1, "data-team", err, sizeof(err));
+    CHECK_EQ_INT(worker_start(f.w), 0);
+    size_t n = frame(0x0D, F161, fr);
+    CHECK_EQ_INT(produce_env(f.q, MF_ENV_FRAME, 0, fr, n, &d), 0);
+    CHECK(wait_for(&d.calls, 1));
+    json_t *v[2] = { NULL, NULL };
+    size_t got = 0;
+    for (int tries = 0; tries < 50 && got < 2; tries++) {
+        struct mq_batch mb;
+        memset(&mb, 0, sizeof(mb));
+        if (mq_consumer_poll(c, &mb, 10, 100) != 0)
+            continue;
+        for (size_t i = 0; i < mb.n && got < 2; i++) {
+            CHECK(mb.msgs[i].key_len == 9 && memcmp(mb.msgs[i].key, "0171-0822", 9) == 0);
+            v[got++] = json_loadb((const char *)mb.msgs[i].val, mb.msgs[i].val_len, 0, NULL);
+        }
+        if (mb.n)
+            mq_commit(f.q, &mb);
+    }
+    CHECK_EQ_INT(got, 2);
+    CHECK_STR(json_string_value(json_object_get(v[0], "terminal")), "0171-0822");
+    CHECK_EQ_INT(json_integer_value(json_object_get(v[0], "pn")), 1);
+    CHECK_STR(json_string_value(json_object_get(v[0], "kind")), "frozen_daily");
+    CHECK_STR(json_string_value(json_object_get(v[0], "item")), "ap_fwd");
+    CHECK_EQ_INT(json_integer_value(json_object_get(v[0], "tariff")), 0);
+    CHECK_NEAR(json_real_value(json_object_get(v[0], "value")), 1234.5678, 1e-9);
+    CHECK_STR(json_string_value(json_object_get(v[0], "status")), "ok");
+    CHECK_STR(json_string_value(json_object_get(v[0], "date")), "2026-11-25");
+    CHECK_STR(json_string_value(json_object_get(v[0], "time")), "2026-11-25T15:59:00Z");
+    CHECK_EQ_INT(json_integer_value(json_object_get(v[1], "tariff")), 1);
+    CHECK(json_is_null(json_object_get(v[1], "value")));
+    CHECK_STR(json_string_value(json_object_get(v[1], "status")), "absent");
+    json_decref(v[0]);
+    json_decref(v[1]);
+    worker_stop(f.w);
+    mq_consumer_close(c);
     fix_close(&f);
 }
