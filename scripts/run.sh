@@ -37,16 +37,29 @@ $mf run "${common[@]}" &
 run_pid=$!
 trap 'kill $run_pid ${sim_pid:-} 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
 
-for _ in $(seq 100); do
+for _ in $(seq 150); do
   curl -fsS "http://127.0.0.1:$http_port/api/health" >/dev/null 2>&1 && break
   kill -0 $run_pid 2>/dev/null || { echo "run.sh: meterflow run exited" >&2; exit 1; }
   sleep 0.2
 done
 
+# The simulator starts its clock two weeks back and runs accelerated, so the panel shows
+# weeks of daily values, curves, line loss and the injected anomalies within minutes.
+start=$(TZ=Asia/Shanghai date -d "${MF_DEMO_DAYS:-14} days ago" +%Y-%m-%dT00:00)
+mkdir -p "$data_dir/master-data"
 $mf sim --target "127.0.0.1:$term_port" --terminals "$terminals" --points "$points" \
-  --speed "$speed" --areas 8 --demo-faults --ledger "$data_dir/ledger" \
-  --ground-truth "$data_dir/ground-truth.jsonl" --duration 0 &
+  --areas "${MF_DEMO_AREAS:-8}" --speed "$speed" --start "$start" \
+  --fault theft:1 --fault stopped:2 --fault reversed:1 --fault sag:2 --fault clock:2 \
+  --fault flap:1 --fault drop:3 \
+  --master-data "$data_dir/master-data" --ledger "$data_dir/ledger" \
+  --ground-truth "$data_dir/ground-truth.jsonl" &
 sim_pid=$!
+
+# Register the simulated layout (areas, terminals, meters) as master data.
+for _ in $(seq 50); do [ -s "$data_dir/master-data/meters.csv" ] && break; sleep 0.2; done
+for kind in areas terminals meters; do
+  $mf import "${common[@]}" "$kind" "$data_dir/master-data/$kind.csv" >/dev/null
+done
 
 cat <<MSG
 
