@@ -28,7 +28,8 @@ struct cli {
     const char *fault_spec[MAX_FAULT_SPECS];
     int nfault_spec;
     int32_t fault_from, fault_to; /* days; INT32_MIN = derived from the run */
-    int verify, score, help;
+    int verify, score, help, demo_faults;
+    char demo_spec[SIM_F_NKINDS][32];
     struct sim_verify_opts vo;
 };
 
@@ -71,6 +72,7 @@ static const char usage_text[] =
     "  --fault-from DATE, --fault-to DATE  window of --fault faults (default: the run)\n"
     "  --faults FILE            faults as JSON lines: {\"kind\",\"terminal\",\"pn\",\"area\",\n"
     "                           \"from\",\"to\"}\n"
+    "  --demo-faults            a bit of every fault kind, scaled to the layout (demos)\n"
     "  --ground-truth FILE      write the faults in force (JSON lines) for --score\n"
     "  --master-data DIR        write areas.csv, terminals.csv, meters.csv for\n"
     "                           `meterflow import` (the layout the analytics need)\n"
@@ -312,6 +314,8 @@ static int opt_flag(struct cli *c, const char *opt)
         cfg->daily = 0;
     else if (strcmp(opt, "--no-curves") == 0)
         cfg->curves = 0;
+    else if (strcmp(opt, "--demo-faults") == 0)
+        c->demo_faults = 1;
     else if (strcmp(opt, "--verify") == 0)
         c->verify = 1;
     else if (strcmp(opt, "--score") == 0)
@@ -373,6 +377,20 @@ static int finish_cfg(struct cli *c)
     return 0;
 }
 
+/* --demo-faults: about one terminal in 50 gets something, at least one of each kind. */
+static int add_demo_faults(struct cli *c)
+{
+    uint32_t n = c->cfg.nterm / 50 + 1, areas = c->cfg.nareas ? c->cfg.nareas : c->cfg.nterm;
+    for (int k = 0; k < SIM_F_NKINDS; k++) {
+        uint32_t cnt = k == SIM_F_THEFT ? (areas > 4 ? areas / 4 : 1) : n;
+        if (c->nfault_spec >= MAX_FAULT_SPECS)
+            return bad("--demo-faults", NULL, "too many --fault options");
+        snprintf(c->demo_spec[k], sizeof(c->demo_spec[k]), "%s:%u", sim_fault_kind_name(k), cnt);
+        c->fault_spec[c->nfault_spec++] = c->demo_spec[k];
+    }
+    return 0;
+}
+
 int sim_main(int argc, char **argv, const struct mf_cfg_item *const *tables,
              const char *const *passthrough)
 {
@@ -399,6 +417,8 @@ int sim_main(int argc, char **argv, const struct mf_cfg_item *const *tables,
         c.vo.passthrough = passthrough;
         return c.verify ? sim_verify(&c.vo) : sim_score(&c.vo);
     }
+    if (c.demo_faults && add_demo_faults(&c) != 0)
+        return 2;
     if (sim_faults_build(&c.cfg, c.faults_file, c.fault_spec, (size_t)c.nfault_spec,
                          c.fault_from, c.fault_to, &faults, &nfaults) != 0)
         return 2;

@@ -21,9 +21,18 @@ struct sim_verify_opts {
     const char *const *passthrough;
 };
 
+struct sim_verify_counts {
+    uint64_t confirmed, found, missing, mismatched, duplicated, conflicts, bad_lines;
+    uint64_t by_item_confirmed[4], by_item_missing[4]; /* energy, daily, curve, events */
+};
+/* Check without printing. 0 (counts filled), or 2 for a set-up error (printed). */
+int sim_verify_count(const struct sim_verify_opts *o, struct sim_verify_counts *c);
 /* Exit status: 0 every confirmed value found once with its value, 1 missing / mismatched /
  * duplicated, 2 set-up error (no store, unreadable ledger). */
 int sim_verify(const struct sim_verify_opts *o);
+/* Open the store the options name (read-only). Gives a handle, NULL after printing why. */
+struct store;
+struct store *sim_store_open(const struct sim_verify_opts *o);
 /* Exit status: 0 scored (prints precision / recall per fault kind), 2 set-up error. */
 int sim_score(const struct sim_verify_opts *o);
 

@@ -268,6 +268,97 @@ static void check_misc(struct master *m)
     m->answers_ok++;
 }
 
+/* A DL/T 645-2007 frame to meter 440300001001 (p1 of 4403-0001), built by hand from
+ * section 11: 68 A0..A5 68 C L DATA+33 CS 16. */
+static size_t frame645(uint8_t c, const uint8_t *data, uint8_t len, uint8_t *out)
+{
+    static const uint8_t addr[6] = { 0x01, 0x10, 0x00, 0x00, 0x03, 0x44 };
+    size_t n = 0;
+    out[n++] = 0x68;
+    memcpy(out + n, addr, 6);
+    n += 6;
+    out[n++] = 0x68;
+    out[n++] = c;
+    out[n++] = len;
+    for (uint8_t i = 0; i < len; i++)
+        out[n++] = (uint8_t)(data[i] + 0x33);
+    unsigned cs = 0;
+    for (size_t i = 0; i < n; i++)
+        cs += out[i];
+    out[n++] = (uint8_t)cs;
+    out[n++] = 0x16;
+    return n;
+}
+
+/* AFN=10 F1: port 31, 2400 8E1, 60 s, 100 ms, k, the 645 frame (section 9.9); the answer's
+ * 645 frame is returned unscrambled in data[] (length *dlen), its C in *c. */
+static void forward(struct master *m, const uint8_t *f645, size_t k, uint8_t *c, uint8_t *data,
+                    size_t *dlen)
+{
+    uint8_t u[64] = { 0x00, 0x00, 0x01, 0x00, 0x1F, 0x6B, 0xBC, 0x0A, (uint8_t)k, 0x00 };
+    uint8_t ans[512];
+    size_t alen;
+    memcpy(u + 10, f645, k);
+    *dlen = 0;
+    CHECK_EQ_INT(request(m, 0x4B, 0x10, u, 10 + k, 1, NULL, ans, &alen), 0);
+    CHECK_EQ_INT(ans[12], 0x10);
+    CHECK_EQ_INT(ans[18], 0x1F);                 /* port */
+    size_t kk = (size_t)(ans[19] | ans[20] << 8);
+    CHECK(kk >= 12 && 21 + kk + 2 <= alen);
+    if (kk < 12 || 21 + kk + 2 > alen)
+        return;
+    const uint8_t *a = ans + 21;
+    CHECK_EQ_INT(a[0], 0x68);
+    CHECK_EQ_INT(a[7], 0x68);
+    *c = a[8];
+    *dlen = a[9];
+    for (size_t i = 0; i < *dlen; i++)
+        data[i] = (uint8_t)(a[10 + i] - 0x33);
+}
+
+static void check_forward(struct master *m)
+{
+    uint8_t f[64], c, d[64];
+    size_t n, dl;
+    static const uint8_t di_energy[4] = { 0x00, 0x00, 0x01, 0x00 }; /* DI 00010000 */
+    static const uint8_t di_sw3[4] = { 0x03, 0x05, 0x00, 0x04 };    /* DI 04000503 */
+    /* remote control: PA 02 + password, operator, N1, N2, valid until 2030-01-01 00:00:00 */
+    uint8_t trip[16] = { 0x02, 0, 0, 0, 0, 0, 0, 0, 0x1A, 0x00, 0x00, 0x00, 0x00, 0x01, 0x01, 0x30 };
+
+    n = frame645(0x11, di_energy, 4, f);
+    forward(m, f, n, &c, d, &dl);
+    CHECK_EQ_INT(c, 0x91);
+    CHECK_EQ_INT(dl, 8);
+    CHECK_MEM(d, di_energy, 4);
+    long long kwh100 = 0; /* XXXXXX.XX BCD, least significant byte first */
+    for (int i = 7; i >= 4; i--)
+        kwh100 = kwh100 * 100 + (d[i] >> 4) * 10 + (d[i] & 15);
+    CHECK(kwh100 > 0);
+    n = frame645(0x11, di_sw3, 4, f);
+    forward(m, f, n, &c, d, &dl);
+    CHECK_EQ_INT(c, 0x91);
+    CHECK_EQ_INT(d[4] & 0x10, 0);                /* relay closed */
+    n = frame645(0x1C, trip, 16, f);
+    forward(m, f, n, &c, d, &dl);
+    CHECK_EQ_INT(c, 0x9C);
+    n = frame645(0x11, di_sw3, 4, f);
+    forward(m, f, n, &c, d, &dl);
+    CHECK_EQ_INT(d[4] & 0x10, 0x10);             /* tripped: relay open */
+    trip[8] = 0x1C;                              /* direct close */
+    n = frame645(0x1C, trip, 16, f);
+    forward(m, f, n, &c, d, &dl);
+    CHECK_EQ_INT(c, 0x9C);
+    n = frame645(0x11, di_sw3, 4, f);
+    forward(m, f, n, &c, d, &dl);
+    CHECK_EQ_INT(d[4] & 0x10, 0);
+    static const uint8_t di_bad[4] = { 0x01, 0x00, 0x99, 0x09 };
+    n = frame645(0x11, di_bad, 4, f);
+    forward(m, f, n, &c, d, &dl);
+    CHECK_EQ_INT(c, 0xD1);                       /* abnormal: no such data */
+    CHECK_EQ_INT(dl, 1);
+    m->answers_ok++;
+}
+
 static void *master_main(void *arg)
 {
     struct master *m = arg;
@@ -286,6 +377,7 @@ static void *master_main(void *arg)
     }
     check_daily_recollect(m);
     check_misc(m);
+    check_forward(m);
     check_clock_and_set(m);
     mf_stop_requested = 1; /* done: the simulator drains, logs out and returns */
     while (next_frame(m, fr, &len) == 0)
@@ -340,7 +432,7 @@ MF_TEST(sim_answers_master_requests)
     mf_stop_requested = 0;
     sim_model_fini(&model);
     CHECK_EQ_INT(rc, 0);
-    CHECK_EQ_INT(m->answers_ok, 3);
+    CHECK_EQ_INT(m->answers_ok, 4);
     CHECK(stats.answers >= 9);
     close(m->lfd);
     free(m);

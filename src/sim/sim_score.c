@@ -1,0 +1,270 @@
+/* sim_score.c -- `meterflow sim --score --ground-truth FILE`: how well the master's analytics
+ * found the injected faults. Reads the ground truth the simulator wrote and the store's
+ * anomalies and line-loss rows (through include/meterflow/store.h), and prints per fault
+ * kind: truth items, items detected (recall) and anomalies that match a truth item
+ * (precision).
+ *
+ *   fault     store evidence                               match
+ *   stopped   anomaly "stopped"                            terminal, pn, date in window
+ *   reversed  anomaly "backwards"                          terminal, pn, date in window(+1)
+ *   clock     anomaly "clock"                              terminal, date in window(+1)
+ *   sag       anomaly "voltage_low"                        terminal, pn, date in window(+1)
+ *   theft     line_loss row flagged high                   area, date in window
+ *   drop      daily frozen value present (re-collected)    days of the window present
+ *   flap      (not scored: no analytics rule for it)
+ * Precision is per anomaly: a kind's anomalies that match some truth item / all of them.
+ *
+ * Invariants: ground-truth lines are capped and range-checked; pagination is bounded.
+ * Called by: sim_cli.c. Thread: main. */
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "meterflow/clock.h"
+#include "meterflow/common.h"
+#include "meterflow/gw3761.h"
+#include "meterflow/store.h"
+#include "sim/sim_verify.h"
+
+#define TRUTH_MAX 100000
+#define PAGES_MAX 1000
+
+struct truth {
+    int kind;
+    char term[GW_TERMINAL_STRLEN];
+    unsigned pn;
+    char area[32];
+    int32_t from, to;
+    int hit;
+};
+
+static int text_day(const char *s, int32_t *day)
+{
+    int y, m, d;
+    if (!s || sscanf(s, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
+        return MF_EINVAL;
+    *day = mf_date_to_days(y, m, d);
+    return 0;
+}
+
+static int truth_load(const char *path, struct truth **out, size_t *n)
+{
+    FILE *fp = fopen(path, "r");
+    char line[1024];
+    size_t cap = 0;
+    *out = NULL;
+    *n = 0;
+    if (!fp) {
+        fprintf(stderr, "meterflow sim: --ground-truth %s: %s\n", path, strerror(errno));
+        return MF_ESYS;
+    }
+    while (fgets(line, sizeof(line), fp) && *n < TRUTH_MAX) {
+        json_error_t je;
+        json_t *o = json_loads(line, 0, &je);
+        const char *kind = json_string_value(json_object_get(o, "kind"));
+        const char *term = json_string_value(json_object_get(o, "terminal"));
+        const char *area = json_string_value(json_object_get(o, "area_id"));
+        struct truth t = { .kind = kind ? sim_fault_kind_parse(kind) : -1 };
+        json_t *pn = json_object_get(o, "pn");
+        if (t.kind < 0 || !term || text_day(json_string_value(json_object_get(o, "from")), &t.from) ||
+            text_day(json_string_value(json_object_get(o, "to")), &t.to)) {
+            json_decref(o);
+            continue;
+        }
+        mf_strlcpy(t.term, term, sizeof(t.term));
+        mf_strlcpy(t.area, area ? area : "", sizeof(t.area));
+        t.pn = json_is_integer(pn) ? (unsigned)json_integer_value(pn) : 0;
+        json_decref(o);
+        if (*n == cap) {
+            cap = cap ? cap * 2 : 64;
+            *out = mf_realloc(*out, cap * sizeof(**out));
+        }
+        (*out)[(*n)++] = t;
+    }
+    fclose(fp);
+    return 0;
+}
+
+static const char *anomaly_kind(int fault)
+{
+    switch (fault) {
+    case SIM_F_STOPPED:
+        return "stopped";
+    case SIM_F_REVERSED:
+        return "backwards";
+    case SIM_F_CLOCK:
+        return "clock";
+    case SIM_F_SAG:
+        return "voltage_low";
+    default:
+        return NULL;
+    }
+}
+
+/* Anomalies of one kind, every page. Gives a JSON array. */
+static int anomalies_all(struct store *st, const char *kind, json_t **all)
+{
+    *all = json_array();
+    for (int page = 1; page <= PAGES_MAX; page++) {
+        struct store_anomaly_filter f = { .kind = kind, .pg = { page, 1000 } };
+        json_t *j = NULL, *items;
+        int rc = store_anomalies_json(st, &f, &j);
+        if (rc != 0)
+            return rc;
+        items = json_object_get(j, "items");
+        size_t got = json_array_size(items);
+        json_array_extend(*all, items);
+        json_decref(j);
+        if (got < 1000)
+            break;
+    }
+    return 0;
+}
+
+static int anomaly_matches(json_t *a, const struct truth *t)
+{
+    const char *term = json_string_value(json_object_get(a, "terminal"));
+    json_t *pn = json_object_get(a, "pn");
+    int32_t day;
+    if (!term || strcmp(term, t->term) != 0)
+        return 0;
+    if (t->pn && (!json_is_integer(pn) || json_integer_value(pn) != (json_int_t)t->pn))
+        return 0;
+    if (text_day(json_string_value(json_object_get(a, "date")), &day) != 0)
+        return 1; /* no date: the terminal/point match is all we can check */
+    return day >= t->from && day <= t->to + 1; /* evidence may land the day after */
+}
+
+static void print_line(const char *kind, size_t truth, size_t hit, size_t anoms, size_t good)
+{
+    printf("score: kind=%s truth=%zu detected=%zu anomalies=%zu matching=%zu precision=%.2f "
+           "recall=%.2f\n",
+           kind, truth, hit, anoms, good, anoms ? (double)good / (double)anoms : 0.0,
+           truth ? (double)hit / (double)truth : 0.0);
+}
+
+static int score_anomalies(struct store *st, struct truth *t, size_t n, int fault)
+{
+    const char *kind = anomaly_kind(fault);
+    json_t *all, *a;
+    size_t i, truth = 0, hit = 0, good = 0;
+    int rc = anomalies_all(st, kind, &all);
+    if (rc != 0) {
+        json_decref(all);
+        return rc;
+    }
+    json_array_foreach(all, i, a) {
+        int m = 0;
+        for (size_t k = 0; k < n; k++)
+            if (t[k].kind == fault && anomaly_matches(a, &t[k]))
+                m = t[k].hit = 1;
+        good += m;
+    }
+    for (size_t k = 0; k < n; k++)
+        if (t[k].kind == fault) {
+            truth++;
+            hit += t[k].hit;
+        }
+    print_line(kind, truth, hit, json_array_size(all), good);
+    json_decref(all);
+    return 0;
+}
+
+static int flagged(json_t *row)
+{
+    json_t *f = json_object_get(row, "flag");
+    if (json_is_integer(f))
+        return json_integer_value(f) == STORE_LOSS_HIGH;
+    return json_is_string(f) && strcmp(json_string_value(f), "high") == 0;
+}
+
+static int score_theft(struct store *st, struct truth *t, size_t n, int32_t d0, int32_t d1)
+{
+    json_t *rows = NULL, *r;
+    size_t i, truth = 0, hit = 0, flags = 0, good = 0;
+    int rc = store_kpi_lineloss_json(st, d0, d1, NULL, &rows);
+    if (rc != 0)
+        return rc;
+    json_t *arr = json_is_array(rows) ? rows : json_object_get(rows, "items");
+    json_array_foreach(arr, i, r) {
+        const char *area = json_string_value(json_object_get(r, "area"));
+        int32_t day;
+        if (!flagged(r) || !area || text_day(json_string_value(json_object_get(r, "date")), &day))
+            continue;
+        int m = 0;
+        flags++;
+        for (size_t k = 0; k < n; k++)
+            if (t[k].kind == SIM_F_THEFT && strcmp(t[k].area, area) == 0 && day >= t[k].from &&
+                day <= t[k].to)
+                m = t[k].hit = 1;
+        good += m;
+    }
+    for (size_t k = 0; k < n; k++)
+        if (t[k].kind == SIM_F_THEFT) {
+            truth++;
+            hit += t[k].hit;
+        }
+    print_line("theft(line_loss_high)", truth, hit, flags, good);
+    json_decref(rows);
+    return 0;
+}
+
+/* Dropped daily reports: how many of those days the store has anyway (re-collection). */
+static void score_drop(struct store *st, const struct truth *t, size_t n)
+{
+    size_t days = 0, present = 0;
+    for (size_t k = 0; k < n; k++) {
+        uint16_t a1, a2;
+        if (t[k].kind != SIM_F_DROP || gw_terminal_parse(t[k].term, &a1, &a2) != 0)
+            continue;
+        for (int32_t d = t[k].from; d <= t[k].to && d - t[k].from < 3660; d++) {
+            double v;
+            int status;
+            days++;
+            present += store_frozen_get(st, gw_terminal_key(a1, a2), (uint16_t)t[k].pn,
+                                        STORE_FROZEN_DAILY, STORE_ITEM_AP_FWD, d, 0, &v,
+                                        &status) == 0;
+        }
+    }
+    printf("score: kind=drop days=%zu recollected=%zu rate=%.2f\n", days, present,
+           days ? (double)present / (double)days : 0.0);
+}
+
+int sim_score(const struct sim_verify_opts *o)
+{
+    struct truth *t;
+    size_t n;
+    int32_t d0 = INT32_MAX, d1 = INT32_MIN;
+    if (!o->ground_truth) {
+        fprintf(stderr, "meterflow sim: --score needs --ground-truth FILE\n");
+        return 2;
+    }
+    if (truth_load(o->ground_truth, &t, &n) != 0)
+        return 2;
+    struct store *st = sim_store_open(o);
+    if (!st) {
+        free(t);
+        return 2;
+    }
+    for (size_t k = 0; k < n; k++) {
+        d0 = MF_MIN(d0, t[k].from);
+        d1 = MF_MAX(d1, t[k].to + 1);
+    }
+    int rc = 0;
+    static const int kinds[] = { SIM_F_STOPPED, SIM_F_REVERSED, SIM_F_CLOCK, SIM_F_SAG };
+    for (size_t i = 0; i < MF_ARRAY_LEN(kinds) && rc == 0; i++)
+        rc = score_anomalies(st, t, n, kinds[i]);
+    if (rc == 0 && n)
+        rc = score_theft(st, t, n, d0, d1);
+    if (rc == 0)
+        score_drop(st, t, n);
+    store_close(st);
+    free(t);
+    if (rc != 0) {
+        fprintf(stderr, "meterflow sim: reading the store failed: %s\n", mf_status_str(rc));
+        return 2;
+    }
+    return 0;
+}
