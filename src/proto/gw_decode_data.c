@@ -256,6 +256,8 @@ static const struct gwd_fn c1_f33[2] = {
     {"F34 current reverse active/reactive indications (total and tariffs)", dec_series4, 0, 1,
      NULL, NULL, 0},
 };
+static const struct gwd_fn c1_f177 = {"F177 current combined active energy indication",
+                                      dec_energy, 14, 0, KWH, 0};
 static const struct gwd_fn c1_f170 = {"F170 meter reading status", dec_f170, 0, 0, NULL, NULL, 0};
 static const struct gwd_fn c1_req = {"class 1 data request", dec_request, 0, 0, NULL, NULL, 0};
 
@@ -271,6 +273,7 @@ const struct gwd_fn *gw_fn_lookup_0c(uint8_t dir, uint8_t fn)
     case 33: return &c1_f33[0];
     case 34: return &c1_f33[1];
     case 170: return &c1_f170;
+    case 177: return &c1_f177;
     default: return NULL;
     }
 }

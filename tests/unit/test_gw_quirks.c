@@ -386,6 +386,14 @@ MF_TEST(more_layouts_by_hand)
     ABSENT(tu_val(0, "last_fail_time", 0));
     INT_IS(tu_val(0, "fail_count", 0), 0);
 
+    /* 0C F177 combined active indication (2013): time, M=1, total 0.01, tariff 1 0.02 */
+    CHECK_EQ_INT(tu_decode_units(UP, 0x0C, SEQ_SINGLE,
+                                 "01 01 01 16 18 16 28 08 18 01 00 01 00 00 00 00 02 00 00 00"),
+                 0);
+    CHECK_EQ_INT(tu_dec.units[0].fn, 177);
+    NUM_IS(tu_val(0, "total_kwh", 0), 1, -2);
+    NUM_IS(tu_val(0, "tariffs_kwh", 1), 2, -2);
+
     /* ERC1 version change, ERC3 parameter change, ERC30 meter stopped */
     CHECK_EQ_INT(tu_decode_units(UP, 0x0E, SEQ_SINGLE,
                                  "00 00 01 00 05 00 00 03 "
