@@ -19,11 +19,16 @@
 
 #define WK_MOD "worker"
 
-int wk_store_write(struct worker *w, const struct store_batch *b)
+int wk_store_write_on(struct worker *w, struct store *st, const struct store_batch *b)
 {
     if (w->hooks.batch_write)
-        return w->hooks.batch_write(w->hooks.opaque, w->st, b);
-    return store_batch_write(w->st, b);
+        return w->hooks.batch_write(w->hooks.opaque, st, b);
+    return store_batch_write(st, b);
+}
+
+int wk_store_write(struct worker *w, const struct store_batch *b)
+{
+    return wk_store_write_on(w, w->st, b);
 }
 
 int64_t wk_now_s(struct worker *w)
@@ -244,7 +249,7 @@ struct worker *worker_new_with(const struct mf_config *cfg, struct mq *q, struct
     struct worker *w = mf_calloc(1, sizeof(*w));
     w->cfg = cfg;
     w->q = q;
-    w->st = st;
+    w->st = w->ast = st;
     if (hooks)
         w->hooks = *hooks;
     read_cfg(w, cfg);
@@ -267,6 +272,16 @@ struct worker *worker_new(const struct mf_config *cfg, struct mq *q, char *errbu
         return NULL;
     }
     w->own_store = 1;
+    if (w->analytics) {
+        /* its own handle: a rollup's long reads must not hold the consumer's handle (each
+         * handle serialises its calls); SQLite WAL / PostgreSQL let both run at once */
+        struct store *ast = store_open(cfg, errbuf, errlen);
+        if (!ast) {
+            worker_free(w);
+            return NULL;
+        }
+        w->ast = ast;
+    }
     return w;
 }
 
@@ -324,8 +339,11 @@ void worker_free(struct worker *w)
     free(w->dec);
     free(w->clk);
     wk_recollect_free(w->rc);
-    if (w->own_store)
+    if (w->own_store) {
+        if (w->ast != w->st)
+            store_close(w->ast);
         store_close(w->st);
+    }
     pthread_mutex_destroy(&w->mu);
     pthread_mutex_destroy(&w->amu);
     pthread_cond_destroy(&w->cv);

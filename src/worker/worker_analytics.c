@@ -32,7 +32,7 @@ static int offline_rule(struct worker *w, int64_t now)
         struct store_terminal_filter tf = { 0, NULL, NULL, { page, 1000 } };
         json_t *j = NULL, *it;
         size_t i;
-        rc = store_terminals_json(w->st, &tf, &j);
+        rc = store_terminals_json(w->ast, &tf, &j);
         if (rc != 0)
             break;
         json_t *items = json_object_get(j, "items");
@@ -74,7 +74,7 @@ static int offline_rule(struct worker *w, int64_t now)
 static int online_sample(struct worker *w, int64_t now)
 {
     int32_t reg = 0, on = 0;
-    int rc = store_online_count(w->st, &reg, &on);
+    int rc = store_online_count(w->ast, &reg, &on);
     if (rc != 0)
         return rc;
     struct wk_recs recs;
@@ -128,7 +128,7 @@ static void sched_step(struct worker *w, struct sched *s, int64_t now)
     }
     if (now >= s->next_retention) {
         int64_t deleted = 0;
-        if (store_retention_run(w->st, now, &deleted) == 0 && deleted > 0)
+        if (store_retention_run(w->ast, now, &deleted) == 0 && deleted > 0)
             mf_info(WK_MOD, "retention: %lld rows deleted", (long long)deleted);
         s->next_retention = now + mf_config_int(w->cfg, "worker", "retention_interval_min") * 60;
     }

@@ -82,7 +82,8 @@ void wk_recs_batch(const struct wk_recs *r, struct store_batch *b);
 struct worker {
     const struct mf_config *cfg;
     struct mq *q;
-    struct store *st;
+    struct store *st;     /* the consumer's handle */
+    struct store *ast;    /* the analytics' handle (== st unless worker_new opened two) */
     int own_store;
     struct worker_hooks hooks;
 
@@ -157,8 +158,9 @@ void wk_clock_sync_flush(struct worker *w);
 void wk_clock_discard(struct worker *w);
 void wk_clock_units(const struct mf_civil *c, uint8_t out[10]);
 
-/* Store write through the hook (tests) or store_batch_write. */
+/* Store write through the hook (tests) or store_batch_write; on w->st, or on st. */
 int wk_store_write(struct worker *w, const struct store_batch *b);
+int wk_store_write_on(struct worker *w, struct store *st, const struct store_batch *b);
 int64_t wk_now_s(struct worker *w);
 /* Sleep up to ms unless the worker is stopping; returns 1 when stopping. */
 int wk_sleep_ms(struct worker *w, int ms);

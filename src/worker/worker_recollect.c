@@ -175,7 +175,7 @@ static int send_request(struct worker *w, struct wk_recollect *rc, const struct 
     char *req_text = json_dumps(req, JSON_COMPACT);
     json_decref(req);
     struct store_command c = { t->term, GW_AFN_CLASS2, req_text, "recollect", now };
-    int st_rc = store_command_create(w->st, &c, cmd_id);
+    int st_rc = store_command_create(w->ast, &c, cmd_id);
     free(req_text);
     if (st_rc != 0)
         return st_rc;
@@ -191,7 +191,7 @@ static int send_request(struct worker *w, struct wk_recollect *rc, const struct 
         struct store_cmd_result fr = { *cmd_id, STORE_CMD_FAILED, 0,
                                        "{\"detail\":\"downlink queue refused the command\"}",
                                        now };
-        (void)store_command_update(w->st, &fr);
+        (void)store_command_update(w->ast, &fr);
     }
     return q_rc;
 }
@@ -204,7 +204,7 @@ static int task_step(struct worker *w, struct wk_recollect *rc, struct store_rec
     double v;
     int vst;
     struct store_recollect *x;
-    if (store_frozen_get(w->st, t->term, t->pn, STORE_FROZEN_DAILY, STORE_ITEM_AP_FWD, t->date, 0,
+    if (store_frozen_get(w->ast, t->term, t->pn, STORE_FROZEN_DAILY, STORE_ITEM_AP_FWD, t->date, 0,
                          &v, &vst) == 0 && vst == STORE_V_OK) {
         x = wk_recs_recollect(upd);
         *x = *t;
@@ -255,7 +255,7 @@ int worker_recollect_tick(struct worker *w, int64_t now)
         goto out;
     struct due_list due = { NULL, 0, (size_t)MF_MIN(budget * 4, 4096) };
     due.v = mf_calloc(due.cap, sizeof(*due.v));
-    rcode = store_recollect_due(w->st, now, (int)due.cap, due_cb, &due);
+    rcode = store_recollect_due(w->ast, now, (int)due.cap, due_cb, &due);
     struct wk_recs upd;
     wk_recs_init(&upd);
     for (size_t i = 0; rcode == 0 && i < due.n && sent < budget; i++) {

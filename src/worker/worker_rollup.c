@@ -179,11 +179,11 @@ static int passk_cb(void *opaque, const struct store_point_day *p)
 static int rollup_read(struct rollup *r)
 {
     struct worker *w = r->w;
-    int rc = store_areas_iter(w->st, area_cb, &r->at);
+    int rc = store_areas_iter(w->ast, area_cb, &r->at);
     if (rc != 0)
         return rc;
     area_rehash(&r->at);
-    rc = store_points_day_iter(w->st, r->day, pass0_cb, r);
+    rc = store_points_day_iter(w->ast, r->day, pass0_cb, r);
     if (rc != 0)
         return rc;
     if (r->unsorted) {
@@ -192,7 +192,7 @@ static int rollup_read(struct rollup *r)
     }
     for (int32_t d = r->day - 2; d >= r->first_day; d -= 2) {
         struct pass_ctx c = { r, d };
-        rc = store_points_day_iter(w->st, d, passk_cb, &c);
+        rc = store_points_day_iter(w->ast, d, passk_cb, &c);
         if (rc != 0)
             return rc;
     }
@@ -206,7 +206,7 @@ int wk_write_retry(struct worker *w, struct wk_recs *recs)
     int delay = w->retry_min_ms;
     wk_recs_batch(recs, &b);
     for (;;) {
-        int rc = wk_store_write(w, &b);
+        int rc = wk_store_write_on(w, w->ast, &b);
         if (rc == 0 || !mf_status_is_retry(rc))
             return rc;
         if (wk_sleep_ms(w, delay))
