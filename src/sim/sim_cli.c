@@ -28,7 +28,7 @@ struct cli {
     const char *fault_spec[MAX_FAULT_SPECS];
     int nfault_spec;
     int32_t fault_from, fault_to; /* days; INT32_MIN = derived from the run */
-    int verify, score, help, demo_faults;
+    int verify, score, help, demo_faults, dry_run;
     char demo_spec[SIM_F_NKINDS][32];
     struct sim_verify_opts vo;
 };
@@ -74,6 +74,7 @@ static const char usage_text[] =
     "                           \"from\",\"to\"}\n"
     "  --demo-faults            a bit of every fault kind, scaled to the layout (demos)\n"
     "  --ground-truth FILE      write the faults in force (JSON lines) for --score\n"
+    "  --dry-run                write --master-data / --ground-truth and exit (no connects)\n"
     "  --master-data DIR        write areas.csv, terminals.csv, meters.csv for\n"
     "                           `meterflow import` (the layout the analytics need)\n"
     "output:\n"
@@ -314,6 +315,8 @@ static int opt_flag(struct cli *c, const char *opt)
         cfg->daily = 0;
     else if (strcmp(opt, "--no-curves") == 0)
         cfg->curves = 0;
+    else if (strcmp(opt, "--dry-run") == 0)
+        c->dry_run = 1;
     else if (strcmp(opt, "--demo-faults") == 0)
         c->demo_faults = 1;
     else if (strcmp(opt, "--verify") == 0)
@@ -435,7 +438,7 @@ int sim_main(int argc, char **argv, const struct mf_cfg_item *const *tables,
         sim_model_fini(&model);
         return 2;
     }
-    rc = sim_run(&c.cfg, &model);
+    rc = c.dry_run ? 0 : sim_run(&c.cfg, &model);
     sim_model_fini(&model);
     return rc;
 }

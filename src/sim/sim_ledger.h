@@ -10,7 +10,8 @@
  *   item      fwd_active      0C F129 current forward active indication, kWh (A.14)
  *             day_fwd_active  0D F161 daily frozen forward active indication, kWh (A.14)
  *             curve_fwd_active 0D F101 curve point, forward active indication, kWh (A.11)
- *             erc<N>          event record ERC N (value = the pn it names, time = event time)
+ *             erc<N>          event record ERC N (time = event time; value 1 started, 0 ended,
+ *                             -1 no start flag, e.g. ERC14)
  *   time      terminal civil time as sent: YYYY-MM-DDTHH:MM (readings, curve points, events)
  *             or YYYY-MM-DD (daily frozen values: the day Td_d names)
  *   tariff    0 total, 1..4 sharp/peak/flat/valley (0 for curves and events)

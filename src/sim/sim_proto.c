@@ -264,7 +264,7 @@ static void make_event(struct sim_term *st, int64_t now, int64_t clk, int erc, u
     }
     (void)cfg;
     if (ub.err == 0)
-        raise_event(st, buf, ub.len, pn, at, 1);
+        raise_event(st, buf, ub.len, pn, at, erc == 14 ? -1 : 1); /* ERC14 has no start flag */
 }
 
 static void tick_events(struct sim_term *st, int64_t now, int64_t clk)

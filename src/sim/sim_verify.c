@@ -39,6 +39,7 @@ struct vrec {
     int8_t dec;
     uint8_t found;      /* store rows matching the key (saturating) */
     uint8_t mismatch;
+    double got;         /* the store's value (the last row matched) */
 };
 
 struct vset {
@@ -154,6 +155,7 @@ static void mark(struct vset *vs, uint32_t term, uint16_t pn, uint8_t item, int6
         return; /* a row the simulator never confirmed (another run, a master read): fine */
     if (r->found < 255)
         r->found++;
+    r->got = val;
     double want = (double)r->value / pow(10.0, r->dec);
     if (item == IT_EVENT ? (int64_t)val != r->value
                          : fabs(val - want) > 0.5 * pow(10.0, -r->dec))
@@ -358,6 +360,26 @@ static int verify_all(struct store *st, struct vset *vs)
     return 0;
 }
 
+/* The first few missing / mismatched values, on stderr, to start the investigation. */
+static void report_examples(const struct vset *vs)
+{
+    static const char *const names[4] = { "fwd_active", "day_fwd_active", "curve_fwd_active",
+                                          "erc" };
+    int shown = 0;
+    for (size_t i = 0; i < vs->n && shown < 10; i++) {
+        const struct vrec *r = &vs->v[i];
+        char term[GW_TERMINAL_STRLEN];
+        if (r->found && !r->mismatch)
+            continue;
+        gw_terminal_format((uint16_t)(r->term >> 16), (uint16_t)r->term, term);
+        fprintf(stderr, "verify: %s %s p%u %s%s t=%lld tariff/erc=%u ledger=%lld e-%d store=%.6f\n",
+                r->found ? "mismatched" : "missing", term, r->pn, names[r->item],
+                r->item == IT_DAILY ? " (days)" : " (utc s)", (long long)r->t, r->tariff,
+                (long long)r->value, r->dec, r->found ? r->got : 0.0);
+        shown++;
+    }
+}
+
 int sim_verify_count(const struct sim_verify_opts *o, struct sim_verify_counts *c)
 {
     struct vset vs = { 0 };
@@ -392,6 +414,7 @@ int sim_verify_count(const struct sim_verify_opts *o, struct sim_verify_counts *
         c->mismatched += r->found && r->mismatch;
         c->duplicated += r->found > 1;
     }
+    report_examples(&vs);
     c->confirmed = vs.n;
     c->conflicts = vs.conflicts;
     c->bad_lines = vs.bad_lines;
