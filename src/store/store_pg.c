@@ -344,6 +344,11 @@ static int pg_run(struct pg_stmt *q)
 {
     struct store *st = q->c.st;
     PGconn *c = PGC(st)->conn;
+    if (!is_bulk(q) && q->c.next - 1 != q->nparams) {
+        st_err(st, "postgres: statement %d: %d of %d parameters bound", q->c.id, q->c.next - 1,
+               q->nparams);
+        return MF_EFATAL;
+    }
     int rc = pg_ready(q);
     if (rc != 0)
         return rc;

@@ -174,6 +174,12 @@ static int sl_bind_null(struct sq *q, int idx)
 static int sl_step(struct sq *q)
 {
     struct sl_stmt *s = (struct sl_stmt *)q;
+    /* reset does not clear bindings (1 % of a batch): a statement must bind them all. */
+    if (s->c.next - 1 != sqlite3_bind_parameter_count(s->s)) {
+        st_err(s->c.st, "sqlite: statement %d: %d of %d parameters bound", s->c.id,
+               s->c.next - 1, sqlite3_bind_parameter_count(s->s));
+        return MF_EFATAL;
+    }
     int rc = sqlite3_step(s->s);
 
     if (rc == SQLITE_ROW)
@@ -188,7 +194,6 @@ static int sl_step(struct sq *q)
 static void sl_reset(struct sq *q)
 {
     sqlite3_reset(SL(q));
-    sqlite3_clear_bindings(SL(q));
 }
 
 static int64_t sl_changes(struct sq *q)
