@@ -221,12 +221,11 @@ static void defaults(struct cli *c)
     c->fault_from = c->fault_to = INT32_MIN;
 }
 
-/* Options with a value. Returns 1 when `opt` was one of them, 0 when not, < 0 on error. */
-static int opt_value(struct cli *c, const char *opt, const char *v)
+/* Numeric options. Returns 1 when `opt` was one of them, 0 when not, < 0 on error. */
+static int opt_number(struct cli *c, const char *opt, const char *v)
 {
     struct sim_cfg *cfg = &c->cfg;
     uint64_t u;
-    int64_t ls;
     int rc = 0;
 #define U(name, lo, hi, field)                                                                  \
     if (strcmp(opt, name) == 0)                                                                  \
@@ -255,6 +254,17 @@ static int opt_value(struct cli *c, const char *opt, const char *v)
     D("--erc24-rate", 0, 1e4, cfg->erc24_per_day)
     D("--report-every", 0.1, 3600, cfg->report_every_s)
 #undef D
+    return 0;
+}
+
+/* Options with a value. Returns 1 when `opt` was one of them, 0 when not, < 0 on error. */
+static int opt_value(struct cli *c, const char *opt, const char *v)
+{
+    struct sim_cfg *cfg = &c->cfg;
+    int64_t ls;
+    int rc = opt_number(c, opt, v);
+    if (rc != 0)
+        return rc;
     if (strcmp(opt, "--target") == 0)
         return parse_target(cfg, v) ? MF_EINVAL : 1;
     if (strcmp(opt, "--source-addrs") == 0)
@@ -348,7 +358,8 @@ static int parse_args(struct cli *c, int argc, char **argv)
         if (rc < 0)
             return rc;
         if (rc == 0)
-            return bad(argv[i], NULL, "unknown option (see --help)");
+            return bad(argv[i], NULL, val ? "unknown option (see --help)"
+                                          : "unknown option, or it needs a value (see --help)");
         if (!eq || opt != name)
             i++;
     }

@@ -36,6 +36,7 @@ struct peer {
     int lfd, port;
     volatile int stop;
     int ignore_first;           /* do not confirm the first copy of a report */
+    size_t hb_units;            /* expected heartbeat data-unit length: 10 (2013), 4 (2009) */
     int fds[MAXC];
     uint8_t in[MAXC][65536];
     size_t inlen[MAXC];
@@ -181,7 +182,7 @@ static void on_frame(struct peer *pr, int fd, const uint8_t *fr, size_t len)
         pr->logouts += fn == 2;
         pr->heartbeats += fn == 4;
         if (fn == 4)
-            CHECK(ulen == 4 + 6); /* 2013 style: the clock, A.1 */
+            CHECK_EQ_INT(ulen, pr->hb_units); /* 2013: DA/DT + the clock (A.1); 2009: none */
         confirm(fd, fr);
         return;
     }
@@ -275,6 +276,7 @@ static struct peer *peer_start(int ignore_first)
     struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
     socklen_t sl = sizeof(sa);
     pr->ignore_first = ignore_first;
+    pr->hb_units = 10;
     for (int i = 0; i < MAXC; i++)
         pr->fds[i] = -1;
     pr->lfd = socket(AF_INET, SOCK_STREAM, 0);
@@ -355,13 +357,12 @@ static void check_ledger_matches(struct peer *pr, const char *path)
     free(text);
 }
 
-static int run_sim(struct sim_cfg *cfg, struct sim_stats *stats, int nfaults_unused)
+static int run_sim(struct sim_cfg *cfg, struct sim_stats *stats, struct sim_fault *f, size_t nf)
 {
     struct sim_model m;
-    (void)nfaults_unused;
     CHECK_EQ_INT(sim_model_init(&m, cfg->seed, cfg->nterm, cfg->npoints, cfg->nareas,
                                 cfg->region, cfg->first_addr,
-                                (int32_t)(cfg->start_ls / 86400), NULL, 0),
+                                (int32_t)(cfg->start_ls / 86400), f, nf),
                  0);
     memset(stats, 0, sizeof(*stats));
     int rc = sim_proc_run(cfg, &m, stats, 0, 1);
@@ -382,7 +383,7 @@ MF_TEST(sim_login_report_retransmit_logout)
     cfg.daily = 0;
     cfg.ledger_path = ledger;
     pthread_create(&th, NULL, peer_main, pr);
-    int rc = run_sim(&cfg, &stats, 0);
+    int rc = run_sim(&cfg, &stats, NULL, 0);
     pr->stop = 1;
     pthread_join(th, NULL);
 
@@ -406,7 +407,8 @@ MF_TEST(sim_login_report_retransmit_logout)
 }
 
 /* Start two minutes before midnight at a day per 72 s: after midnight every terminal
- * reports 0D F161 (per point, total + tariffs) and a 96-point F101 curve for the day. */
+ * reports 0D F161 (per point, total + tariffs) and a 96-point F101 curve for the day --
+ * except the point with a "drop" fault; heartbeats in the 2009 style (no clock). */
 MF_TEST(sim_daily_frozen_and_curve)
 {
     struct peer *pr = peer_start(0);
@@ -424,8 +426,14 @@ MF_TEST(sim_daily_frozen_and_curve)
     cfg.curves = 1;
     cfg.duration_s = 4.5; /* midnight after 0.1 s; the last terminal freezes by 1.6 s */
     cfg.ledger_path = ledger;
+    cfg.hb_2009 = 1;
+    pr->hb_units = 4;
+    struct sim_fault *drop = calloc(1, sizeof(*drop));
+    int32_t d26 = mf_date_to_days(2026, 11, 26);
+    *drop = (struct sim_fault){ .kind = SIM_F_DROP, .term = 2, .pn = 1, .from_day = d26,
+                                .to_day = d26 };
     pthread_create(&th, NULL, peer_main, pr);
-    int rc = run_sim(&cfg, &stats, 0);
+    int rc = run_sim(&cfg, &stats, drop, 1);
     pr->stop = 1;
     pthread_join(th, NULL);
 
@@ -440,8 +448,11 @@ MF_TEST(sim_daily_frozen_and_curve)
         curve++;
     if (getenv("MF_SIM_DEBUG"))
         fprintf(stderr, "%s", text ? text : "(none)");
-    CHECK_EQ_INT(daily, 4 * 2 * 5);
-    CHECK_EQ_INT(curve, 4 * 2 * 96);
+    CHECK_EQ_INT(daily, (4 * 2 - 1) * 5);
+    CHECK_EQ_INT(curve, (4 * 2 - 1) * 96);
+    CHECK(text && !strstr(text, "4403-0003 1 day_fwd_active")); /* dropped */
+    CHECK(text && strstr(text, "4403-0003 2 day_fwd_active"));
+    CHECK(pr->heartbeats >= 4);
     CHECK(text && strstr(text, " curve_fwd_active 2026-11-27T00:00 0 ")); /* the 96th point */
     free(text);
     check_ledger_matches(pr, ledger);

@@ -3,6 +3,7 @@
  * everything is deterministic from the seed; ledger lines round-trip. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -10,6 +11,7 @@
 #include "meterflow/common.h"
 #include "sim/sim_ledger.h"
 #include "sim/sim_model.h"
+#include "sim/sim_verify.h"
 
 #define DAY0 20418 /* 2025-11-26 */
 
@@ -271,5 +273,62 @@ MF_TEST(sim_ledger_roundtrip)
     char *text = mf_test_read_file(path, &len);
     CHECK(text && strcmp(text, two) == 0);
     free(text);
+    unlink(path);
+}
+
+/* Faults from flags land on seeded targets inside the layout; a JSON-lines file is read;
+ * the ground truth written back names what is in force. */
+MF_TEST(sim_faults_file_flags_ground_truth)
+{
+    char path[] = "/tmp/mf-sim-faults-XXXXXX", gt[64];
+    int fd = mkstemp(path);
+    const char *lines =
+        "# a comment\n"
+        "{\"kind\":\"stopped\",\"terminal\":\"4403-0002\",\"pn\":3,\"from\":\"2025-11-26\","
+        "\"to\":\"2025-11-27\"}\n"
+        "{\"kind\":\"theft\",\"area\":2,\"from\":\"2025-11-26\",\"to\":\"2025-11-26\"}\n";
+    CHECK(write(fd, lines, strlen(lines)) == (ssize_t)strlen(lines));
+    close(fd);
+    struct sim_cfg cfg = { .nterm = 12, .npoints = 8, .nareas = 3, .region = 0x4403,
+                           .first_addr = 1, .seed = 9, .speed = 1,
+                           .start_ls = (int64_t)DAY0 * 86400, .duration_s = 86400 };
+    const char *specs[] = { "sag:3", "clock" };
+    struct sim_fault *f = NULL;
+    size_t n = 0;
+    CHECK_EQ_INT(sim_faults_build(&cfg, path, specs, 2, INT32_MIN, INT32_MIN, &f, &n), 0);
+    CHECK_EQ_INT(n, 6);
+    size_t sags = 0;
+    for (size_t i = 0; i < n; i++)
+        if (f[i].kind == SIM_F_SAG) {
+            sags++;
+            CHECK(f[i].term < 12 && f[i].pn >= 1 && f[i].pn <= 8);
+            CHECK_EQ_INT(f[i].from_day, DAY0);
+            CHECK_EQ_INT(f[i].to_day, DAY0 + 1); /* the run's days */
+        }
+    CHECK_EQ_INT(sags, 3);
+    struct sim_model m;
+    CHECK_EQ_INT(sim_model_init(&m, 9, 12, 8, 3, 0x4403, 1, DAY0, f, n), 0);
+    CHECK(sim_fault_at(&m, SIM_F_STOPPED, 1, 3, DAY0 + 1) != NULL); /* 4403-0002 = index 1 */
+    CHECK(sim_fault_at(&m, SIM_F_STOPPED, 1, 3, DAY0 + 2) == NULL);
+    CHECK(sim_fault_at(&m, SIM_F_THEFT, 8, 2, DAY0) != NULL);       /* area 2 = terminals 8-11 */
+    snprintf(gt, sizeof(gt), "%s.gt", path);
+    CHECK_EQ_INT(sim_ground_truth_write(&m, gt), 0);
+    size_t len;
+    char *text = mf_test_read_file(gt, &len);
+    CHECK(text && strstr(text, "{\"kind\":\"stopped\",\"terminal\":\"4403-0002\",\"pn\":3,"
+                               "\"area\":0,\"area_id\":\"A00001\",\"from\":\"2025-11-26\","
+                               "\"to\":\"2025-11-27\"}"));
+    CHECK(text && strstr(text, "\"kind\":\"theft\",\"terminal\":\"4403-0009\",\"pn\":0,"
+                               "\"area\":2,\"area_id\":\"A00003\""));
+    free(text);
+    sim_model_fini(&m);
+    unlink(gt);
+    /* a bad line is refused with its line number */
+    fd = open(path, O_WRONLY | O_TRUNC);
+    CHECK(write(fd, "{\"kind\":\"nope\"}\n", 16) == 16);
+    close(fd);
+    CHECK_EQ_INT(sim_faults_build(&cfg, path, NULL, 0, INT32_MIN, INT32_MIN, &f, &n), MF_EINVAL);
+    const char *bad[] = { "theft:x" };
+    CHECK_EQ_INT(sim_faults_build(&cfg, NULL, bad, 1, INT32_MIN, INT32_MIN, &f, &n), MF_EINVAL);
     unlink(path);
 }
