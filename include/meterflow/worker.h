@@ -79,8 +79,9 @@ void worker_stats_get(struct worker *w, struct worker_stats *out);
  * MF_EFATAL. */
 int worker_analytics_run(struct worker *w, int32_t day, int64_t now_s);
 
-/* Send the re-collection requests that are due at now_s (rate limits apply). Returns the
- * number of requests sent (>= 0) or a negative status. */
+/* Send the re-collection requests that are due at now_s (rate limits apply), after marking
+ * "expired" the open tasks of days whose deadline has passed. Returns the number of
+ * requests sent (>= 0) or a negative status. */
 int worker_recollect_tick(struct worker *w, int64_t now_s);
 
 #endif

@@ -24,6 +24,8 @@ struct wk_recollect {
     int enabled, fn, per_min, per_term_min, retry_s, deadline_s, timeout_ms;
     int32_t planned[WK_RC_DATES]; /* days already planned in this process (ring) */
     size_t nplanned;
+    int32_t expired[WK_RC_DATES]; /* days whose open tasks were marked expired (ring) */
+    size_t nexpired;
     uint32_t *online; /* sorted terminal keys online at the last rollup */
     size_t nonline;
     int64_t minute;   /* rate-limit window */
@@ -72,6 +74,8 @@ static int cmp_u32(const void *a, const void *b)
 
 static int is_online(const struct wk_recollect *rc, uint32_t term)
 {
+    if (!rc->online || rc->nonline == 0) /* no rollup yet: nobody known online */
+        return 0;
     return bsearch(&term, rc->online, rc->nonline, sizeof(term), cmp_u32) != NULL;
 }
 
@@ -238,12 +242,85 @@ static int task_step(struct worker *w, struct wk_recollect *rc, struct store_rec
     return 1;
 }
 
+/* Mark the open (pending/sent) tasks of `day` expired, attempts and command kept. */
+static int expire_day(struct worker *w, int32_t day, int64_t now)
+{
+    struct wk_recs upd;
+    int rc = 0;
+    wk_recs_init(&upd);
+    for (int page = 1; rc == 0; page++) {
+        struct store_page pg = { page, 1000 };
+        json_t *j = NULL, *it;
+        size_t i;
+        if ((rc = store_recollect_json(w->ast, day, &pg, &j)) != 0)
+            break;
+        json_t *items = json_object_get(j, "items");
+        json_array_foreach(items, i, it) {
+            const char *state = json_string_value(json_object_get(it, "state"));
+            const char *term = json_string_value(json_object_get(it, "terminal"));
+            const char *dl = json_string_value(json_object_get(it, "deadline_at"));
+            const char *na = json_string_value(json_object_get(it, "next_at"));
+            uint16_t a1, a2;
+            int64_t deadline = 0, next = 0;
+            if (!state || (strcmp(state, "pending") != 0 && strcmp(state, "sent") != 0) ||
+                !term || gw_terminal_parse(term, &a1, &a2) != 0)
+                continue;
+            if (dl)
+                mf_time_parse(dl, &deadline);
+            if (na)
+                mf_time_parse(na, &next);
+            struct store_recollect *x = wk_recs_recollect(&upd);
+            x->term = gw_terminal_key(a1, a2);
+            x->pn = (uint16_t)json_integer_value(json_object_get(it, "pn"));
+            x->date = day;
+            x->state = "expired";
+            x->attempts = (int32_t)json_integer_value(json_object_get(it, "attempts"));
+            x->next_at = next;
+            x->deadline_at = deadline;
+            x->cmd_id = json_integer_value(json_object_get(it, "cmd_id"));
+            x->updated_at = now;
+        }
+        size_t got = json_array_size(items);
+        json_decref(j);
+        if (got < 1000)
+            break;
+    }
+    if (rc == 0 && upd.total) {
+        mf_info(WK_MOD, "day %d: %zu re-collection task(s) expired", day, upd.total);
+        rc = wk_write_retry(w, &upd);
+    }
+    wk_recs_fini(&upd);
+    return rc;
+}
+
+/* The days whose deadline has passed since the last check get their open tasks expired. */
+static int expire_due(struct worker *w, struct wk_recollect *rc, int64_t now)
+{
+    int32_t last = wk_civil_day(now - rc->deadline_s) - 1;
+    for (int32_t d = last - 1; d <= last; d++) {
+        int done = 0;
+        if (now < wk_day_start_utc(d + 1) + rc->deadline_s)
+            continue;
+        for (size_t i = 0; i < rc->nexpired && i < WK_RC_DATES; i++)
+            done |= rc->expired[i] == d;
+        if (done)
+            continue;
+        int s = expire_day(w, d, now);
+        if (s != 0)
+            return s;
+        rc->expired[rc->nexpired++ % WK_RC_DATES] = d;
+    }
+    return 0;
+}
+
 int worker_recollect_tick(struct worker *w, int64_t now)
 {
     pthread_mutex_lock(&w->amu);
     struct wk_recollect *rc = rc_get(w);
     int sent = 0, rcode = 0;
     if (!rc->enabled)
+        goto out;
+    if ((rcode = expire_due(w, rc, now)) != 0)
         goto out;
     if (now / 60 != rc->minute) {
         rc->minute = now / 60;

@@ -602,3 +602,47 @@ MF_TEST(readings_json_published_after_store)
     mq_consumer_close(c);
     fix_close(&f);
 }
+
+/* A task still open when its deadline passes is marked expired (attempts kept); the
+ * scheduler (analytics = true) stores an online-rate sample on its first round. */
+MF_TEST(recollect_expiry_and_scheduler_online_sample)
+{
+    struct fix f;
+    fix_open(&f, NULL, 1);
+    int32_t D = mf_date_to_days(2026, 11, 25);
+    int64_t deadline = (int64_t)(D + 1) * 86400 - 8 * 3600 + 48 * 3600;
+    struct store_recollect r = { T1, 3, D, "sent", 2, deadline - 600, deadline, 7, deadline - 900 };
+    struct store_batch b;
+    memset(&b, 0, sizeof(b));
+    b.recollect = &r;
+    b.n_recollect = 1;
+    CHECK_EQ_INT(store_batch_write(f.st, &b), 0);
+    CHECK_EQ_INT(worker_recollect_tick(f.w, deadline - 60), 0);
+    json_t *j = NULL;
+    struct store_page pg = { 1, 50 };
+    CHECK_EQ_INT(store_recollect_json(f.st, D, &pg, &j), 0);
+    char *txt = dump(j);
+    CHECK(strstr(txt, "\"state\":\"sent\"") != NULL); /* not yet */
+    CHECK_EQ_INT(worker_recollect_tick(f.w, deadline + 60), 0);
+    CHECK_EQ_INT(store_recollect_json(f.st, D, &pg, &j), 0);
+    txt = dump(j);
+    CHECK(strstr(txt, "\"state\":\"expired\"") != NULL);
+    CHECK(strstr(txt, "\"attempts\":2") != NULL);
+
+    CHECK_EQ_INT(worker_start(f.w), 0);
+    int samples = 0;
+    for (int i = 0; i < 2000 && samples == 0; i++) {
+        if (store_kpi_online_json(f.st, 0, INT64_MAX / 2, &j) == 0) {
+            samples = (int)json_array_size(json_object_get(j, "history"));
+            json_decref(j);
+        }
+        if (!samples)
+            usleep(10000);
+    }
+    CHECK(samples >= 1);
+    worker_stop(f.w);
+    struct worker_stats ws;
+    worker_stats_get(f.w, &ws);
+    CHECK(ws.analytics_runs >= 2);
+    fix_close(&f);
+}
