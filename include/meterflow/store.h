@@ -551,7 +551,8 @@ struct store_command {
 };
 /* Insert in state "queued". *id = the new command id (> 0). */
 int store_command_create(struct store *st, const struct store_command *c, int64_t *id);
-/* Same rule as struct store_cmd_result, outside a batch. 0 or MF_ENOTFOUND. */
+/* Same rule as struct store_cmd_result, outside a batch. 0, or MF_ENOTFOUND when no such
+ * command exists or the final-state rule refused the update (nothing changed). */
 int store_command_update(struct store *st, const struct store_cmd_result *r);
 
 /* ======================================================================================
