@@ -58,8 +58,11 @@ struct store_opts {
     int busy_timeout_ms;       /* SQLite busy_timeout; PostgreSQL lock_timeout (0 none) */
     int frames_keep;           /* raw frames kept per terminal by store_retention_run */
     int curve_days, instant_days, frames_days; /* retention; 0 = keep forever */
-    int readonly;              /* 1: the handle never writes (web readers); migrations are
-                                * still applied by whoever opens read-write first */
+    int readonly;              /* 1: the handle never writes (tools such as sim --verify):
+                                * no migration (the schema must be current, else open fails),
+                                * SQLite opened read-only (a missing file is an error),
+                                * PostgreSQL default_transaction_read_only; writes fail with
+                                * MF_EFATAL */
 };
 
 /* Defaults of every option (sqlite, NORMAL, 5000 ms, 200 frames, 90/30/7 days). */

@@ -34,6 +34,7 @@ struct pg_conn {
     char *conninfo;
     unsigned gen; /* bumped at every (re)connection */
     int timeout_ms;
+    int readonly;
 };
 
 struct pg_arr { /* one column of a bulk chunk, as an array literal */
@@ -112,6 +113,8 @@ static int pg_session_init(struct store *st)
     int rc = pg_exec(st, sql);
     if (rc == 0)
         rc = pg_exec(st, "SET TIME ZONE 'UTC'");
+    if (rc == 0 && PGC(st)->readonly)
+        rc = pg_exec(st, "SET default_transaction_read_only = on");
     PGC(st)->gen++;
     return rc;
 }
@@ -121,6 +124,7 @@ static int pg_open(struct store *st, const struct store_opts *o, char *errbuf, s
     struct pg_conn *pc = mf_calloc(1, sizeof(*pc));
     pc->conninfo = mf_strdup(o->pg_conninfo ? o->pg_conninfo : "");
     pc->timeout_ms = o->busy_timeout_ms;
+    pc->readonly = o->readonly;
     pc->conn = PQconnectdb(pc->conninfo);
     st->drv = pc;
     if (PQstatus(pc->conn) != CONNECTION_OK || pg_session_init(st) != 0) {

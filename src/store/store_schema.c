@@ -226,13 +226,32 @@ fail:
     return rc;
 }
 
+/* Read-only handles never migrate: the schema must already be current. */
+static int version_check(struct store *st, char *errbuf, size_t errlen)
+{
+    int rc = version_read(st, &st->schema_version);
+    if (rc != 0) {
+        snprintf(errbuf, errlen, "no meterflow schema (%s)", st->err);
+        return rc;
+    }
+    if (st->schema_version != (int)MF_ARRAY_LEN(steps)) {
+        snprintf(errbuf, errlen, "schema version %d, this build needs %d: open it read-write"
+                 " first", st->schema_version, (int)MF_ARRAY_LEN(steps));
+        return MF_EFATAL;
+    }
+    return 0;
+}
+
 int st_migrate(struct store *st, char *errbuf, size_t errlen)
 {
     static const char create[] = "CREATE TABLE IF NOT EXISTS schema_version"
                                  " (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)";
     int version = 0;
-    int rc = st_begin(st);
+    int rc;
 
+    if (st->opts.readonly)
+        return version_check(st, errbuf, errlen);
+    rc = st_begin(st);
     if (rc == 0 && st->backend == STORE_POSTGRES)
         rc = st->ops->exec(st, PG_MIGRATION_LOCK);
     if (rc == 0)

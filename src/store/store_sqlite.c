@@ -63,7 +63,8 @@ static int sl_open(struct store *st, const struct store_opts *o, char *errbuf, s
 {
     sqlite3 *db = NULL;
     char pragma[128];
-    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int flags = o->readonly ? SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
+                            : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     int rc = sqlite3_open_v2(o->sqlite_path ? o->sqlite_path : "", &db, flags, NULL);
 
     if (rc != SQLITE_OK) {
@@ -77,8 +78,9 @@ static int sl_open(struct store *st, const struct store_opts *o, char *errbuf, s
     sqlite3_busy_timeout(db, o->busy_timeout_ms);
     snprintf(pragma, sizeof(pragma), "PRAGMA synchronous=%s",
              o->sqlite_sync_full ? "FULL" : "NORMAL");
-    /* journal_mode=WAL answers a row; sqlite3_exec ignores it. */
-    if ((rc = sl_exec(st, "PRAGMA journal_mode=WAL")) != 0 || (rc = sl_exec(st, pragma)) != 0 ||
+    /* journal_mode=WAL answers a row; sqlite3_exec ignores it. A read-only handle finds the
+     * file in WAL mode already (set by the writer that created it). */
+    if ((!o->readonly && (rc = sl_exec(st, "PRAGMA journal_mode=WAL")) != 0) || (rc = sl_exec(st, pragma)) != 0 ||
         (rc = sl_exec(st, "PRAGMA temp_store=MEMORY")) != 0 ||
         (rc = sl_exec(st, "PRAGMA cache_size=-32768")) != 0) {
         snprintf(errbuf, errlen, "%s (file '%s')", st->err, o->sqlite_path);

@@ -63,17 +63,28 @@ static void ct_location(char *loc, size_t len)
     snprintf(loc, len, "%s dbname=mf_t%d_%d", pg_base(), (int)getpid(), n);
 }
 
-static struct store *ct_open(const char *loc)
+static struct store *ct_open_mode(const char *loc, int readonly)
 {
     struct store_opts o;
     char err[512];
     store_opts_default(&o);
     o.backend = STORE_POSTGRES;
     o.pg_conninfo = loc;
+    o.readonly = readonly;
     struct store *st = store_open_opts(&o, err, sizeof(err));
     if (!st)
         fprintf(stderr, "open: %s\n", err);
     return st;
+}
+
+static struct store *ct_open(const char *loc)
+{
+    return ct_open_mode(loc, 0);
+}
+
+static struct store *ct_open_ro(const char *loc)
+{
+    return ct_open_mode(loc, 1);
 }
 
 #include "unit/store_contract.h"

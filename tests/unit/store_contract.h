@@ -5,6 +5,7 @@
  * The including file defines, before including this header:
  *   static void ct_location(char *loc, size_t len);  a fresh, empty store location
  *   static struct store *ct_open(const char *loc);   open a handle on it (NULL on failure)
+ *   static struct store *ct_open_ro(const char *loc); the same with store_opts.readonly
  *   static int ct_sql(const char *loc, const char *sql); run raw SQL with the backend's own
  *                                                     client (fault injection), 0 on success
  * Expected values are written by hand (times: 1795651200 is 2026-11-26T00:00:00Z, day 20783
@@ -114,6 +115,32 @@ MF_TEST(contract_migrate_fresh_and_reopen)
     struct store *st2 = ct_open(loc); /* two handles at once */
     CHECK(st2 != NULL);
     store_close(st2);
+    store_close(st);
+}
+
+MF_TEST(contract_readonly_handle)
+{
+    char loc[512], fresh[512];
+    struct store_batch b;
+    json_t *j = NULL;
+    ct_location(fresh, sizeof(fresh));
+    CHECK(ct_open_ro(fresh) == NULL); /* nothing there: no schema is created */
+    struct store *st = ct_fresh(loc, sizeof(loc));
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    ct_batch(&b);
+    CHECK_EQ_INT(store_batch_write(st, &b), 0);
+    struct store *ro = ct_open_ro(loc);
+    CHECK(ro != NULL);
+    if (ro) {
+        CHECK_EQ_INT(store_schema_version(ro), 1);
+        CHECK_EQ_INT(store_point_energy_json(ro, "4403-0012", 1, T0, T0 + 3600, &j), 0);
+        CHECK_EQ_INT(json_array_size(j), 5);
+        json_decref(j);
+        CHECK_EQ_INT(store_batch_write(ro, &b), MF_EFATAL);
+        store_close(ro);
+    }
     store_close(st);
 }
 

@@ -13,6 +13,14 @@
 
 static char ct_dir[64];
 
+static void ct_cleanup(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", ct_dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", ct_dir);
+}
+
 static void ct_location(char *loc, size_t len)
 {
     static int n;
@@ -20,20 +28,32 @@ static void ct_location(char *loc, size_t len)
         snprintf(ct_dir, sizeof(ct_dir), "/tmp/mf-store-XXXXXX");
         if (!mkdtemp(ct_dir))
             abort();
+        atexit(ct_cleanup);
     }
     snprintf(loc, len, "%s/t%d.db", ct_dir, ++n);
 }
 
-static struct store *ct_open(const char *loc)
+static struct store *ct_open_mode(const char *loc, int readonly)
 {
     struct store_opts o;
     char err[512];
     store_opts_default(&o);
     o.sqlite_path = loc;
+    o.readonly = readonly;
     struct store *st = store_open_opts(&o, err, sizeof(err));
     if (!st)
         fprintf(stderr, "open: %s\n", err);
     return st;
+}
+
+static struct store *ct_open(const char *loc)
+{
+    return ct_open_mode(loc, 0);
+}
+
+static struct store *ct_open_ro(const char *loc)
+{
+    return ct_open_mode(loc, 1);
 }
 
 static int ct_sql(const char *loc, const char *sql)
