@@ -19,21 +19,13 @@
 
 #include "meterflow/clock.h"
 #include "meterflow/common.h"
+#include "meterflow/dlt645.h"
 #include "meterflow/gw3761.h"
 #include "meterflow/gw3761_data.h"
 #include "meterflow/log.h"
 #include "meterflow/queue.h"
 #include "meterflow/store.h"
 #include "web/web_int.h"
-
-/* The DL/T 645 builders (dlt645.h) land with the codec; until then meter reads and relay
- * commands answer 501 and every other type works. */
-#if __has_include("meterflow/dlt645.h")
-#include "meterflow/dlt645.h"
-#define WEB_HAVE_645 1
-#else
-#define WEB_HAVE_645 0
-#endif
 
 #define UNITS_MAX 512
 
@@ -53,9 +45,8 @@ static void civil_to_gw(const struct mf_civil *c, struct gw_time *t)
     t->sec = (uint8_t)c->sec;
 }
 
-#if WEB_HAVE_645
-/* AFN=10 F1 carrying a DL/T 645-2007 frame (2400 bps 8E1, 10 s frame / 100 ms byte timeout,
- * the usual settings of protocol-3761.md 9.9). */
+/* AFN=10 F1 carrying a DL/T 645-2007 frame: 2400 bps 8E1, 60 s frame / 100 ms byte timeout,
+ * no FE preamble -- the settings of a real concentrator log (vector fwd-read-req). */
 static int forward_645(struct gw_ubuf *ub, const struct web_cmd_req *cr, uint8_t c,
                        const uint8_t *data, size_t len)
 {
@@ -64,10 +55,10 @@ static int forward_645(struct gw_ubuf *ub, const struct web_cmd_req *cr, uint8_t
 
     if (dlt645_addr_from_u64(cr->meter, addr) != 0)
         return MF_EINVAL;
-    n = dlt645_encode(addr, c, data, len, 4, frame, sizeof(frame));
+    n = dlt645_encode(addr, c, data, len, 0, frame, sizeof(frame));
     if (n < 0)
         return n;
-    struct gw_fwd f = { .port = cr->port, .ctrl = 0x6B, .frame_timeout = 0x8A,
+    struct gw_fwd f = { .port = cr->port, .ctrl = 0x6B, .frame_timeout = 0xBC,
                         .byte_timeout_10ms = 10, .data = frame, .len = (size_t)n };
     return gw_req_forward(ub, &f);
 }
@@ -86,10 +77,7 @@ static int relay_645(struct gw_ubuf *ub, const struct web_cmd_req *cr)
     return forward_645(ub, cr, DLT645_CONTROL, data, len);
 }
 
-#endif
-
-/* Data-unit area of the command into ub; *afn set. 0 or a negative status (MF_EUNSUPP: this
- * build has no DL/T 645 builders). */
+/* Data-unit area of the command into ub; *afn set. 0 or a negative status. */
 static int build_units(const struct web_cmd_req *cr, struct gw_ubuf *ub, uint8_t *afn)
 {
     struct gw_time t;
@@ -120,7 +108,6 @@ static int build_units(const struct web_cmd_req *cr, struct gw_ubuf *ub, uint8_t
     case WEB_CMD_READ_METER_CONFIG:
         *afn = GW_AFN_QUERY;
         return gw_req_meter_cfg(ub, cr->serials, cr->nserials);
-#if WEB_HAVE_645
     case WEB_CMD_METER_READ:
         *afn = GW_AFN_FORWARD;
         return forward_645(ub, cr, DLT645_READ, d4, dlt645_read_data(cr->di, d4));
@@ -128,13 +115,6 @@ static int build_units(const struct web_cmd_req *cr, struct gw_ubuf *ub, uint8_t
     case WEB_CMD_RELAY_CLOSE:
         *afn = GW_AFN_FORWARD;
         return relay_645(ub, cr);
-#else
-    case WEB_CMD_METER_READ:
-    case WEB_CMD_RELAY_TRIP:
-    case WEB_CMD_RELAY_CLOSE:
-        (void)d4;
-        return MF_EUNSUPP;
-#endif
     default:
         return MF_EINVAL;
     }
@@ -282,8 +262,6 @@ int web_h_command_create(struct web_req *req)
         cr.date_days = web_today() - 1;
     gw_ub_init(&ub, units, sizeof(units));
     rc = build_units(&cr, &ub, &afn);
-    if (rc == MF_EUNSUPP)
-        return web_error(req, 501, "%s is not available in this build", web_cmd_type_name(cr.type));
     if (rc != 0 || ub.err != 0 || ub.len == 0)
         return web_error(req, 400, "cannot encode this command (%s)", mf_status_str(rc));
     mf_hex_encode(units, ub.len, units_hex, sizeof(units_hex));

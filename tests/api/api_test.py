@@ -272,6 +272,20 @@ def test_commands(cl, toks, offline, args):
                           headers=o)
     check(st == 201 and js["afn"] == 5 and js["request"]["units_hex"].startswith("00 00 40 03"),
           "clock_sync: AFN 05 p0 F31")
+    # AFN=10 F1 with a DL/T 645 read: the data-unit area of vector fwd-read-req
+    # (public-3761.json, a Neusoft concentrator log): port 31, 6B BC 0A, k=16, the 645 frame.
+    st, h, js, _ = cl.req("POST", "/api/commands", {"terminal": "4403-0001", "type": "meter_read",
+                                                    "meter": "151230011061"}, headers=o)
+    check(st == 201 and js["afn"] == 16 and js["request"]["units_hex"] ==
+          "00 00 01 00 1F 6B BC 0A 10 00 68 61 10 01 30 12 15 68 11 04 33 33 34 33 7B 16",
+          "meter_read = vector fwd-read-req data units (%s)" % (js or {}).get("request", {}).get("units_hex"))
+    st, h, js, _ = cl.req("POST", "/api/commands", {"terminal": "4403-0001", "type": "relay_trip",
+                                                    "meter": "151230011061"}, headers=o)
+    u = bytes.fromhex(js["request"]["units_hex"].replace(" ", "")) if st == 201 else b""
+    # 645 remote control: C=1C, L=16 (0x10), N1 = 1A (+33H = 4D) after PA+password and operator
+    check(len(u) == 10 + 28 and u[4:8] == bytes([0x1F, 0x6B, 0xBC, 0x0A]) and u[8:10] == bytes([28, 0])
+          and u[10:18] == bytes.fromhex("6861100130121568") and u[18] == 0x1C and u[19] == 0x10
+          and u[20 + 8] == 0x1A + 0x33 and u[-1] == 0x16, "relay_trip: 645 control frame, N1 trip")
     st, h, js, _ = cl.req("POST", "/api/commands", {"terminal": offline, "type": "read_current"},
                           headers=o)
     check(is_error(st, js, 409) and "offline" in js["error"], "offline terminal fails fast (409)")
