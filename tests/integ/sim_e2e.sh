@@ -69,6 +69,37 @@ echo "4403-0001 1 fwd_active 2026-11-20T23:41 0 1.0000" >>"$tmp/ledger.bad"
 "$bin" sim --verify --ledger "$tmp/ledger.bad" --db "$tmp/meterflow.db" >/dev/null 2>&1
 [ $? = 1 ] && ok "verify fails on a value the store lacks" || ko "verify did not fail"
 
+# A crash of the master in the middle: kill -9, restart on the same port and data. The
+# terminals reconnect, re-send what was never confirmed, and nothing confirmed is lost.
+start_run() {
+  "$bin" run "${set_args[@]}" >>"$tmp/run.log" 2>&1 &
+  run_pid=$!
+  for _ in $(seq 100); do
+    python3 -c "import socket;socket.create_connection(('127.0.0.1',$tport),0.2).close()" \
+      2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}
+"$bin" sim --target 127.0.0.1:$tport --terminals 40 --points 4 --seed 6 --speed 600 \
+  --report-interval 60 --duration 14 --confirm-timeout 2000 --backoff-min 200 \
+  --backoff-max 1000 --ledger "$tmp/ledger2" >"$tmp/sim2.out" 2>"$tmp/sim2.err" &
+sim_pid=$!
+for _ in $(seq 100); do [ -s "$tmp/ledger2" ] && break; sleep 0.1; done  # reports flowing
+sleep 1
+kill -9 $run_pid; wait $run_pid 2>/dev/null
+sleep 1
+start_run || ko "restart of meterflow run"
+wait $sim_pid; rc=$?
+cat "$tmp/sim2.out"
+[ $rc = 0 ] && ok "master killed and restarted: sim exit 0" || { ko "sim exit $rc after the crash"; tail -3 "$tmp/sim2.err"; }
+logins=$(sed -n 's/.* logins=\([0-9]*\) .*/\1/p' "$tmp/sim2.out")
+[ "${logins:-0}" -gt 40 ] && ok "terminals logged in again ($logins logins)" || ko "no re-login"
+"$bin" sim --verify --ledger "$tmp/ledger2" --db "$tmp/meterflow.db" >"$tmp/verify2.out" 2>&1
+vrc=$?
+head -1 "$tmp/verify2.out"
+[ $vrc = 0 ] && ok "after the crash: 0 missing, 0 mismatched" || ko "verify after the crash: exit $vrc"
+
 "$bin" sim --score --ground-truth "$tmp/gt.jsonl" --db "$tmp/meterflow.db" >"$tmp/score.out" 2>&1 \
   && grep -q "kind=stopped" "$tmp/score.out" && ok "score runs" || ko "score"
 cat "$tmp/score.out"
