@@ -58,6 +58,7 @@ struct store_opts {
     int busy_timeout_ms;       /* SQLite busy_timeout; PostgreSQL lock_timeout (0 none) */
     int frames_keep;           /* raw frames kept per terminal by store_retention_run */
     int curve_days, instant_days, frames_days; /* retention; 0 = keep forever */
+    int retention_chunk;       /* rows deleted per retention transaction; 0 = 50,000 */
     int readonly;              /* 1: the handle never writes (tools such as sim --verify):
                                 * no migration (the schema must be current, else open fails),
                                 * SQLite opened read-only (a missing file is an error),
@@ -391,7 +392,10 @@ int store_batch_write(struct store *st, const struct store_batch *b);
 
 /* Retention: delete curve points, instantaneous values and raw frames older than the
  * configured days, and raw frames beyond frames_keep per terminal; expired session tokens.
- * Called periodically by the worker. *deleted (may be NULL) = rows deleted. */
+ * Called periodically by the worker. Deletes in chunks (retention_chunk, 50,000 rows), one transaction each
+ * (a long backlog never holds the write lock for long; the handle is held throughout, so
+ * give retention its own handle if the caller's writes must not wait). *deleted (may be
+ * NULL) = rows deleted, also when a later chunk fails (the earlier ones are committed). */
 int store_retention_run(struct store *st, int64_t now, int64_t *deleted);
 
 /* ======================================================================================

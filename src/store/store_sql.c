@@ -199,9 +199,17 @@ const struct sql_def store_sql[Q_COUNT] = {
         NULL, 0 },
 
     /* ---- retention ---- */
-    [Q_RET_CURVE] = { "DELETE FROM curve WHERE ts < $1", NULL, 0 },
-    [Q_RET_INSTANT] = { "DELETE FROM instant WHERE read_at < $1", NULL, 0 },
-    [Q_RET_FRAMES_AGE] = { "DELETE FROM frames WHERE at_us < $1", NULL, 0 },
+    /* In chunks of $2 rows (one transaction each): a first run after a long pause must not
+     * hold the write lock for minutes. */
+    [Q_RET_CURVE] = {
+        "DELETE FROM curve WHERE (terminal, pn, item, ts) IN (SELECT terminal, pn, item, ts"
+        " FROM curve WHERE ts < $1 LIMIT $2)", NULL, 0 },
+    [Q_RET_INSTANT] = {
+        "DELETE FROM instant WHERE (terminal, pn, read_at, quantity) IN (SELECT terminal, pn,"
+        " read_at, quantity FROM instant WHERE read_at < $1 LIMIT $2)", NULL, 0 },
+    [Q_RET_FRAMES_AGE] = {
+        "DELETE FROM frames WHERE (terminal, at_us, dir) IN (SELECT terminal, at_us, dir"
+        " FROM frames WHERE at_us < $1 LIMIT $2)", NULL, 0 },
     [Q_RET_FRAMES_CAP] = {
         "DELETE FROM frames WHERE (terminal, at_us, dir) IN (SELECT terminal, at_us, dir FROM"
         " (SELECT terminal, at_us, dir, ROW_NUMBER() OVER (PARTITION BY terminal"

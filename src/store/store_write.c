@@ -493,49 +493,71 @@ int store_batch_write(struct store *st, const struct store_batch *b)
 
 /* ---- retention ---- */
 
-static int ret_one(struct store *st, int id, int64_t arg, enum st_table t, int64_t *deleted)
+#define RET_CHUNK 50000
+
+/* One DELETE statement (with an optional chunk size) in its own transaction. *n = rows. */
+static int ret_tx(struct store *st, int id, int64_t arg, int64_t chunk, enum st_table t,
+                  int64_t *n)
 {
-    int64_t n = 0;
-    struct sq *q = sq_get(st, id);
-    if (!q)
-        return MF_EFATAL;
-    sq_i64(q, arg);
-    int rc = sq_run(q, &n);
-    if (rc == 0) {
-        *deleted += n;
-        if (t != T_NTABLES)
-            st_count(st, t, -n);
+    struct sq *q;
+    int rc = st_begin(st);
+
+    *n = 0;
+    if (rc != 0)
+        return rc;
+    if ((q = sq_get(st, id)) == NULL) {
+        rc = MF_EFATAL;
+    } else {
+        sq_i64(q, arg);
+        if (chunk > 0)
+            sq_i64(q, chunk);
+        rc = sq_run(q, n);
     }
+    if (rc == 0 && t != T_NTABLES)
+        st_count(st, t, -*n);
+    if (rc == 0)
+        return st_commit(st);
+    st_rollback(st);
+    return rc;
+}
+
+/* Delete rows older than the cutoff, RET_CHUNK rows per transaction, until none is left. */
+static int ret_chunked(struct store *st, int id, int64_t cutoff, enum st_table t,
+                       int64_t *deleted)
+{
+    int64_t chunk = st->opts.retention_chunk > 0 ? st->opts.retention_chunk : RET_CHUNK;
+    int64_t n;
+    int rc;
+    do {
+        rc = ret_tx(st, id, cutoff, chunk, t, &n);
+        if (rc == 0)
+            *deleted += n;
+    } while (rc == 0 && n == chunk && !mf_stop_requested);
     return rc;
 }
 
 int store_retention_run(struct store *st, int64_t now, int64_t *deleted)
 {
     const struct store_opts *o = &st->opts;
-    int64_t n = 0;
+    int64_t n = 0, one = 0;
     int rc = st_enter(st);
 
     if (rc != 0)
         return rc;
-    if ((rc = st_begin(st)) == 0) {
-        if (rc == 0 && o->curve_days > 0)
-            rc = ret_one(st, Q_RET_CURVE, now - (int64_t)o->curve_days * 86400, T_CURVE, &n);
-        if (rc == 0 && o->instant_days > 0)
-            rc = ret_one(st, Q_RET_INSTANT, now - (int64_t)o->instant_days * 86400, T_INSTANT,
+    if (o->curve_days > 0)
+        rc = ret_chunked(st, Q_RET_CURVE, now - (int64_t)o->curve_days * 86400, T_CURVE, &n);
+    if (rc == 0 && o->instant_days > 0)
+        rc = ret_chunked(st, Q_RET_INSTANT, now - (int64_t)o->instant_days * 86400, T_INSTANT,
                          &n);
-        if (rc == 0 && o->frames_days > 0)
-            rc = ret_one(st, Q_RET_FRAMES_AGE,
-                         (now - (int64_t)o->frames_days * 86400) * 1000000, T_FRAMES, &n);
-        if (rc == 0 && o->frames_keep > 0)
-            rc = ret_one(st, Q_RET_FRAMES_CAP, o->frames_keep, T_FRAMES, &n);
-        if (rc == 0)
-            rc = ret_one(st, Q_RET_TOKENS, now, T_NTABLES, &n);
-        if (rc == 0)
-            rc = st_commit(st);
-        else
-            st_rollback(st);
-    }
-    if (rc == 0 && deleted)
+    if (rc == 0 && o->frames_days > 0)
+        rc = ret_chunked(st, Q_RET_FRAMES_AGE, (now - (int64_t)o->frames_days * 86400) * 1000000,
+                         T_FRAMES, &n);
+    if (rc == 0 && o->frames_keep > 0 && (rc = ret_tx(st, Q_RET_FRAMES_CAP, o->frames_keep, 0,
+                                                      T_FRAMES, &one)) == 0)
+        n += one;
+    if (rc == 0 && (rc = ret_tx(st, Q_RET_TOKENS, now, 0, T_NTABLES, &one)) == 0)
+        n += one;
+    if (deleted)
         *deleted = n;
     st_leave(st);
     return rc;

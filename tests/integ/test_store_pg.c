@@ -63,7 +63,7 @@ static void ct_location(char *loc, size_t len)
     snprintf(loc, len, "%s dbname=mf_t%d_%d", pg_base(), (int)getpid(), n);
 }
 
-static struct store *ct_open_mode(const char *loc, int readonly)
+static struct store *ct_open_mode(const char *loc, int readonly, int chunk)
 {
     struct store_opts o;
     char err[512];
@@ -71,6 +71,7 @@ static struct store *ct_open_mode(const char *loc, int readonly)
     o.backend = STORE_POSTGRES;
     o.pg_conninfo = loc;
     o.readonly = readonly;
+    o.retention_chunk = chunk;
     struct store *st = store_open_opts(&o, err, sizeof(err));
     if (!st)
         fprintf(stderr, "open: %s\n", err);
@@ -79,12 +80,17 @@ static struct store *ct_open_mode(const char *loc, int readonly)
 
 static struct store *ct_open(const char *loc)
 {
-    return ct_open_mode(loc, 0);
+    return ct_open_mode(loc, 0, 0);
 }
 
 static struct store *ct_open_ro(const char *loc)
 {
-    return ct_open_mode(loc, 1);
+    return ct_open_mode(loc, 1, 0);
+}
+
+static struct store *ct_open_chunked(const char *loc, int chunk)
+{
+    return ct_open_mode(loc, 0, chunk);
 }
 
 #include "unit/store_contract.h"

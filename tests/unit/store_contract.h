@@ -6,6 +6,7 @@
  *   static void ct_location(char *loc, size_t len);  a fresh, empty store location
  *   static struct store *ct_open(const char *loc);   open a handle on it (NULL on failure)
  *   static struct store *ct_open_ro(const char *loc); the same with store_opts.readonly
+ *   static struct store *ct_open_chunked(const char *loc, int chunk); retention_chunk set
  *   static int ct_sql(const char *loc, const char *sql); run raw SQL with the backend's own
  *                                                     client (fault injection), 0 on success
  * Expected values are written by hand (times: 1795651200 is 2026-11-26T00:00:00Z, day 20783
@@ -733,6 +734,42 @@ MF_TEST(contract_retention)
     CHECK_EQ_INT(ct_rows(st, "instant"), 0);
     CHECK_EQ_INT(ct_rows(st, "frames"), 0);
     CHECK_EQ_INT(ct_rows(st, "energy"), 5); /* not subject to retention */
+    store_close(st);
+}
+
+MF_TEST(contract_retention_in_chunks)
+{
+    char loc[512];
+    int64_t deleted = -1;
+    static struct store_curve cv[250];
+    struct store_batch b = { 0 };
+    struct store *st = ct_fresh(loc, sizeof(loc));
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    /* 200 old points (a day before T0) and 50 recent ones */
+    for (int i = 0; i < 250; i++)
+        cv[i] = (struct store_curve){ TERM_A, (uint16_t)(1 + i % 10), STORE_V_OK, "p",
+                                      (i < 200 ? T0 - 86400 : T0) + 900 * (i / 10), i };
+    b.curve = cv;
+    b.n_curve = 250;
+    CHECK_EQ_INT(store_batch_write(st, &b), 0);
+    store_close(st);
+    st = ct_open_chunked(loc, 7); /* 200 rows -> 29 chunks, the last one partial */
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    /* curve_days 90: cut at now - 90 d; put "now" so that the cutoff is T0 - 1 */
+    CHECK_EQ_INT(store_retention_run(st, T0 - 1 + 90 * 86400LL, &deleted), 0);
+    CHECK_EQ_INT(deleted, 200); /* the old ones end at T0 - 86400 + 900 x 19 < T0 - 1 */
+    CHECK_EQ_INT(ct_rows(st, "curve"), 50);
+    json_t *j = NULL;
+    CHECK_EQ_INT(store_point_curve_json(st, "4403-0012", 1, "p", T0 - 2 * 86400, T0 + 86400,
+                                        &j), 0);
+    CHECK_EQ_INT(json_array_size(j), 5);
+    /* pn 1 holds i = 200, 210, .. 240: ts = T0 + 900 x 20 = 05:00 onwards */
+    CHECK_STR(ct_str(json_array_get(j, 0), "ts"), "2026-11-26T05:00:00Z");
+    json_decref(j);
     store_close(st);
 }
 

@@ -33,13 +33,14 @@ static void ct_location(char *loc, size_t len)
     snprintf(loc, len, "%s/t%d.db", ct_dir, ++n);
 }
 
-static struct store *ct_open_mode(const char *loc, int readonly)
+static struct store *ct_open_mode(const char *loc, int readonly, int chunk)
 {
     struct store_opts o;
     char err[512];
     store_opts_default(&o);
     o.sqlite_path = loc;
     o.readonly = readonly;
+    o.retention_chunk = chunk;
     struct store *st = store_open_opts(&o, err, sizeof(err));
     if (!st)
         fprintf(stderr, "open: %s\n", err);
@@ -48,12 +49,17 @@ static struct store *ct_open_mode(const char *loc, int readonly)
 
 static struct store *ct_open(const char *loc)
 {
-    return ct_open_mode(loc, 0);
+    return ct_open_mode(loc, 0, 0);
 }
 
 static struct store *ct_open_ro(const char *loc)
 {
-    return ct_open_mode(loc, 1);
+    return ct_open_mode(loc, 1, 0);
+}
+
+static struct store *ct_open_chunked(const char *loc, int chunk)
+{
+    return ct_open_mode(loc, 0, chunk);
 }
 
 static int ct_sql(const char *loc, const char *sql)
