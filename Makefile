@@ -100,11 +100,11 @@ $(HARNESS_OBJ): tests/harness.c tests/harness.h
 
 $(OUT)/tests/%: tests/unit/%.c $(HARNESS_OBJ) $(OUT)/libmeterflow.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(HARNESS_OBJ) $(OUT)/libmeterflow.a $(LDFLAGS_ALL) $(LIBS)
+	$(CC) $(CFLAGS_ALL) -Itests -MMD -MP -o $@ $< $(HARNESS_OBJ) $(OUT)/libmeterflow.a $(LDFLAGS_ALL) $(LIBS)
 
 $(OUT)/integ/%: tests/integ/%.c $(HARNESS_OBJ) $(OUT)/libmeterflow.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(HARNESS_OBJ) $(OUT)/libmeterflow.a $(LDFLAGS_ALL) $(LIBS)
+	$(CC) $(CFLAGS_ALL) -Itests -MMD -MP -o $@ $< $(HARNESS_OBJ) $(OUT)/libmeterflow.a $(LDFLAGS_ALL) $(LIBS)
 
 # In the fuzz flavour a target links libFuzzer; elsewhere it links a small main that
 # replays every file of its corpus directory (tests/fuzz/corpus/<target>/), so the
