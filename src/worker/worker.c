@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "meterflow/clock.h"
+#include "meterflow/gw3761_data.h"
 #include "worker/worker_int.h"
 
 #define WK_MOD "worker"
@@ -153,6 +154,23 @@ static int poll_timeout_ms(struct worker *w)
     return now >= due ? 0 : (int)((due - now + 999) / 1000);
 }
 
+/* Records one message can produce at most: every value and event of a decoded frame, its
+ * ingest-time anomalies, the raw frame and a command result. */
+#define WK_MSG_MAX_RECORDS (GW_DEC_MAX_VALUES + 2u * GW_DEC_MAX_EVENTS + 64u)
+
+/* How many messages to take now. Hard bound: even if every message were as large as a
+ * frame can decode, the store batch stays under STORE_BATCH_MAX (over it the store would
+ * refuse the batch). Soft bound: with the running average of records per message, the batch
+ * overshoots batch_max_records by about one message, so memory follows the setting. */
+static size_t poll_size(const struct worker *w)
+{
+    size_t total = w->recs.total;
+    size_t hard = total >= STORE_BATCH_MAX ? 0 : (STORE_BATCH_MAX - total) / WK_MSG_MAX_RECORDS;
+    size_t room = total >= w->batch_max_records ? 0 : w->batch_max_records - total;
+    size_t soft = room / (w->avg_recs > 1.0 ? (size_t)w->avg_recs : 1u);
+    return MF_MAX(MF_MIN(MF_MIN(w->poll_max, hard), soft), 1u);
+}
+
 static void *worker_loop(void *arg)
 {
     struct worker *w = arg;
@@ -170,7 +188,7 @@ static void *worker_loop(void *arg)
     while (!atomic_load(&w->stop) && !mf_stop_requested) {
         struct mq_batch mb;
         memset(&mb, 0, sizeof(mb));
-        rc = mq_poll(w->q, &mb, w->poll_max, poll_timeout_ms(w));
+        rc = mq_poll(w->q, &mb, poll_size(w), poll_timeout_ms(w));
         if (rc == MF_EFATAL) {
             mf_error(WK_MOD, "queue poll: fatal; stopping");
             atomic_store(&w->failed, 1);
@@ -179,8 +197,11 @@ static void *worker_loop(void *arg)
         if (rc == 0 && mb.n > 0) {
             if (w->npend == 0)
                 w->batch_started_us = mf_mono_us();
+            size_t before = w->recs.total;
             for (size_t i = 0; i < mb.n; i++)
                 wk_msg_process(w, &mb.msgs[i]);
+            double per = (double)(w->recs.total - before) / (double)mb.n;
+            w->avg_recs = w->avg_recs > 0 ? 0.8 * w->avg_recs + 0.2 * per : per;
             wk_stat_add(w, &w->stats.messages, mb.n);
             pend_push(w, &mb);
         } else if (rc != 0 && wk_sleep_ms(w, w->retry_min_ms)) {

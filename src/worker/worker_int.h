@@ -111,6 +111,7 @@ struct worker {
     struct mq_batch *pend;   /* queue batches whose records are in recs */
     size_t npend, cappend;
     uint64_t batch_started_us;
+    double avg_recs;         /* running average of records per message (poll sizing) */
     struct mf_ratelimit rl_decode;
     struct gw_decoded *dec;  /* reused decode space (large) */
     int clock_sync;          /* [worker] clock_auto_sync */

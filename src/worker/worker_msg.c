@@ -124,7 +124,7 @@ static char *units_json(const struct gw_decoded *dec)
 static int frame_normalise(struct worker *w, const struct mf_env *e, const struct gw_frame *fr,
                            char **answer_json)
 {
-    struct proc_anomaly av[32];
+    struct proc_anomaly av[2 * GW_DEC_MAX_EVENTS]; /* every event + a few voltage/clock */
     struct proc_anoms an = { av, 0, MF_ARRAY_LEN(av), 0 };
     if (!w->dec)
         w->dec = mf_malloc(sizeof(*w->dec));
