@@ -1,6 +1,7 @@
 /* sim_answer.c -- a simulated terminal's answers to master requests: AFN 0C (F2 clock, F25,
  * F129, F33), 0D (F161 and F1 with Td_d, F101 curve with Td_c), 0E (event records from its
- * ring, Pm/Pn), 05 F31 (clock set: applied), 04 (sets: confirmed), 0A F10 (its meter table),
+ * ring, Pm/Pn), 05 F31 (clock set: applied), 04 (F10 changes the meter table, other sets
+ * are confirmed), 0A F10 (its meter table, sim_mtab.c),
  * 09 F1 (version), 10 F1 (transparent DL/T 645 to the simulated meter, sim_meter.c), 01.
  *
  * Invariants: every request read from the wire is bounds-checked before use (identifiers
@@ -279,36 +280,9 @@ static void answer_control(struct sim_term *st, const struct gw_frame *fr)
 
 static void answer_meter_cfg(struct sim_term *st, const struct gw_frame *fr)
 {
-    struct gw_dadt d;
-    struct gw_meter_cfg mc[32];
     struct gw_ubuf ub;
-    size_t n = 0;
-    if (fr->units_len < 6 || gw_dadt_decode(fr->units, &d) != 0 || d.fn[0] != 10) {
-        answer_ack(st, fr, 0);
-        return;
-    }
-    size_t cnt = (size_t)fr->units[4] | (size_t)fr->units[5] << 8;
-    if (cnt > (fr->units_len - 6) / 2)
-        cnt = (fr->units_len - 6) / 2; /* the count cannot exceed the serials present */
-    for (size_t i = 0; i < cnt && n < MF_ARRAY_LEN(mc); i++) {
-        const uint8_t *p = fr->units + 6 + 2 * i;
-        uint16_t serial = (uint16_t)(p[0] | p[1] << 8);
-        if (serial == 0 || serial > st->sp->model->npoints)
-            continue;
-        memset(&mc[n], 0, sizeof(mc[n]));
-        mc[n].serial = serial;
-        mc[n].pn = serial;
-        mc[n].port = 31;
-        mc[n].protocol = 30;
-        mc[n].addr = sim_point_addr(st->sp->model, st->idx, serial);
-        mc[n].tariffs = SIM_TARIFFS;
-        mc[n].digits = 0x09; /* 6 integer digits, 2 decimals */
-        mc[n].user_class = (uint8_t)(sim_point_class(st->sp->model, st->idx, serial) << 4);
-        n++;
-    }
     gw_ub_init(&ub, st->sp->scratch, SIM_UNITS_MAX);
-    gw_ans_meter_cfg(&ub, mc, n);
-    if (ub.err) {
+    if (sim_mtab_query(st, fr, &ub) != 0 || ub.err) {
         answer_ack(st, fr, 0);
         return;
     }
@@ -349,8 +323,10 @@ void sim_answer_request(struct sim_term *st, const struct gw_frame *fr)
         answer_control(st, fr);
         break;
     case GW_AFN_SET:
+        answer_ack(st, fr, sim_mtab_set(st, fr) == 0); /* F10 kept; other sets accepted */
+        break;
     case GW_AFN_RESET:
-        answer_ack(st, fr, 1); /* parameters accepted (we keep none of them) */
+        answer_ack(st, fr, 1);
         break;
     case GW_AFN_QUERY:
         answer_meter_cfg(st, fr);

@@ -147,6 +147,8 @@ struct sim_term {
     uint64_t conn_serial;
     int ever_online;
     int32_t sag_reported;       /* last day an ERC24 for a sag fault was raised */
+    struct gw_meter_cfg *mtab;  /* meter-table entries set by AFN=04 F10 (owned, may be NULL) */
+    uint16_t nmtab;
 };
 
 struct sim_proc {
@@ -166,6 +168,7 @@ struct sim_proc {
     uint64_t stop_deadline_us;
     uint32_t done;
     uint8_t scratch[SIM_UNITS_MAX]; /* data-unit area being built (one at a time) */
+    struct gw_decoded *dec;     /* decoded request (owned; ~60 KB, reused) */
     uint8_t rbuf[65536];        /* shared read buffer: appended to a terminal at once */
 };
 
@@ -215,6 +218,12 @@ void sim_add_f161(struct sim_term *st, struct gw_ubuf *ub, struct ltext *lt, uin
                   int32_t day);
 void sim_add_f101(struct sim_term *st, struct gw_ubuf *ub, struct ltext *lt, uint16_t pn,
                   int64_t start, uint8_t density, uint8_t n);
+
+/* ---- sim_mtab.c ---- */
+/* AFN=04: apply F10 entries. 0, or MF_EINVAL (the set is denied). */
+int sim_mtab_set(struct sim_term *st, const struct gw_frame *fr);
+/* AFN=0A F10: append the answer's unit to ub. 0 or a negative status (deny). */
+int sim_mtab_query(struct sim_term *st, const struct gw_frame *fr, struct gw_ubuf *ub);
 
 /* ---- sim_answer.c ---- */
 /* A master-initiated frame (DIR=0, PRM=1) arrived: answer it. */

@@ -122,13 +122,16 @@ int sim_proc_run(const struct sim_cfg *cfg, const struct sim_model *model,
     sp->stats = stats;
     sp->first = first;
     sp->stride = stride ? stride : 1;
+    sp->dec = mf_malloc(sizeof(*sp->dec));
     if (uv_loop_init(&sp->loop) != 0 || resolve_target(sp) != 0) {
+        free(sp->dec);
         free(sp);
         return 2;
     }
     if (sim_ledger_open(&sp->ledger, cfg->ledger_path, errbuf, sizeof(errbuf)) != 0) {
         mf_error("sim", "%s", errbuf);
         uv_loop_close(&sp->loop);
+        free(sp->dec);
         free(sp);
         return 2;
     }
@@ -156,6 +159,7 @@ int sim_proc_run(const struct sim_cfg *cfg, const struct sim_model *model,
         sim_term_fini(&sp->terms[i]);
     uv_loop_close(&sp->loop);
     free(sp->terms);
+    free(sp->dec);
     free(sp);
     stats->exit_code = rc;
     stats->finished = 1;

@@ -78,6 +78,8 @@ void sim_term_fini(struct sim_term *st)
     mf_buf_fini(&st->in);
     free(st->relay_open);
     st->relay_open = NULL;
+    free(st->mtab);
+    st->mtab = NULL;
 }
 
 /* ---- writing ---- */

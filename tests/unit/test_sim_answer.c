@@ -243,6 +243,22 @@ static void check_misc(struct master *m)
     CHECK_EQ_INT(alen, 16 + 4 + 2 + 2 * 27);     /* header/CS + DA/DT + n + 2 entries */
     CHECK_EQ_INT(ans[20 + 2] | ans[20 + 3] << 8, 1); /* entry 1: pn 1 */
     CHECK_EQ_INT(ans[20 + 5], 30);                   /* DL/T 645-2007 */
+    /* 04 F10: serial 2 becomes a 645-1997 meter 000000000042 on port 1 at 2400 bps (rate
+     * code 3), 4 tariffs, class 1/0 -- then 0A F10 returns it */
+    static const uint8_t s10[4 + 2 + 27] = {
+        0x00, 0x00, 0x02, 0x01, 0x01, 0x00,
+        0x02, 0x00, 0x02, 0x00, 0x61, 0x01, 0x42, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x04, 0x09, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x10 };
+    CHECK_EQ_INT(request(m, 0x4A, 0x04, s10, sizeof(s10), 1, NULL, ans, &alen), 0);
+    CHECK_EQ_INT(ans[12], 0x00);
+    CHECK_EQ_INT(ans[16], 0x01); /* confirmed */
+    static const uint8_t q2[8] = { 0x00, 0x00, 0x02, 0x01, 0x01, 0x00, 0x02, 0x00 };
+    CHECK_EQ_INT(request(m, 0x4B, 0x0A, q2, sizeof(q2), 0, NULL, ans, &alen), 0);
+    CHECK_EQ_INT(alen, 16 + 4 + 2 + 27);
+    CHECK_EQ_INT(ans[24], 0x61);  /* rate/port as set */
+    CHECK_EQ_INT(ans[25], 1);     /* DL/T 645-1997 */
+    CHECK_EQ_INT(ans[26], 0x42);  /* address, least significant byte first */
     /* 0C p1 F129 and F25 in two identifiers */
     static const uint8_t c1[8] = { 0x01, 0x01, 0x01, 0x10, 0x01, 0x01, 0x01, 0x03 };
     CHECK_EQ_INT(request(m, 0x4B, 0x0C, c1, sizeof(c1), 0, NULL, ans, &alen), 0);
