@@ -201,28 +201,34 @@ static const char *const ph_i[4] = {"i_a", "ia_a", "ib_a", "ic_a"};
 static const char *const ph_p[4] = {"p_kw", "pa_kw", "pb_kw", "pc_kw"};
 static const char *const ph_pf[4] = {"pf_pct", "pfa_pct", "pfb_pct", "pfc_pct"};
 
+/* Energies 0000xx00 .. 0004xx00: d2 = kind, d1 = tariff (FF = block), d0 = settlement. */
+static int values_energy(struct vout *o, unsigned d2, unsigned d1, unsigned d0,
+                         const uint8_t *v, size_t n)
+{
+    if (d1 == 0xFF && d0 == 0 && n >= 4 && n % 4 == 0) {
+        energy_block(o, e_tot[d2], e_tar[d2], v, n);
+        return 0;
+    }
+    if (n < 4)
+        return -1;
+    if (d1 == 0)
+        put_bcd(o, e_tot[d2], 0, v, 4, 0, -2);
+    else if (d1 <= 0x3F && d0 == 0)
+        put_bcd(o, e_tar[d2], (uint16_t)d1, v, 4, 0, -2);
+    else
+        return -1;
+    if (d0 != 0)
+        put_int(o, "settlement", d0); /* d0 = k: k-th previous settlement day */
+    return 0;
+}
+
 /* 2007 read answer value v[0..n) of DI di. 0 when interpreted, -1 when not known/short. */
 static int values_2007(struct vout *o, uint32_t di, const uint8_t *v, size_t n)
 {
     unsigned d3 = di >> 24, d2 = di >> 16 & 0xFFu, d1 = di >> 8 & 0xFFu, d0 = di & 0xFFu;
 
-    if (d3 == 0 && d2 <= 4) { /* energies */
-        if (d1 == 0xFF && d0 == 0 && n >= 4 && n % 4 == 0) {
-            energy_block(o, e_tot[d2], e_tar[d2], v, n);
-            return 0;
-        }
-        if (n < 4)
-            return -1;
-        if (d1 == 0)
-            put_bcd(o, e_tot[d2], 0, v, 4, 0, -2);
-        else if (d1 <= 0x3F && d0 == 0)
-            put_bcd(o, e_tar[d2], (uint16_t)d1, v, 4, 0, -2);
-        else
-            return -1;
-        if (d0 != 0)
-            put_int(o, "settlement", d0); /* d0 = k: k-th previous settlement day */
-        return 0;
-    }
+    if (d3 == 0 && d2 <= 4)
+        return values_energy(o, d2, d1, d0, v, n);
     if (d3 == 2 && d0 == 0 && ((d1 >= 1 && d1 <= 3) || d1 == 0)) {
         if (d2 == 1 && d1 >= 1 && n >= 2)
             put_bcd(o, ph_u[d1], 0, v, 2, 0, -1);
