@@ -170,8 +170,8 @@ static int time_range(struct web_req *req, int64_t back_s, int64_t *from, int64_
 int web_h_point_energy(struct web_req *req)
 {
     char tid[10];
-    int pn, rc;
-    int64_t from, to;
+    int pn = 0, rc;
+    int64_t from = 0, to = 0;
     json_t *out = NULL;
 
     if ((rc = path_point(req, tid, &pn)) != 0 || (rc = time_range(req, 7 * 86400, &from, &to)))
@@ -185,8 +185,8 @@ int web_h_point_energy(struct web_req *req)
 int web_h_point_instant(struct web_req *req)
 {
     char tid[10];
-    int pn, rc;
-    int64_t from, to;
+    int pn = 0, rc;
+    int64_t from = 0, to = 0;
     json_t *out = NULL;
 
     if ((rc = path_point(req, tid, &pn)) != 0 || (rc = time_range(req, 86400, &from, &to)))
@@ -200,8 +200,8 @@ int web_h_point_instant(struct web_req *req)
 int web_h_point_daily(struct web_req *req)
 {
     char tid[10];
-    int pn, rc;
-    int32_t from, to, today = web_today();
+    int pn = 0, rc;
+    int32_t from = 0, to = 0, today = web_today();
     json_t *out = NULL;
 
     if ((rc = path_point(req, tid, &pn)) != 0 || (rc = web_arg_date(req, "to", today, &to)) ||
@@ -220,8 +220,8 @@ int web_h_point_daily(struct web_req *req)
 int web_h_point_curve(struct web_req *req)
 {
     char tid[10];
-    int pn, rc;
-    int32_t date;
+    int pn = 0, rc;
+    int32_t date = 0;
     const char *item = NULL;
     json_t *out = NULL;
 
@@ -317,7 +317,7 @@ int web_h_anomaly_state(struct web_req *req)
 
 int web_h_kpi_online(struct web_req *req)
 {
-    int64_t from, to;
+    int64_t from = 0, to = 0;
     json_t *out = NULL;
     int rc = time_range(req, 86400, &from, &to);
     if (rc != 0)
@@ -337,7 +337,7 @@ static void date_text(int32_t days, char out[16])
  * or, with from/to, the overall rate per day. */
 int web_h_kpi_collection(struct web_req *req)
 {
-    int32_t date, from, to;
+    int32_t date = 0, from = 0, to = 0;
     const char *area = NULL;
     json_t *overall = NULL, *areas = NULL, *missing = NULL;
     struct store_page pg;
@@ -371,7 +371,7 @@ int web_h_kpi_collection(struct web_req *req)
 
 int web_h_kpi_lineloss(struct web_req *req)
 {
-    int32_t date, from, to;
+    int32_t date = 0, from = 0, to = 0;
     const char *area = NULL;
     json_t *out = NULL;
     int rc;
@@ -405,7 +405,7 @@ int web_h_audit(struct web_req *req)
 
 int web_h_recollect(struct web_req *req)
 {
-    int32_t date;
+    int32_t date = 0;
     int64_t page, size;
     struct store_page pg;
     json_t *out = NULL;

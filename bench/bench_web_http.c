@@ -1,0 +1,177 @@
+/* bench_web_http.c -- HTTP latency benchmark client for the web API (bench/web-bench.sh):
+ * keep-alive HTTP/1.1 GETs from T threads, each on its own connection, latency of every
+ * request into a histogram (hist.h); prints one machine-readable line per case:
+ *
+ *   case=<name> n=<requests> errors=<non-200> p50_ms=.. p99_ms=.. max_ms=.. rps=.. bytes=<sum>
+ *
+ * Usage: bench_web_http HOST PORT TOKEN CASE THREADS REQUESTS URL_TEMPLATE [SEED]
+ * URL_TEMPLATE may contain {T} (terminal 4403-XXXX, 1..terminals), {P} (pn 1..points) and
+ * {D} (a date in the last 30 days): set by MF_BENCH_TERMINALS / MF_BENCH_POINTS; the
+ * random choices come from a fixed seed, so a run is repeatable; bytes is the result
+ * checksum (a fast wrong server answers different sizes or errors).
+ * Thread: main + T worker threads, each with its own socket and histogram. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "meterflow/clock.h"
+#include "meterflow/common.h"
+#include "meterflow/hist.h"
+
+struct worker {
+    pthread_t th;
+    const char *host, *token, *tmpl;
+    int port, n, terms, points;
+    uint64_t seed, bytes, errors;
+    struct mf_hist h;
+};
+
+static uint64_t next(uint64_t *s)
+{
+    *s ^= *s << 13;
+    *s ^= *s >> 7;
+    *s ^= *s << 17;
+    return *s;
+}
+
+static void expand(struct worker *w, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (const char *p = w->tmpl; *p && o + 16 < cap; p++) {
+        if (p[0] == '{' && p[1] && p[2] == '}') {
+            if (p[1] == 'T')
+                o += (size_t)snprintf(out + o, cap - o, "4403-%04X",
+                                      (unsigned)(next(&w->seed) % (uint64_t)w->terms + 1));
+            else if (p[1] == 'P')
+                o += (size_t)snprintf(out + o, cap - o, "%u",
+                                      (unsigned)(next(&w->seed) % (uint64_t)w->points + 1));
+            else if (p[1] == 'D') {
+                int y, m, d;
+                int32_t today = (int32_t)(mf_now_us() / 86400000000ull);
+                mf_days_to_date(today - 1 - (int32_t)(next(&w->seed) % 29), &y, &m, &d);
+                o += (size_t)snprintf(out + o, cap - o, "%04d-%02d-%02d", y, m, d);
+            }
+            p += 2;
+            continue;
+        }
+        out[o++] = *p;
+    }
+    out[o] = '\0';
+}
+
+static int connect_to(const char *host, int port)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+    int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+    if (fd < 0 || inet_pton(AF_INET, host, &sin.sin_addr) != 1 ||
+        connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    return fd;
+}
+
+/* Send one GET and read the whole answer (Content-Length framing). Returns the status code
+ * and adds the body length to *bytes, or -1 on a socket error. */
+static int get(int fd, const char *host, const char *token, const char *url, uint64_t *bytes)
+{
+    static __thread char buf[1 << 20];
+    char req[2048];
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer %s\r\n\r\n",
+                     url, host, token);
+    if (write(fd, req, (size_t)n) != n)
+        return -1;
+    size_t have = 0;
+    char *hdr_end = NULL;
+    long clen = -1;
+    for (;;) {
+        ssize_t r = read(fd, buf + have, sizeof(buf) - 1 - have);
+        if (r <= 0)
+            return -1;
+        have += (size_t)r;
+        buf[have] = '\0';
+        if (!hdr_end && (hdr_end = strstr(buf, "\r\n\r\n")) != NULL) {
+            char *cl = strcasestr(buf, "\r\nContent-Length:");
+            if (!cl || cl > hdr_end)
+                return -1;
+            clen = strtol(cl + 17, NULL, 10);
+        }
+        if (hdr_end && (long)(have - (size_t)(hdr_end + 4 - buf)) >= clen)
+            break;
+        if (have >= sizeof(buf) - 1)
+            return -1;
+    }
+    *bytes += (uint64_t)clen;
+    return (int)strtol(buf + 9, NULL, 10);
+}
+
+static void *run(void *arg)
+{
+    struct worker *w = arg;
+    char url[1024];
+    int fd = connect_to(w->host, w->port);
+    for (int i = 0; i < w->n; i++) {
+        expand(w, url, sizeof(url));
+        uint64_t t0 = mf_mono_us();
+        int st = fd >= 0 ? get(fd, w->host, w->token, url, &w->bytes) : -1;
+        mf_hist_add(&w->h, mf_mono_us() - t0);
+        if (st != 200) {
+            w->errors++;
+            if (st < 0) { /* reconnect after a socket error */
+                if (fd >= 0)
+                    close(fd);
+                fd = connect_to(w->host, w->port);
+            }
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 8) {
+        fprintf(stderr, "usage: %s HOST PORT TOKEN CASE THREADS REQUESTS URL_TEMPLATE [SEED]\n", argv[0]);
+        return 2;
+    }
+    int nth = atoi(argv[5]) > 0 ? atoi(argv[5]) : 1, total = atoi(argv[6]);
+    uint64_t seed = argc > 8 ? strtoull(argv[8], NULL, 10) : 42;
+    const char *te = getenv("MF_BENCH_TERMINALS"), *pe = getenv("MF_BENCH_POINTS");
+    struct worker *ws = calloc((size_t)nth, sizeof(*ws));
+    struct mf_hist all;
+    uint64_t bytes = 0, errors = 0, t0 = mf_mono_us();
+
+    mf_hist_reset(&all);
+    for (int i = 0; i < nth; i++) {
+        ws[i] = (struct worker){ .host = argv[1], .port = atoi(argv[2]), .token = argv[3],
+                                 .tmpl = argv[7], .n = total / nth,
+                                 .terms = te ? atoi(te) : 1, .points = pe ? atoi(pe) : 1,
+                                 .seed = seed * 7919 + (uint64_t)i + 1 };
+        mf_hist_reset(&ws[i].h);
+        pthread_create(&ws[i].th, NULL, run, &ws[i]);
+    }
+    for (int i = 0; i < nth; i++) {
+        pthread_join(ws[i].th, NULL);
+        mf_hist_merge(&all, &ws[i].h);
+        bytes += ws[i].bytes;
+        errors += ws[i].errors;
+    }
+    double secs = (double)(mf_mono_us() - t0) / 1e6;
+    printf("case=%s n=%llu errors=%llu p50_ms=%.2f p99_ms=%.2f max_ms=%.2f rps=%.0f bytes=%llu\n",
+           argv[4], (unsigned long long)all.count, (unsigned long long)errors,
+           (double)mf_hist_quantile(&all, 0.5) / 1000.0, (double)mf_hist_quantile(&all, 0.99) / 1000.0,
+           (double)all.max / 1000.0, (double)all.count / secs, (unsigned long long)bytes);
+    free(ws);
+    return errors ? 1 : 0;
+}

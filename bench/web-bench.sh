@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# web-bench.sh -- API latency (p50/p99) of the dashboard and point-history endpoints with a
+# store holding DAYS days of daily values and CURVE_DAYS days of 96-point curves for N
+# metering points (bench_web_fixture, fixed seed), served by `meterflow web` (release build,
+# [web] threads = THREADS) and driven by bench_web_http (keep-alive GETs, CLIENTS connections).
+#
+#   N=1000 DAYS=365 CURVE_DAYS=30 bash bench/web-bench.sh      (the goal size is N=100000)
+#
+# One machine-readable line per case (bench_web_http), also appended to
+# bench/results/web-bench.txt. Short by design: REQ requests per case (default 400).
+set -eu
+cd "$(dirname "$0")/.."
+N=${N:-1000}; P=${P:-10}; DAYS=${DAYS:-365}; CURVE_DAYS=${CURVE_DAYS:-30}
+REQ=${REQ:-400}; CLIENTS=${CLIENTS:-2}; THREADS=${THREADS:-2}; B=${MF_BUILD:-bench}
+T=$(( (N + P - 1) / P ))
+make -s -j2 BUILD="$B" "build/$B/meterflow" "build/$B/bench/bench_web_fixture" "build/$B/bench/bench_web_http"
+tmp=$(mktemp -d /tmp/mf-webbench.XXXXXX)
+pid=
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+t0=$(date +%s.%N)
+"build/$B/bench/bench_web_fixture" "$tmp/meterflow.db" --terminals "$T" --points "$P" \
+  --days "$DAYS" --curve-days "$CURVE_DAYS" --seed 7
+echo "fixture: $(python3 -c "import time; print(round(time.time() - $t0, 1))") s, $(du -h "$tmp/meterflow.db" | cut -f1)"
+args=(--set meterflow.data_dir="$tmp" --set web.port=0 --set web.threads="$THREADS"
+      --set web.store_handles="$THREADS" --set meterflow.log_level=warn)
+echo "bench-pass-1" | "build/$B/meterflow" user "${args[@]}" add bench --role viewer
+"build/$B/meterflow" web "${args[@]}" --no-queue --port-file "$tmp/port" 2>"$tmp/web.log" &
+pid=$!
+for _ in $(seq 100); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+port=$(cat "$tmp/port")
+tok=$(curl -s -H 'Content-Type: application/json' -d '{"username":"bench","password":"bench-pass-1"}' \
+  "http://127.0.0.1:$port/api/login" | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])')
+export MF_BENCH_TERMINALS=$T MF_BENCH_POINTS=$P
+from=$(date -d "-$DAYS days" +%F)
+mkdir -p bench/results
+run() { # case url
+  "build/$B/bench/bench_web_http" 127.0.0.1 "$port" "$tok" "$1" "$CLIENTS" "$REQ" "$2" 7 |
+    sed "s/^/points=$N days=$DAYS curve_days=$CURVE_DAYS /" | tee -a bench/results/web-bench.txt
+}
+run dash_summary "/api/kpi/summary"
+run dash_online "/api/kpi/online"
+run dash_collection "/api/kpi/collection?page_size=20"
+run dash_lineloss "/api/kpi/lineloss"
+run dash_events "/api/events?page_size=8"
+run dash_anomalies "/api/anomalies?page_size=8&state=open"
+run terminals_page "/api/terminals?page_size=50"
+run terminal_detail "/api/terminals/{T}"
+run point_daily_year "/api/terminals/{T}/points/{P}/daily?from=$from"
+run point_curve_day "/api/terminals/{T}/points/{P}/curve?date={D}"
+run point_energy "/api/terminals/{T}/points/{P}/energy"
