@@ -285,7 +285,7 @@ struct front *front_new(const struct mf_config *cfg, struct mq *q, char *errbuf,
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
         (rlim_t)f->o.max_connections + 64 > rl.rlim_cur) {
         int lim = rl.rlim_cur > 128 ? (int)(rl.rlim_cur - 64) : 64;
-        mf_warn(FRONT_MOD, "[front] max_connections %d clamped to %d (open-file limit %llu)",
+        mf_info(FRONT_MOD, "[front] max_connections %d clamped to %d (open-file limit %llu)",
                 f->o.max_connections, lim, (unsigned long long)rl.rlim_cur);
         f->o.max_connections = lim;
     }

@@ -17,6 +17,7 @@
 
 #include "front/front_int.h"
 #include "meterflow/clock.h"
+#include "meterflow/gw3761_data.h"
 
 static int json_uint(json_t *root, const char *name, uint64_t def, uint64_t max, uint64_t *out,
                      char *why, size_t whylen)
@@ -349,12 +350,15 @@ void front_req_event_read(struct front_conn *conn, uint8_t ec1)
         pm = ec1 >= f->o.event_read_max ? (uint8_t)(ec1 - f->o.event_read_max) : 0;
     if (pm == ec1)
         return;
-    struct front_cmd *cmd = mf_calloc(1, sizeof(*cmd) + 6);
-    static const uint8_t f1[4] = { 0x00, 0x00, 0x01, 0x00 }; /* p0 F1 important events */
-    memcpy(cmd->units, f1, 4);
-    cmd->units[4] = pm;
-    cmd->units[5] = ec1;
-    cmd->units_len = 6;
+    struct front_cmd *cmd = mf_calloc(1, sizeof(*cmd) + 16);
+    struct gw_ubuf ub;
+    gw_ub_init(&ub, cmd->units, 16);
+    gw_req_events(&ub, 1, pm, ec1); /* p0 F1 important events, Pm Pn */
+    if (ub.err) {
+        free(cmd);
+        return;
+    }
+    cmd->units_len = ub.len;
     cmd->afn = GW_AFN_CLASS3;
     cmd->a1 = conn->a1;
     cmd->a2 = conn->a2;

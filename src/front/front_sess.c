@@ -19,8 +19,9 @@
 
 #include "front/front_int.h"
 #include "meterflow/clock.h"
+#include "meterflow/gw3761_data.h"
 
-/* DA/DT of p0 F1 / F2 / F3 (section 6): login, logout, heartbeat; and the AFN 00 answers. */
+/* DA/DT of p0 F1 / F2 / F3 (section 6): login, logout, heartbeat. */
 static const uint8_t dadt_f1[4] = { 0x00, 0x00, 0x01, 0x00 };
 static const uint8_t dadt_f2[4] = { 0x00, 0x00, 0x02, 0x00 };
 static const uint8_t dadt_f3[4] = { 0x00, 0x00, 0x04, 0x00 };
@@ -45,23 +46,28 @@ void front_conn_peer_format(const struct front_conn *conn, char *out, size_t len
 }
 
 int front_sess_answer(struct front_conn *conn, uint16_t a1, uint16_t a2, uint8_t c, uint8_t msa,
-                      uint8_t rseq, const struct gw_tp *tp, int fn, uint8_t f3_afn, const uint8_t *f3_dadt)
+                      uint8_t rseq, const struct gw_tp *tp, int fn, uint8_t f3_afn,
+                      const uint8_t *f3_dadt)
 {
-    uint8_t units[4 + 1 + 4 + 1];
+    uint8_t units[32];
     uint8_t out[64];
     struct gw_frame_out fo;
-    size_t ulen = 4;
+    struct gw_ubuf ub;
+    struct gw_dadt d;
 
-    memset(&fo, 0, sizeof(fo));
-    if (f3_dadt) {
-        memcpy(units, dadt_f3, 4); /* p0 F3 per-item: AFN + DA/DT + ERR (confirm-03) */
-        units[4] = f3_afn;
-        memcpy(units + 5, f3_dadt, 4);
-        units[9] = 0x00;
-        ulen = 10;
+    gw_ub_init(&ub, units, sizeof(units));
+    if (f3_dadt && gw_dadt_decode(f3_dadt, &d) == 0 && d.npn > 0 && d.nfn > 0) {
+        /* p0 F3 per-item: the AFN confirmed + its DA/DT + ERR 0 (vector confirm-03) */
+        struct gw_item_ack it = { d.pn[0], d.fn[0], 0 };
+        gw_b_confirm_items(&ub, f3_afn, &it, 1);
+    } else if (fn == 2) {
+        gw_b_deny_all(&ub);
     } else {
-        memcpy(units, fn == 2 ? dadt_f2 : dadt_f1, 4);
+        gw_b_confirm_all(&ub);
     }
+    if (ub.err)
+        return ub.err;
+    memset(&fo, 0, sizeof(fo));
     fo.c = c;
     fo.addr.a1 = a1;
     fo.addr.a2 = a2;
@@ -71,7 +77,7 @@ int front_sess_answer(struct front_conn *conn, uint16_t a1, uint16_t a2, uint8_t
     fo.seq.fin = 1;
     fo.seq.pseq = rseq & 15u;
     fo.units = units;
-    fo.units_len = ulen;
+    fo.units_len = ub.len;
     if (tp) { /* echo the Tp of the frame answered (section 7 [R], 10.3) */
         fo.has_tp = 1;
         fo.tp = *tp;
@@ -161,27 +167,20 @@ static int sess_close(struct front_conn *conn, int reason, int why, const char *
     return MF_ECLOSED;
 }
 
-/* 2013 heartbeat clock (A.1: ss mm hh DD week|month YY) minus our clock, in seconds. */
+/* 2013 heartbeat clock (A.1) minus our clock, in seconds. */
 static int sess_clock_offset(const uint8_t *b, int32_t *off)
 {
+    struct gw_time t;
     struct mf_civil c;
-    uint8_t v[6];
 
-    for (int i = 0; i < 6; i++) {
-        uint8_t x = i == 4 ? (uint8_t)(b[i] & 0x1Fu) : b[i];
-        if ((x & 15u) > 9 || (x >> 4) > 9)
-            return MF_EINVAL;
-        v[i] = (uint8_t)((x >> 4) * 10 + (x & 15u));
-    }
-    c.sec = v[0];
-    c.min = v[1];
-    c.hour = v[2];
-    c.day = v[3];
-    c.month = v[4];
-    c.year = 2000 + v[5];
-    if (c.sec > 59 || c.min > 59 || c.hour > 23 || c.day < 1 || c.day > 31 || c.month < 1 ||
-        c.month > 12)
+    if (gw_time_decode(1, b, &t) != GW_VS_OK)
         return MF_EINVAL;
+    c.year = t.year;
+    c.month = t.mon;
+    c.day = t.day;
+    c.hour = t.hour;
+    c.min = t.min;
+    c.sec = t.sec;
     int64_t d = mf_civil_to_utc(&c) - (int64_t)(mf_now_us() / 1000000u);
     if (d > INT32_MAX || d < INT32_MIN)
         return MF_EINVAL;
