@@ -11,6 +11,7 @@
 # Every client line carries "bad=0 checksum=ok" when every answer matched its frame.
 #
 #   bench/front_scale.sh                        reduced run (20,000 connections, short)
+#   SKIP_RATE=1 ...                             only the scale part
 #   CONNS=200000 FRONTS=12 CLIENTS=12 HOLD_S=60 bench/front_scale.sh   full run (machine to itself)
 #
 # Needs: make BUILD=release benchbin (or BUILD=bench). Writes results to $OUT (one line each).
@@ -86,6 +87,7 @@ for p in "${fpids[@]}"; do kill $p; done; wait "${fpids[@]}" 2>/dev/null
 pids=()
 
 # ---- 2. rate, CPU per frame, latency ----
+[ "${SKIP_RATE:-0}" = 1 ] && { echo "# results in $OUT"; exit 0; }
 port=$(free_port)
 fp=$(start_front $port $THREADS /tmp/front_scale_rate.$$); pids+=($fp)
 run_load() { # rate label
