@@ -567,7 +567,11 @@ int store_command_update(struct store *st, const struct store_cmd_result *r);
  * MF_EINVAL (bad terminal text), MF_ERETRY, MF_EFATAL.
  * ====================================================================================== */
 
-/* page is 1-based (0 -> 1); page_size 1..1000 (0 -> 50). */
+/* page is 1-based (0 -> 1); page_size 1..1000 (0 -> 50).
+ * The growing logs (events, anomalies, commands, audit) count at most STORE_COUNT_CAP + 1
+ * matching rows, so a request's work stays bounded: their lists carry "total_capped": true
+ * and "total": STORE_COUNT_CAP + 1 when more rows match. */
+#define STORE_COUNT_CAP 10000
 struct store_page {
     int page;
     int page_size;

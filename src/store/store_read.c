@@ -17,9 +17,10 @@ static const char *nz(const char *s)
 
 typedef void (*bind_fn)(struct sq *q, const void *f);
 
-/* Count with qcount, list a page with qlist (its last two parameters LIMIT, OFFSET). */
-static int paged(struct store *st, int qcount, int qlist, bind_fn bind, const void *f,
-                 const struct store_page *pg, json_t **out)
+/* Count with qcount, list a page with qlist (its last two parameters LIMIT, OFFSET).
+ * capped: qcount stops at STORE_COUNT_CAP + 1 (store_sql.c CAPPED_COUNT). */
+static int paged(struct store *st, int qcount, int qlist, int capped, bind_fn bind,
+                 const void *f, const struct store_page *pg, json_t **out)
 {
     int page, size, rc;
     int64_t total = 0;
@@ -48,6 +49,8 @@ static int paged(struct store *st, int qcount, int qlist, bind_fn bind, const vo
         return rc;
     }
     *out = st_page_wrap(items, total, page, size);
+    if (capped)
+        json_object_set_new(*out, "total_capped", json_boolean(total > STORE_COUNT_CAP));
     return 0;
 }
 
@@ -97,7 +100,7 @@ static void bind_terms(struct sq *q, const void *fv)
 int store_terminals_json(struct store *st, const struct store_terminal_filter *f, json_t **out)
 {
     ENTER(st);
-    rc = paged(st, Q_TERMS_COUNT, Q_TERMS_LIST, bind_terms, f, &f->pg, out);
+    rc = paged(st, Q_TERMS_COUNT, Q_TERMS_LIST, 0, bind_terms, f, &f->pg, out);
     st_leave(st);
     return rc;
 }
@@ -259,7 +262,10 @@ static void bind_events(struct sq *q, const void *fv)
 int store_events_json(struct store *st, const struct store_event_filter *f, json_t **out)
 {
     ENTER(st);
-    rc = paged(st, Q_EVENTS_COUNT, Q_EVENTS_LIST, bind_events, f, &f->pg, out);
+    if (nz(f->terminal))
+        rc = paged(st, Q_EVENTS_COUNT_T, Q_EVENTS_LIST_T, 1, bind_events, f, &f->pg, out);
+    else
+        rc = paged(st, Q_EVENTS_COUNT, Q_EVENTS_LIST, 1, bind_events, f, &f->pg, out);
     st_leave(st);
     return rc;
 }
@@ -278,7 +284,7 @@ static void bind_anoms(struct sq *q, const void *fv)
 int store_anomalies_json(struct store *st, const struct store_anomaly_filter *f, json_t **out)
 {
     ENTER(st);
-    rc = paged(st, Q_ANOMS_COUNT, Q_ANOMS_LIST, bind_anoms, f, &f->pg, out);
+    rc = paged(st, Q_ANOMS_COUNT, Q_ANOMS_LIST, 1, bind_anoms, f, &f->pg, out);
     st_leave(st);
     return rc;
 }
@@ -293,7 +299,7 @@ static void bind_cmds(struct sq *q, const void *fv)
 int store_commands_json(struct store *st, const struct store_command_filter *f, json_t **out)
 {
     ENTER(st);
-    rc = paged(st, Q_CMDS_COUNT, Q_CMDS_LIST, bind_cmds, f, &f->pg, out);
+    rc = paged(st, Q_CMDS_COUNT, Q_CMDS_LIST, 1, bind_cmds, f, &f->pg, out);
     st_leave(st);
     return rc;
 }
@@ -324,7 +330,7 @@ static void bind_audit(struct sq *q, const void *fv)
 int store_audit_json(struct store *st, const struct store_audit_filter *f, json_t **out)
 {
     ENTER(st);
-    rc = paged(st, Q_AUDIT_COUNT, Q_AUDIT_LIST, bind_audit, f, &f->pg, out);
+    rc = paged(st, Q_AUDIT_COUNT, Q_AUDIT_LIST, 1, bind_audit, f, &f->pg, out);
     st_leave(st);
     return rc;
 }

@@ -37,6 +37,14 @@
 #define AUDIT_WHERE                                                                            \
     " WHERE " ANY_TEXT(1, "user_name") " AND " ANY_TEXT(2, "action") " AND " FROM0(3, "at")   \
     " AND " TO0(4, "at")
+/* Events of one terminal: an equality the (terminal, received_at) index can use. */
+#define EVENTS_WHERE_T                                                                         \
+    " WHERE terminal = $1 AND ($2 = 0 OR erc = $2) AND ($3 = 0 OR class = $3)"               \
+    " AND severity >= $4 AND " FROM0(5, "received_at") " AND " TO0(6, "received_at")
+/* Counts of the growing logs stop at STORE_COUNT_CAP + 1 rows: bounded work per request. */
+#define COUNT_CAP_SQL "10001"
+_Static_assert(STORE_COUNT_CAP + 1 == 10001, "COUNT_CAP_SQL must follow STORE_COUNT_CAP");
+#define CAPPED_COUNT(from_where) "SELECT COUNT(*) FROM (SELECT 1 FROM " from_where " LIMIT " COUNT_CAP_SQL ") x"
 #define FINAL_STATES "('answered','failed','timeout')"
 
 const struct sql_def store_sql[Q_COUNT] = {
@@ -333,7 +341,12 @@ const struct sql_def store_sql[Q_COUNT] = {
     [Q_PT_INSTANT] = {
         "SELECT read_at, quantity, value, status FROM instant WHERE terminal = $1 AND pn = $2"
         " AND read_at >= $3 AND read_at < $4 ORDER BY read_at, quantity LIMIT 20000", NULL, 0 },
-    [Q_EVENTS_COUNT] = { "SELECT COUNT(*) FROM events" EVENTS_WHERE, NULL, 0 },
+    [Q_EVENTS_COUNT] = { CAPPED_COUNT("events" EVENTS_WHERE), NULL, 0 },
+    [Q_EVENTS_COUNT_T] = { CAPPED_COUNT("events" EVENTS_WHERE_T), NULL, 0 },
+    [Q_EVENTS_LIST_T] = {
+        "SELECT id, terminal, class, erc, pn, severity, started, occurred_at, received_at,"
+        " fields_json, raw FROM events" EVENTS_WHERE_T
+        " ORDER BY received_at DESC, id DESC LIMIT $7 OFFSET $8", NULL, 0 },
     [Q_EVENTS_LIST] = {
         "SELECT id, terminal, class, erc, pn, severity, started, occurred_at, received_at,"
         " fields_json, raw FROM events" EVENTS_WHERE
@@ -354,7 +367,7 @@ const struct sql_def store_sql[Q_COUNT] = {
         "SELECT date, area, supply_kwh, consumed_kwh, loss_kwh, rate, flag, meters_expected,"
         " meters_counted FROM line_loss WHERE date >= $1 AND date <= $2 AND "
         ANY_TEXT(3, "area") " ORDER BY date, area", NULL, 0 },
-    [Q_ANOMS_COUNT] = { "SELECT COUNT(*) FROM anomalies" ANOMS_WHERE, NULL, 0 },
+    [Q_ANOMS_COUNT] = { CAPPED_COUNT("anomalies" ANOMS_WHERE), NULL, 0 },
     [Q_ANOMS_LIST] = {
         "SELECT id, kind, terminal, pn, area, at, date, severity, evidence_json, state"
         " FROM anomalies" ANOMS_WHERE " ORDER BY at DESC, id DESC LIMIT $7 OFFSET $8",
@@ -363,7 +376,7 @@ const struct sql_def store_sql[Q_COUNT] = {
     [Q_CMD_GET] = {
         "SELECT id, terminal, afn, request_json, state, attempts, created_by, created_at,"
         " updated_at, answer_json FROM commands WHERE id = $1", NULL, 0 },
-    [Q_CMDS_COUNT] = { "SELECT COUNT(*) FROM commands" CMDS_WHERE, NULL, 0 },
+    [Q_CMDS_COUNT] = { CAPPED_COUNT("commands" CMDS_WHERE), NULL, 0 },
     [Q_CMDS_LIST] = {
         "SELECT id, terminal, afn, request_json, state, attempts, created_by, created_at,"
         " updated_at, answer_json FROM commands" CMDS_WHERE
@@ -380,7 +393,7 @@ const struct sql_def store_sql[Q_COUNT] = {
     [Q_METERS_LIST] = {
         "SELECT terminal, pn, addr, area, customer_class, is_area_meter, multiplier"
         " FROM meters" METERS_WHERE " ORDER BY terminal, pn LIMIT $3 OFFSET $4", NULL, 0 },
-    [Q_AUDIT_COUNT] = { "SELECT COUNT(*) FROM audit" AUDIT_WHERE, NULL, 0 },
+    [Q_AUDIT_COUNT] = { CAPPED_COUNT("audit" AUDIT_WHERE), NULL, 0 },
     [Q_AUDIT_LIST] = {
         "SELECT id, at, user_name AS \"user\", action, target, detail_json, remote FROM audit"
         AUDIT_WHERE " ORDER BY at DESC, id DESC LIMIT $5 OFFSET $6", NULL, 0 },

@@ -319,6 +319,16 @@ MF_TEST(contract_events_ec_sessions_clock)
     CHECK_EQ_INT(store_events_json(st, &ef, &j), 0);
     CHECK_EQ_INT(json_integer_value(json_object_get(j, "total")), 0);
     json_decref(j);
+    ef.erc = 0;
+    ef.terminal = "4403-0012"; /* the per-terminal statement */
+    CHECK_EQ_INT(store_events_json(st, &ef, &j), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(j, "total")), 1);
+    CHECK(json_is_false(json_object_get(j, "total_capped")));
+    json_decref(j);
+    ef.terminal = "4403-ABCD";
+    CHECK_EQ_INT(store_events_json(st, &ef, &j), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(j, "total")), 0);
+    json_decref(j);
 
     /* EC pointers move forward modulo 256 only */
     struct store_ec ec = { TERM_A, 24, -1, T0 };
@@ -371,6 +381,45 @@ MF_TEST(contract_events_ec_sessions_clock)
     CHECK_EQ_INT(ct_rows(st, "session_log"), 2);
     CHECK_EQ_INT(store_terminal_json(st, "4403-9999", 10, &j), MF_ENOTFOUND);
     CHECK_EQ_INT(store_terminal_json(st, "not-a-terminal", 10, &j), MF_EINVAL);
+    store_close(st);
+}
+
+MF_TEST(contract_event_count_capped)
+{
+    char loc[512];
+    enum { N = STORE_COUNT_CAP + 5 };
+    static struct store_event ev[N];
+    static uint8_t raw[N][4];
+    json_t *j = NULL;
+    struct store_batch b = { 0 };
+    struct store *st = ct_fresh(loc, sizeof(loc));
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    for (int i = 0; i < N; i++) {
+        raw[i][0] = 14;
+        raw[i][1] = 2;
+        raw[i][2] = (uint8_t)(i >> 8);
+        raw[i][3] = (uint8_t)i;
+        ev[i] = (struct store_event){ TERM_A, 2, 14, 1, -1, 0, T0 + i, T0 + i, NULL, raw[i], 4 };
+    }
+    b.events = ev;
+    b.n_events = N;
+    CHECK_EQ_INT(store_batch_write(st, &b), 0);
+    CHECK_EQ_INT(ct_rows(st, "events"), N);
+    struct store_event_filter f = { .pg = { 2, 3 } };
+    CHECK_EQ_INT(store_events_json(st, &f, &j), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(j, "total")), STORE_COUNT_CAP + 1);
+    CHECK(json_is_true(json_object_get(j, "total_capped")));
+    json_t *items = json_object_get(j, "items");
+    CHECK_EQ_INT(json_array_size(items), 3);
+    /* newest first: page 2 of 3 starts with the 4th newest, received at T0 + N - 4 */
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(items, 0), "id")) > 0, 1);
+    CHECK(json_is_null(json_object_get(json_array_get(items, 0), "fields")));
+    char want[32];
+    snprintf(want, sizeof(want), "0E 02 %02X %02X", (N - 4) >> 8 & 0xFF, (N - 4) & 0xFF);
+    CHECK_STR(ct_str(json_array_get(items, 0), "raw"), want);
+    json_decref(j);
     store_close(st);
 }
 
