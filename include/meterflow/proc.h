@@ -352,15 +352,5 @@ struct proc_norm_ctx {
 int proc_norm_units(struct proc_norm_ctx *ctx, const struct gw_decoded *dec, proc_emit_fn emit,
                     void *opaque);
 
-/* A DL/T 645-2007 frame (as forwarded by AFN=10): address (12 digits), control code, DI and
- * the data after DI with 0x33 removed. 0 or MF_EINVAL (not a well-formed 645 frame). */
-struct proc_645 {
-    char addr[13];
-    uint8_t c;
-    uint32_t di;         /* 0 when the frame carries no DI (e.g. an error answer) */
-    uint8_t data[200];
-    size_t len;
-};
-int proc_645_parse(const uint8_t *p, size_t n, struct proc_645 *out);
 
 #endif

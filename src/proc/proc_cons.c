@@ -195,7 +195,10 @@ static void jump_rule(const struct proc_cfg *cfg, const struct proc_cons *o,
     if (!proc_cons_has_value(o->status) || o->median_e4 < 0)
         return;
     int64_t base = MF_MAX(o->median_e4, cfg->jump_floor_e4);
-    int64_t limit = base * cfg->jump_factor_pct / 100; /* base <= modulus: no overflow */
+    int64_t limit;
+    if (__builtin_mul_overflow(base, (int64_t)cfg->jump_factor_pct, &limit))
+        return; /* a median this large is no base for anything */
+    limit /= 100;
     if (o->kwh_e4 <= limit)
         return;
     struct proc_anomaly *x = proc_anoms_push(an);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "meterflow/clock.h"
+#include "meterflow/dlt645.h"
 #include "proc/proc_int.h"
 
 struct jbuf {
@@ -252,40 +253,6 @@ static void norm_version(struct pn_ctx *n)
     pn_emit(n, &r);
 }
 
-int proc_645_parse(const uint8_t *p, size_t n, struct proc_645 *out)
-{
-    size_t i = 0;
-    memset(out, 0, sizeof(*out));
-    while (i < n && p[i] == 0xFE) /* wake-up preamble */
-        i++;
-    if (n - i < 12 || p[i] != 0x68 || p[i + 7] != 0x68)
-        return MF_EINVAL;
-    const uint8_t *f = p + i;
-    size_t len = f[9];
-    if (n - i < 12 + len || f[10 + len + 1] != 0x16)
-        return MF_EINVAL;
-    uint8_t cs = 0;
-    for (size_t k = 0; k < 10 + len; k++)
-        cs = (uint8_t)(cs + f[k]);
-    if (cs != f[10 + len])
-        return MF_EINVAL;
-    for (int k = 0; k < 6; k++) { /* A0 is the least significant byte */
-        uint8_t b = f[6 - k];
-        out->addr[2 * k] = (char)('0' + (b >> 4 > 9 ? 0 : b >> 4));
-        out->addr[2 * k + 1] = (char)('0' + ((b & 15) > 9 ? 0 : b & 15));
-    }
-    out->addr[12] = 0;
-    out->c = f[8];
-    if (len >= 4 && !(f[8] & 0x40)) { /* D6 = 1: error answer, no DI */
-        for (int k = 3; k >= 0; k--)
-            out->di = out->di << 8 | (uint8_t)(f[10 + k] - 0x33);
-        out->len = MF_MIN(len - 4, sizeof(out->data));
-        for (size_t k = 0; k < out->len; k++)
-            out->data[k] = (uint8_t)(f[14 + k] - 0x33);
-    }
-    return 0;
-}
-
 /* XXXXXX.XX from 4 BCD bytes (least significant first); 0 when not BCD. */
 static int bcd4_hundredths(const uint8_t *d, double *v)
 {
@@ -299,26 +266,45 @@ static int bcd4_hundredths(const uint8_t *d, double *v)
     return 1;
 }
 
-/* AFN 10 F1: the forwarded 645 answer. A read of an energy DI (DI3 = 00, 4 data bytes)
- * gives a value; any other answer is kept raw with status absent (no answer) or invalid. */
+/* AFN 10 F1: the forwarded 645 answer, read with the codec's DL/T 645 decoder: address, DI
+ * and the first numeric value it interprets (e.g. fwd_active_total_kwh). No answer (k = 0)
+ * is absent; an answer without a usable number (error word, control ack) is invalid; the
+ * 645 bytes are kept raw either way. */
 static void norm_forward(struct pn_ctx *n)
 {
     const struct gw_value *fv = pn_val(n, "frame", 0);
-    struct proc_645 f;
+    static const struct gw_value none = { 0 };
+    struct dlt645_frame f;
+    struct gw_value vals[16];
     struct proc_rec r;
+    char addr[13] = "000000000000";
     double value = 0;
     uint8_t st = STORE_V_ABSENT;
-    memset(&r, 0, sizeof(r));
-    if (fv && fv->len > 0 && proc_645_parse(fv->u.p, fv->len, &f) == 0) {
-        st = (f.di >> 24) == 0 && f.len == 4 && bcd4_hundredths(f.data, &value) ? STORE_V_OK
-                                                                                 : STORE_V_INVALID;
-    } else {
-        memset(&f, 0, sizeof(f));
-        snprintf(f.addr, sizeof(f.addr), "000000000000");
-        st = fv && fv->len > 0 ? STORE_V_INVALID : STORE_V_ABSENT;
+    uint32_t di = 0;
+    if (fv && fv->len > 0) {
+        st = STORE_V_INVALID;
+        if (dlt645_decode(fv->u.p, fv->len, &f) == 0) {
+            struct gw_value av = none;
+            uint64_t a = 0;
+            int is1997 = 0;
+            av.kind = GW_VK_ADDR;
+            if (dlt645_addr_to_u64(f.addr, &a) == 0) {
+                av.u.i = (int64_t)a;
+                addr_text(&av, addr);
+            }
+            di = dlt645_di(&f, &is1997);
+            size_t nv = f.abnormal ? 0 : dlt645_values(&f, vals, MF_ARRAY_LEN(vals));
+            for (size_t i = 0; i < nv; i++)
+                if (vals[i].kind == GW_VK_NUM && vals[i].status == GW_VS_OK) {
+                    value = gw_num_to_double(vals[i].u.i, vals[i].exp);
+                    st = STORE_V_OK;
+                    break;
+                }
+        }
     }
+    memset(&r, 0, sizeof(r));
     r.type = PROC_REC_FWD645;
-    r.u.fwd645 = (struct store_fwd645){ 0, n->ctx->term, f.addr, f.di, st, value,
+    r.u.fwd645 = (struct store_fwd645){ 0, n->ctx->term, addr, di, st, value,
                                         fv ? fv->u.p : NULL, fv ? MF_MIN(fv->len, 512u) : 0,
                                         n->ctx->received_at };
     pn_emit(n, &r);

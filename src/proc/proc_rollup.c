@@ -39,6 +39,20 @@ struct area_acc {
     uint32_t supplies, supplies_known;
 };
 
+/* Saturating arithmetic: indications come from the wire (bounded by A.14, but multipliers
+ * and sums over a million points must not wrap). */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_add_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
+static int64_t sat_mul(int64_t a, int64_t b)
+{
+    int64_t r;
+    return __builtin_mul_overflow(a, b, &r) ? INT64_MAX : r;
+}
+
 static void area_add(struct proc_area_out *a, struct area_acc *acc, const struct proc_point *pt,
                      const struct proc_cons *c)
 {
@@ -51,13 +65,13 @@ static void area_add(struct proc_area_out *a, struct area_acc *acc, const struct
             a->supply_point = pt->key;
         if (proc_cons_has_value(c->status)) {
             acc->supplies_known++;
-            a->supply_e4 = (a->supply_e4 < 0 ? 0 : a->supply_e4) + c->kwh_e4;
+            a->supply_e4 = sat_add(a->supply_e4 < 0 ? 0 : a->supply_e4, c->kwh_e4);
         }
     } else if (pt->role == PROC_ROLE_CUSTOMER) {
         a->customers++;
         if (proc_cons_has_value(c->status)) {
             a->customers_with_cons++;
-            a->customers_e4 += c->kwh_e4;
+            a->customers_e4 = sat_add(a->customers_e4, c->kwh_e4);
         }
     }
 }
@@ -77,8 +91,17 @@ static void area_finish(int64_t high_ppm, struct proc_area_out *a, const struct 
         return;
     }
     a->loss_e4 = a->supply_e4 - a->customers_e4;
-    int64_t ppm = a->loss_e4 * 1000000 / a->supply_e4;
-    a->loss_ppm = (int32_t)MF_MAX(MF_MIN(ppm, INT32_MAX), -INT32_MAX);
+    /* exact integer ppm (truncated toward zero) unless loss x 1e6 would pass int64 (absurd
+     * values): then in double. Clamped to int32. */
+    int64_t scaled, ppm;
+    if (!__builtin_mul_overflow(a->loss_e4, (int64_t)1000000, &scaled)) {
+        ppm = scaled / a->supply_e4;
+    } else {
+        double d = (double)a->loss_e4 / (double)a->supply_e4 * 1e6;
+        ppm = d > 2e9 ? INT32_MAX : d < -2e9 ? -INT32_MAX : (int64_t)d;
+    }
+    ppm = MF_MAX(MF_MIN(ppm, INT32_MAX), -INT32_MAX);
+    a->loss_ppm = (int32_t)ppm;
     a->has_rate = 1;
     if (a->loss_e4 < 0)
         a->status = PROC_LOSS_NEGATIVE;
@@ -144,7 +167,7 @@ int proc_rollup(const struct proc_cfg *cfg, const struct proc_rollup_in *in,
                               in->hist + i * (size_t)in->hist_days, in->hist_days, c,
                               &out->anoms);
         if (pt->multiplier > 1 && (proc_cons_has_value(c->status) || c->status == PROC_CONS_GAP))
-            c->kwh_e4 *= pt->multiplier;
+            c->kwh_e4 = sat_mul(c->kwh_e4, pt->multiplier);
         out->expected++;
         if (out->cons[i].status != PROC_CONS_MISSING)
             out->collected++;
