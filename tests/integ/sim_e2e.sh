@@ -18,7 +18,13 @@ finish() {
   [ -n "${MF_RESULTS:-}" ] && echo "sim_e2e $pass $fail" >>"$MF_RESULTS"
   [ $fail = 0 ]
 }
-cleanup() { [ -n "${run_pid:-}" ] && kill "$run_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
+pgdir=
+cleanup() {
+  [ -n "${run_pid:-}" ] && kill "$run_pid" 2>/dev/null
+  wait 2>/dev/null
+  [ -n "$pgdir" ] && { bash scripts/pg.sh stop "$pgdir" >/dev/null 2>&1; rm -rf "$pgdir"; }
+  rm -rf "$tmp"
+}
 trap cleanup EXIT
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 tport=$(free_port); hport=$(free_port)
@@ -99,6 +105,31 @@ logins=$(sed -n 's/.* logins=\([0-9]*\) .*/\1/p' "$tmp/sim2.out")
 vrc=$?
 head -1 "$tmp/verify2.out"
 [ $vrc = 0 ] && ok "after the crash: 0 missing, 0 mismatched" || ko "verify after the crash: exit $vrc"
+
+# The same against PostgreSQL: meterflow run with [store] backend = postgres, sim --verify --pg.
+kill $run_pid 2>/dev/null; wait $run_pid 2>/dev/null; run_pid=
+pgdir=$(mktemp -d /tmp/mf-sim-pg.XXXXXX)
+if bash scripts/pg.sh start "$pgdir" >/dev/null 2>&1; then
+  conninfo=$(cat "$pgdir/conninfo")
+  mkdir -p "$tmp/pgrun"
+  set_args=(--set "meterflow.data_dir=$tmp/pgrun" --set "front.port=$tport" --set "web.port=$hport"
+            --set "meterflow.log_level=warn" --set "store.backend=postgres"
+            --set "store.pg_conninfo=$conninfo")
+  if start_run; then
+    "$bin" sim --target 127.0.0.1:$tport --terminals 20 --points 4 --seed 7 --speed 1440 \
+      --start 2026-11-20T23:50 --duration 6 --erc14-rate 5 --ledger "$tmp/ledger3" \
+      >"$tmp/sim3.out" 2>"$tmp/sim3.err"
+    [ $? = 0 ] && ok "postgres: sim exit 0" || ko "postgres: sim exit not 0"
+    "$bin" sim --verify --ledger "$tmp/ledger3" --pg "$conninfo" >"$tmp/verify3.out" 2>&1
+    vrc=$?
+    head -1 "$tmp/verify3.out"
+    [ $vrc = 0 ] && ok "postgres: verify 0 missing, 0 mismatched" || ko "postgres: verify exit $vrc"
+  else
+    ko "meterflow run on postgres did not start"; tail -3 "$tmp/run.log"
+  fi
+else
+  ko "could not start a private PostgreSQL (scripts/pg.sh)"
+fi
 
 "$bin" sim --score --ground-truth "$tmp/gt.jsonl" --db "$tmp/meterflow.db" >"$tmp/score.out" 2>&1 \
   && grep -q "kind=stopped" "$tmp/score.out" && ok "score runs" || ko "score"
