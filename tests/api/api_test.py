@@ -38,6 +38,16 @@ class Client:
     def __init__(self, base):
         u = urllib.parse.urlparse(base)
         self.host, self.port = u.hostname, u.port or 80
+        self.tls = u.scheme == "https"
+
+    def conn(self):
+        if self.tls:  # the test's self-signed certificate: no verification
+            import ssl
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            return http.client.HTTPSConnection(self.host, self.port, timeout=30, context=ctx)
+        return http.client.HTTPConnection(self.host, self.port, timeout=30)
 
     def req(self, method, path, body=None, headers=None, raw=None, ctype="application/json"):
         h = dict(headers or {})
@@ -48,7 +58,7 @@ class Client:
             data = json.dumps(body).encode()
         if data is not None and ctype:
             h.setdefault("Content-Type", ctype)
-        c = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        c = self.conn()
         try:
             c.request(method, path, body=data, headers=h)
             r = c.getresponse()
@@ -375,6 +385,16 @@ def test_ratelimit(cl, users, limit):
     check(is_error(st, js, 429), "even the right password is refused while locked out")
 
 
+def test_tls(base, users):
+    cl = Client(base)
+    st, h, js, _ = cl.req("GET", "/api/health")
+    check(st == 200 and js and js["status"] == "ok", "TLS: health over HTTPS")
+    check("max-age=" in h.get("Strict-Transport-Security", ""), "TLS: Strict-Transport-Security")
+    st, h, js = login(cl, *users["viewer"])
+    cookie = h.get("Set-Cookie", "")
+    check(st == 200 and "Secure" in cookie and "HttpOnly" in cookie, "TLS: session cookie is Secure")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--base", required=True)
@@ -384,6 +404,7 @@ def main():
     ap.add_argument("--fixture", help="bench_web_fixture binary (answers commands, expired token)")
     ap.add_argument("--db", help="the SQLite file the fixture writes to")
     ap.add_argument("--login-limit", type=int, default=5)
+    ap.add_argument("--tls-base", help="an HTTPS instance of the same store ([web] tls=true)")
     args = ap.parse_args()
     cl = Client(args.base)
     users = {r: tuple(getattr(args, r).split(":", 1)) for r in ("admin", "operator", "viewer")}
@@ -396,6 +417,8 @@ def main():
         test_commands(cl, toks, offline, args)
         test_admin(cl, toks, args)
         test_logout(cl, toks)
+    if args.tls_base:
+        test_tls(args.tls_base, users)
     test_ratelimit(cl, users, args.login_limit)
     print("# %d passed, %d failed" % (PASS, FAIL))
     return 1 if FAIL else 0

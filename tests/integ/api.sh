@@ -21,8 +21,10 @@ rm -f /tmp/mf-api-build.$$
 
 tmp=$(mktemp -d /tmp/mf-api.XXXXXX)
 pid=
+tpid=
 cleanup() {
   [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+  [ -n "$tpid" ] && kill "$tpid" 2>/dev/null && wait "$tpid" 2>/dev/null
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -41,19 +43,36 @@ if [ ! -s "$tmp/port" ]; then
   echo "api: meterflow web did not start"; cat "$tmp/web.log"; record 0 1; exit 1
 fi
 port=$(cat "$tmp/port")
+
+# A second instance on the same store with TLS (self-signed certificate made here).
+tls_args=()
+if openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tmp/key.pem" -out "$tmp/cert.pem" \
+     -days 1 -subj /CN=127.0.0.1 >/dev/null 2>&1; then
+  "$bin" web "${set_args[@]}" --set web.tls=true --set web.tls_cert="$tmp/cert.pem" \
+    --set web.tls_key="$tmp/key.pem" --no-queue --port-file "$tmp/tport" 2>"$tmp/tls.log" &
+  tpid=$!
+  for _ in $(seq 100); do [ -s "$tmp/tport" ] && break; kill -0 "$tpid" 2>/dev/null || break; sleep 0.1; done
+  [ -s "$tmp/tport" ] && tls_args=(--tls-base "https://127.0.0.1:$(cat "$tmp/tport")")
+fi
+[ ${#tls_args[@]} -eq 0 ] && echo "api: TLS instance did not start" && cat "$tmp/tls.log" 2>/dev/null
+
 out=$(python3 tests/api/api_test.py --base "http://127.0.0.1:$port" --admin admin:admin-pass-1 \
   --operator operator:oper-pass-1 --viewer viewer:view-pass-1 --fixture "$fx" \
-  --db "$tmp/meterflow.db" --login-limit 5 2>&1)
+  --db "$tmp/meterflow.db" --login-limit 5 "${tls_args[@]}" 2>&1)
 rc=$?
 echo "$out" | grep -v '^ok ' | tail -40
 p=$(echo "$out" | sed -n 's/^# \([0-9]*\) passed, \([0-9]*\) failed$/\1/p')
 f=$(echo "$out" | sed -n 's/^# \([0-9]*\) passed, \([0-9]*\) failed$/\2/p')
 p=${p:-0}; f=${f:-0}
 [ $rc -ne 0 ] && [ "$f" = 0 ] && f=1
-kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; prc=$?; pid=
+[ ${#tls_args[@]} -eq 0 ] && f=$((f + 1))   # TLS could not be tested: a failure, not a skip
+kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; pid=
+[ -n "$tpid" ] && { kill "$tpid" 2>/dev/null; wait "$tpid" 2>/dev/null; tpid=; }
 # a sanitizer report at shutdown (leak, UB) fails the suite too
-if grep -q "ERROR: \(Address\|Leak\)Sanitizer\|runtime error:" "$tmp/web.log"; then
-  grep -m1 -A30 "ERROR\|runtime error" "$tmp/web.log"; f=$((f + 1))
-fi
+for log in "$tmp/web.log" "$tmp/tls.log"; do
+  if [ -f "$log" ] && grep -q "ERROR: \(Address\|Leak\)Sanitizer\|runtime error:" "$log"; then
+    grep -m1 -A30 "ERROR\|runtime error" "$log"; f=$((f + 1))
+  fi
+done
 record "$p" "$f"
 [ "$f" = 0 ]

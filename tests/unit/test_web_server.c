@@ -1,0 +1,148 @@
+/* tsan: yes */
+/* test_web_server.c -- the web in-process: web_new/web_start on port 0 with a SQLite store in
+ * a temporary directory, then several client threads at once (login, GET /api/me, lists,
+ * writes without the role, /metrics), so the thread pool, the store-handle pool, the hash
+ * gate, the rate limiter and the counters run concurrently (also under TSan). Expected
+ * statuses come from docs/API.md. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "meterflow/clock.h"
+#include "meterflow/common.h"
+#include "meterflow/config.h"
+#include "meterflow/modcfg.h"
+#include "meterflow/store.h"
+#include "meterflow/web.h"
+
+/* The [meterflow] keys store_open reads (the real table lives in src/app). */
+static const struct mf_cfg_item t_meterflow_cfg[] = {
+    { "meterflow", "data_dir", MF_CFG_STR, "./var", 0, 0, NULL, "" },
+    { "meterflow", "zone", MF_CFG_STR, "Asia/Shanghai", 0, 0, NULL, "" },
+    MF_CFG_END,
+};
+static const struct mf_cfg_item *const t_tables[] = { t_meterflow_cfg, store_cfg, web_cfg, NULL };
+static const char *const t_pass[] = { NULL };
+
+static uint16_t g_port;
+
+/* One HTTP/1.0 exchange; returns the status and copies the body into out. */
+static int http(const char *method, const char *path, const char *auth, const char *body,
+                char *out, size_t outlen)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(g_port) };
+    char req[1024], resp[16384];
+    size_t have = 0;
+    ssize_t n;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    inet_pton(AF_INET, "127.0.0.1", &sin.sin_addr);
+    if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) != 0) {
+        close(fd);
+        return -1;
+    }
+    int len = snprintf(req, sizeof(req),
+                       "%s %s HTTP/1.0\r\nHost: x\r\n%s%s%sContent-Type: application/json\r\n"
+                       "Content-Length: %zu\r\n\r\n%s",
+                       method, path, auth ? "Authorization: Bearer " : "", auth ? auth : "",
+                       auth ? "\r\n" : "", body ? strlen(body) : 0, body ? body : "");
+    if (write(fd, req, (size_t)len) != len) {
+        close(fd);
+        return -1;
+    }
+    while (have < sizeof(resp) - 1 && (n = read(fd, resp + have, sizeof(resp) - 1 - have)) > 0)
+        have += (size_t)n;
+    close(fd);
+    resp[have] = '\0';
+    char *b = strstr(resp, "\r\n\r\n");
+    if (out)
+        mf_strlcpy(out, b ? b + 4 : "", outlen);
+    return have > 12 ? (int)strtol(resp + 9, NULL, 10) : -1;
+}
+
+struct client {
+    pthread_t th;
+    int id;
+    int ok; /* number of answers with the expected status */
+};
+
+static void *client_run(void *arg)
+{
+    struct client *c = arg;
+    char body[8192], tok[80];
+    int st = http("POST", "/api/login", NULL, "{\"username\":\"viewer\",\"password\":\"viewer-pass\"}",
+                  body, sizeof(body));
+    char *t = strstr(body, "\"token\":\"");
+    if (st != 200 || !t)
+        return NULL;
+    mf_strlcpy(tok, t + 9, 65);
+    c->ok++;
+    for (int i = 0; i < 10; i++) {
+        c->ok += http("GET", "/api/me", tok, NULL, body, sizeof(body)) == 200;
+        c->ok += http("GET", "/api/terminals?page_size=5", tok, NULL, body, sizeof(body)) == 200;
+        c->ok += http("POST", "/api/commands", tok,
+                      "{\"terminal\":\"4403-0001\",\"type\":\"read_current\"}", body,
+                      sizeof(body)) == 403; /* a viewer never commands */
+        c->ok += http("GET", "/metrics", NULL, NULL, NULL, 0) == 200;
+    }
+    /* wrong passwords from everyone at once: the limiter's table is shared */
+    c->ok += http("POST", "/api/login", NULL, "{\"username\":\"viewer\",\"password\":\"nope-nope\"}",
+                  body, sizeof(body)) >= 401;
+    return NULL;
+}
+
+MF_TEST(concurrent_clients)
+{
+    char dir[] = "/tmp/mf-test-web-XXXXXX", err[256], hash[256], body[16384];
+    CHECK(mkdtemp(dir) != NULL);
+    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    CHECK_EQ_INT(mf_config_set(cfg, "meterflow", "data_dir", dir, "test", err, sizeof(err)), 0);
+    CHECK_EQ_INT(mf_config_set(cfg, "web", "port", "0", "test", err, sizeof(err)), 0);
+    CHECK_EQ_INT(mf_config_set(cfg, "web", "threads", "3", "test", err, sizeof(err)), 0);
+    CHECK_EQ_INT(mf_config_set(cfg, "web", "login_max_failures", "100", "test", err, sizeof(err)), 0);
+    mf_clock_set_zone("Asia/Shanghai");
+
+    struct store *st = store_open(cfg, err, sizeof(err));
+    CHECK(st != NULL);
+    CHECK_EQ_INT(web_user_password_hash("viewer-pass", hash, sizeof(hash)), 0);
+    CHECK_EQ_INT(store_user_put(st, "viewer", "viewer", hash, 1), 0);
+    struct store_terminal term = { .term = 0x44030001u, .name = "t1", .registered = 1,
+                                   .login_answer = 1 };
+    CHECK_EQ_INT(store_terminal_put(st, &term), 0);
+    store_close(st);
+
+    struct web *web = web_new(cfg, NULL, err, sizeof(err));
+    CHECK(web != NULL);
+    if (!web)
+        return;
+    CHECK_EQ_INT(web_start(web, err, sizeof(err)), 0);
+    g_port = web_port(web);
+    CHECK(g_port != 0);
+
+    struct client cl[4];
+    for (int i = 0; i < 4; i++) {
+        cl[i] = (struct client){ .id = i };
+        pthread_create(&cl[i].th, NULL, client_run, &cl[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(cl[i].th, NULL);
+        CHECK_EQ_INT(cl[i].ok, 1 + 40 + 1);
+    }
+    /* the counters saw every request: 4 clients x 10 GET /api/me */
+    CHECK_EQ_INT(http("GET", "/metrics", NULL, NULL, body, sizeof(body)), 200);
+    CHECK(strstr(body, "meterflow_http_requests_total{route=\"me\"} 40\n") != NULL);
+    CHECK(strstr(body, "meterflow_logins_total{result=\"ok\"} 4\n") != NULL);
+    CHECK(strstr(body, "meterflow_logins_total{result=\"failed\"} 4\n") != NULL);
+    web_stop(web);
+    web_free(web);
+    mf_config_free(cfg);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
