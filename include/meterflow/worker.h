@@ -9,7 +9,9 @@
  *   and backpressure reaches the fronts); nothing is committed, nothing dropped. On a fatal
  *   store error the queue batches are released (embedded: producers hear "not durable") and
  *   the worker stops. A frame that cannot be decoded is stored raw and counted: it is
- *   durable, so confirming it is correct, and it never blocks the loop.
+ *   durable, so confirming it is correct, and it never blocks the loop. A batch the store
+ *   refuses for a cap (MF_EINVAL/MF_ERANGE: a poison record) is written as its raw frames
+ *   alone, its records counted as dropped.
  *
  * Used by `meterflow worker` (standalone, normally with the kafka queue) and by
  * `meterflow run` (embedded queue, same process).
@@ -70,6 +72,7 @@ struct worker_stats {
     uint64_t published;      /* JSON messages published (kafka mode) */
     uint64_t analytics_runs;
     uint64_t recollect_sent;
+    uint64_t dropped_records; /* refused by a store cap: the batch's raw frames were kept */
 };
 void worker_stats_get(struct worker *w, struct worker_stats *out);
 

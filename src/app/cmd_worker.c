@@ -28,12 +28,14 @@ static void worker_report(struct worker *w)
     worker_stats_get(w, &s);
     mf_info("worker",
             "messages=%llu frames=%llu decode_errors=%llu records=%llu batches=%llu "
-            "store_retries=%llu commits=%llu published=%llu analytics_runs=%llu recollect=%llu",
+            "store_retries=%llu commits=%llu published=%llu analytics_runs=%llu recollect=%llu "
+            "dropped_records=%llu",
             (unsigned long long)s.messages, (unsigned long long)s.frames,
             (unsigned long long)s.decode_errors, (unsigned long long)s.records,
             (unsigned long long)s.batches, (unsigned long long)s.store_retries,
             (unsigned long long)s.commits, (unsigned long long)s.published,
-            (unsigned long long)s.analytics_runs, (unsigned long long)s.recollect_sent);
+            (unsigned long long)s.analytics_runs, (unsigned long long)s.recollect_sent,
+            (unsigned long long)s.dropped_records);
 }
 
 int cmd_worker(int argc, char **argv)

@@ -98,6 +98,24 @@ static void pend_commit(struct worker *w)
     wk_clock_sync_flush(w);
 }
 
+/* The store refused a record of the batch (a cap): keep what makes the batch durable --
+ * the raw frames -- and drop the normalised records, rather than stop on a poison pill.
+ * Returns the status of writing the frames alone (retried while the store says so). */
+static int write_frames_only(struct worker *w)
+{
+    struct store_batch b;
+    memset(&b, 0, sizeof(b));
+    b.frames = w->recs.frames.v;
+    b.n_frames = w->recs.frames.n;
+    int delay = w->retry_min_ms;
+    for (;;) {
+        int rc = wk_store_write(w, &b);
+        if (rc == 0 || !mf_status_is_retry(rc) || wk_sleep_ms(w, delay))
+            return rc == 0 || !mf_status_is_retry(rc) ? rc : MF_ECLOSED;
+        delay = MF_MIN(delay * 2, w->retry_max_ms);
+    }
+}
+
 /* Write w->recs, retrying with a bounded exponential back-off while the store says retry
  * later. final: the worker is stopping, so one attempt only. Returns 0 (written and
  * committed), MF_ECLOSED (stopping: released) or a fatal status (released). */
@@ -117,6 +135,19 @@ static int flush(struct worker *w, int final)
             pthread_mutex_unlock(&w->mu);
             pend_commit(w);
             return 0;
+        }
+        if ((rc == MF_EINVAL || rc == MF_ERANGE) && !final) {
+            char why[256];
+            store_last_error(w->st, why, sizeof(why));
+            mf_error(WK_MOD, "store refused a record (%s: %s); keeping the %zu raw frames of "
+                     "the batch, dropping %zu records", mf_status_str(rc), why,
+                     w->recs.frames.n, w->recs.total - w->recs.frames.n);
+            rc = write_frames_only(w);
+            if (rc == 0) {
+                wk_stat_add(w, &w->stats.dropped_records, w->recs.total - w->recs.frames.n);
+                pend_commit(w);
+                return 0;
+            }
         }
         if (!mf_status_is_retry(rc)) {
             char why[256];

@@ -15,6 +15,7 @@
 #include "worker/worker_int.h"
 
 #define WK_MOD "worker"
+#define WK_ANSWER_MAX 60000u /* under the store's 64 KB JSON cap */
 
 static int64_t env_at_s(const struct mf_env *e)
 {
@@ -67,6 +68,17 @@ static void frame_cmd_result(struct worker *w, const struct mf_env *e, const str
             json_object_set_new(o, "units", u);
     }
     char *text = json_dumps(o, JSON_COMPACT);
+    /* the store caps JSON texts at 64 KB: a huge answer keeps its frame, then only its AFN */
+    if (text && strlen(text) > WK_ANSWER_MAX) {
+        free(text);
+        json_object_del(o, "units");
+        text = json_dumps(o, JSON_COMPACT);
+        if (text && strlen(text) > WK_ANSWER_MAX) {
+            free(text);
+            json_object_del(o, "frame");
+            text = json_dumps(o, JSON_COMPACT);
+        }
+    }
     json_decref(o);
     memset(&r, 0, sizeof(r));
     r.type = PROC_REC_CMD_RESULT;

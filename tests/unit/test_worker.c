@@ -37,6 +37,7 @@ struct inject {
     atomic_int retries_left;
     atomic_int fatal;
     atomic_int calls;
+    atomic_int einval_values; /* refuse (MF_EINVAL) any batch holding frozen values */
 };
 
 static int inject_write(void *opaque, struct store *st, const struct store_batch *b)
@@ -45,6 +46,8 @@ static int inject_write(void *opaque, struct store *st, const struct store_batch
     atomic_fetch_add(&in->calls, 1);
     if (atomic_load(&in->fatal))
         return MF_EFATAL;
+    if (atomic_load(&in->einval_values) && b->n_frozen > 0)
+        return MF_EINVAL;
     if (atomic_load(&in->retries_left) > 0) {
         atomic_fetch_sub(&in->retries_left, 1);
         return MF_ERETRY;
@@ -224,6 +227,7 @@ MF_TEST(store_retry_no_commit_no_loss)
     atomic_init(&in.retries_left, 1000000);
     atomic_init(&in.fatal, 0);
     atomic_init(&in.calls, 0);
+    atomic_init(&in.einval_values, 0);
     fix_open(&f, &in, 0);
     d.st = f.st;
     size_t n = frame(0x0D, F161, fr);
@@ -253,6 +257,7 @@ MF_TEST(store_fatal_releases_and_stops)
     atomic_init(&in.retries_left, 0);
     atomic_init(&in.fatal, 1);
     atomic_init(&in.calls, 0);
+    atomic_init(&in.einval_values, 0);
     fix_open(&f, &in, 0);
     size_t n = frame(0x0D, F161, fr);
     CHECK_EQ_INT(worker_start(f.w), 0);
@@ -644,5 +649,38 @@ MF_TEST(recollect_expiry_and_scheduler_online_sample)
     struct worker_stats ws;
     worker_stats_get(f.w, &ws);
     CHECK(ws.analytics_runs >= 2);
+    fix_close(&f);
+}
+
+/* A batch the store refuses for a cap (a poison record) keeps its raw frames and is
+ * confirmed; the worker goes on. */
+MF_TEST(poison_record_keeps_raw_frames)
+{
+    struct fix f;
+    struct inject in;
+    struct done d = { 0 };
+    uint8_t fr[256];
+    atomic_init(&in.retries_left, 0);
+    atomic_init(&in.fatal, 0);
+    atomic_init(&in.calls, 0);
+    atomic_init(&in.einval_values, 1);
+    fix_open(&f, &in, 0);
+    struct store_terminal t = { T1, "t1", NULL, NULL, 1, 0, 1 };
+    CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
+    size_t n = frame(0x0D, F161, fr);
+    CHECK_EQ_INT(worker_start(f.w), 0);
+    CHECK_EQ_INT(produce_env(f.q, MF_ENV_FRAME, 0, fr, n, &d), 0);
+    CHECK(wait_for(&d.calls, 1));
+    CHECK_EQ_INT(atomic_load(&d.last), 0);
+    CHECK_EQ_INT(frozen_rows(f.st), 0);
+    CHECK_EQ_INT(worker_failed(f.w), 0);
+    worker_stop(f.w);
+    struct worker_stats ws;
+    worker_stats_get(f.w, &ws);
+    CHECK_EQ_INT(ws.dropped_records, 2);
+    json_t *j = NULL;
+    CHECK_EQ_INT(store_terminal_json(f.st, "0171-0822", 10, &j), 0);
+    CHECK_EQ_INT(json_array_size(json_object_get(j, "frames")), 1);
+    json_decref(j);
     fix_close(&f);
 }
