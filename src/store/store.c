@@ -227,13 +227,14 @@ void st_count(struct store *st, enum st_table t, int64_t delta)
 
 static int stats_flush(struct store *st)
 {
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = (int64_t)time(NULL), ch = 0;
+    struct sq *q = NULL;
+    int rc = 0;
 
-    for (int t = 0; t < T_NTABLES; t++) {
+    for (int t = 0; t < T_NTABLES && rc == 0; t++) {
         if (!st->pend_touched[t])
             continue;
-        struct sq *q = sq_get(st, Q_STATS_UPS);
-        if (!q)
+        if (!q && (q = sq_get(st, Q_STATS_UPS)) == NULL)
             return MF_EFATAL;
         sq_text(q, st_table_names[t]);
         sq_text(q, st->writer);
@@ -242,11 +243,11 @@ static int stats_flush(struct store *st)
             sq_i64(q, now);
         else
             sq_null(q); /* deletions are not writes */
-        int rc = sq_run(q, NULL);
-        if (rc != 0)
-            return rc;
+        rc = sq_row_end(q, &ch);
     }
-    return 0;
+    if (q && rc == 0)
+        rc = sq_flush(q, &ch);
+    return rc;
 }
 
 int st_commit(struct store *st)

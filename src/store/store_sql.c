@@ -204,7 +204,12 @@ const struct sql_def store_sql[Q_COUNT] = {
         " ON CONFLICT (tbl, writer) DO UPDATE SET"
         " row_count = table_stats.row_count + excluded.row_count,"
         " last_write_at = COALESCE(excluded.last_write_at, table_stats.last_write_at)",
-        NULL, 0 },
+        /* PostgreSQL: every touched table in one statement (one round trip per commit) */
+        "INSERT INTO table_stats (tbl, writer, row_count, last_write_at) SELECT * FROM"
+        " unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])"
+        " ON CONFLICT (tbl, writer) DO UPDATE SET"
+        " row_count = table_stats.row_count + excluded.row_count,"
+        " last_write_at = COALESCE(excluded.last_write_at, table_stats.last_write_at)", 1 },
 
     /* ---- retention ---- */
     /* In chunks of $2 rows (one transaction each): a first run after a long pause must not
