@@ -424,7 +424,9 @@ static void term_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         term_drop(st, "input over its cap");
         return;
     }
-    while (st->tcp_open && st->in.len) {
+    /* stop at a drop: the connection is closing and what follows is not for this session */
+    while (st->tcp_open && st->in.len && st->state >= ST_LOGIN && st->state != ST_DONE &&
+           !uv_is_closing((uv_handle_t *)&st->tcp)) {
         int rc = gw_frame_scan(st->in.data, st->in.len, GW_FRAME_MAX, &start, &flen, NULL);
         if (rc == MF_AGAIN) {
             mf_buf_consume(&st->in, start);

@@ -387,7 +387,12 @@ static void *master_main(void *arg)
         if (next_frame(m, fr, &len) != 0)
             break;
         note_report(m, fr, len);
-        events += fr[12] == 0x0E;
+        if (fr[12] == 0x0E) { /* an event report: ACD=1 and EC in the AUX (sections 2, 10.1) */
+            events++;
+            CHECK(fr[6] & 0x20);
+            CHECK_EQ_INT(fr[len - 4], fr[18]); /* EC1 in the AUX = EC1 in the data unit */
+            CHECK_EQ_INT(fr[21], fr[18]);      /* Pn = EC1: the newest record */
+        }
         if (fr[13] & 0x10)
             confirm(m, fr);
     }
