@@ -4,6 +4,7 @@
  * 60 s at info level.
  * Thread: main (the front runs its own threads). */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "app/app.h"
@@ -14,7 +15,7 @@
 
 static void front_usage(const struct mf_config *cfg)
 {
-    printf("usage: meterflow front [-c FILE] [--set section.key=value]...\n\n"
+    printf("usage: meterflow front [-c FILE] [--set section.key=value]... [--port-file FILE]\n\n"
            "Accept 376.1 terminals on [front] listen:port, publish their frames on the uplink\n"
            "topic, confirm them once the queue has them durably, and send downlink commands.\n"
            "Registered terminals: [front] allow_file (else every terminal is accepted).\n\n");
@@ -49,6 +50,11 @@ int cmd_front(int argc, char **argv)
         mf_config_free(cfg);
         return 0;
     }
+    const char *port_file = NULL;
+    if (next + 1 < argc && strcmp(argv[next], "--port-file") == 0) {
+        port_file = argv[next + 1];
+        next += 2;
+    }
     if (next < argc) {
         fprintf(stderr, "meterflow front: unexpected argument '%s'\n", argv[next]);
         mf_config_free(cfg);
@@ -66,6 +72,15 @@ int cmd_front(int argc, char **argv)
     if (!f || front_start(f, err, sizeof(err)) != 0) {
         fprintf(stderr, "meterflow front: %s\n", err);
         goto out;
+    }
+    if (port_file) { /* tests start on port 0 and read the port here */
+        FILE *pf = fopen(port_file, "w");
+        if (!pf) {
+            fprintf(stderr, "meterflow front: --port-file %s: cannot write\n", port_file);
+            goto out;
+        }
+        fprintf(pf, "%d\n", front_port(f));
+        fclose(pf);
     }
     uint64_t ticks = 0;
     while (!mf_stop_requested) {
