@@ -51,9 +51,11 @@ int mf_status_is_retry(int rc);
 #if defined(__GNUC__)
 #define MF_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define MF_UNUSED __attribute__((unused))
+#define MF_FALLTHROUGH __attribute__((fallthrough))
 #else
 #define MF_PRINTF(f, a)
 #define MF_UNUSED
+#define MF_FALLTHROUGH
 #endif
 
 /* Abort with a message: out of memory is made unreachable by caps, so reaching it is a bug

@@ -133,7 +133,7 @@ static json_t *request_json(const struct web_cmd_req *cr, uint8_t afn, const cha
         mf_days_to_date(cr->date_days, &y, &m, &d);
         snprintf(date, sizeof(date), "%04d-%02d-%02d", y, m, d);
         json_object_set_new(r, "date", json_string(date));
-        /* fall through */
+        MF_FALLTHROUGH;
     case WEB_CMD_READ_CURRENT:
         json_object_set_new(r, "pn", json_integer(cr->pn));
         json_object_set_new(r, "fn", json_integer(cr->fn));
