@@ -88,16 +88,21 @@ try {
   await step('command', async () => {
     await page.selectOption('#cmd-type', 'read_current');
     await page.click('#cmd-send');
-    await page.waitForSelector('#term-cmds .state');
-    const st = (await page.textContent('#term-cmds tbody tr .state')).trim();
-    check(['queued', 'sent', 'answered'].includes(st), `read command created (${st})`);
+    // The toast says "#<id> <state>"; other commands (the worker's re-collection, clock
+    // sync) may be listed for the same terminal, so follow this one by its id.
+    await page.waitForFunction(() => /^#\d+ /.test(document.getElementById('toast').textContent));
+    const id = (await page.textContent('#toast')).match(/^#(\d+) (\w+)/);
+    check(id && ['queued', 'sent', 'answered'].includes(id[2]), `read command created (${id && id[0]})`);
     if (process.env.MF_ANSWER_CMD) execSync(process.env.MF_ANSWER_CMD, { stdio: 'ignore' });
-    await page.waitForFunction(() => {
-      const s = document.querySelector('#term-cmds tbody tr .state');
-      return s && s.textContent === 'answered';
-    }, null, { timeout: 60000 });
-    const ans = await page.textContent('#term-cmds tbody tr code.answer');
-    check(ans.length > 2, `command answered, answer shown (${ans.slice(0, 60)})`);
+    await page.waitForFunction((cid) => [...document.querySelectorAll('#term-cmds tbody tr')].some(
+      (tr) => tr.cells[0].textContent === '#' + cid && tr.querySelector('.state').textContent === 'answered'),
+    id[1], { timeout: 60000 });
+    const ans = await page.$$eval('#term-cmds tbody tr', (rows, cid) => {
+      const tr = rows.find((r) => r.cells[0].textContent === '#' + cid);
+      const c = tr && tr.querySelector('code.answer');
+      return c ? c.textContent : '';
+    }, id[1]);
+    check(ans.length > 2, `command #${id[1]} answered, answer shown (${ans.slice(0, 60)})`);
     await page.screenshot({ path: path.join(art, 'terminal.png'), fullPage: true });
   });
 

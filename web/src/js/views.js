@@ -188,7 +188,7 @@ function eventsTable(items) {
     { key: 'erc', get: (e) => 'ERC' + e.erc }, { key: 'pn' },
     { key: 'severity', get: (e) => h('span', { class: 'sev s' + e.severity, text: sevName[e.severity] || e.severity }) },
     { key: 'occurred', get: (e) => fmtTime(e.occurred_at) },
-    { key: 'fields', get: (e) => h('code', { text: JSON.stringify(e.fields || {}) }) },
+    { key: 'fields', get: (e) => { const j = JSON.stringify(e.fields || {}); return h('code', { text: j.length > 80 ? j.slice(0, 77) + '…' : j, title: j }); } },
   ], items);
 }
 
@@ -205,13 +205,20 @@ export async function events(main) {
   await load();
 }
 
+// An anomaly's evidence: its own sentence when the rule wrote one, else compact JSON.
+function evidenceText(ev) {
+  if (ev && typeof ev.detail === 'string') return ev.detail;
+  const j = JSON.stringify(ev || {});
+  return h('code', { text: j.length > 80 ? j.slice(0, 77) + '…' : j, title: j });
+}
+
 function anomaliesTable(items, reload) {
   return table([
     { key: 'time', get: (a) => fmtTime(a.at) }, { key: 'kind' },
     { key: 'terminal', get: (a) => h('a', { href: `#/terminal/${a.terminal}`, text: a.terminal }) },
     { key: 'pn' }, { key: 'area' },
     { key: 'severity', get: (a) => h('span', { class: 'sev s' + a.severity, text: sevName[a.severity] || a.severity }) },
-    { key: 'evidence', get: (a) => h('code', { text: JSON.stringify(a.evidence || {}) }) },
+    { key: 'evidence', get: (a) => evidenceText(a.evidence) },
     { key: 'state', get: (a) => (reload && can('operator') && a.state === 'open')
       ? h('button', { type: 'button', text: t('ack'), onclick: async () => {
         try { await api('POST', `/api/anomalies/${a.id}/state`, { state: 'ack' }); reload(); } catch (e) { toast(e.message, true); }
