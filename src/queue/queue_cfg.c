@@ -9,8 +9,8 @@ const struct mf_cfg_item queue_cfg[] = {
     { "queue", "topic_prefix", MF_CFG_STR, "meterflow.", 0, 0, NULL,
       "prefix of topic names (prefix + uplink|downlink|readings|events|sessions)" },
     { "queue", "partitions", MF_CFG_INT, "16", 1, 1024, NULL,
-      "embedded: partitions per topic (key hash -> partition); kafka: partition count "
-      "scripts/kafka.sh uses when it creates topics" },
+      "embedded: partitions per topic (key hash -> partition); kafka: unused (topics are "
+      "created with their own partition count, docs/QUEUE.md)" },
     { "queue", "embedded_max_msgs", MF_CFG_INT, "100000", 1, 100000000, NULL,
       "embedded: messages a topic holds before mq_produce says full (backpressure)" },
     { "queue", "embedded_max_bytes", MF_CFG_INT, "67108864", 1024, 17179869184, NULL,
