@@ -154,7 +154,9 @@ struct mq_stats {
     uint64_t consumed, committed;
     uint64_t in_flight;   /* produced, done() not yet called */
     uint64_t dropped;     /* embedded: published to a topic without a group */
-    int64_t lag;          /* consumer lag in messages, -1 unknown */
+    int64_t lag;          /* consumer lag in messages, -1 unknown (kafka: sum over this
+                           * handle's consumers from cached high watermarks, refreshed by
+                           * their polls at most once a second) */
 };
 void mq_stats_get(struct mq *q, struct mq_stats *out);
 

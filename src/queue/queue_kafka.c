@@ -63,6 +63,8 @@ struct kc {
     rd_kafka_topic_partition_list_t *pending;  /* durable offsets not yet committed */
     struct kc_batch *batches;                  /* outstanding */
     atomic_int nassigned;
+    atomic_llong lag;          /* messages behind the high watermark; -1 unknown */
+    uint64_t lag_at_us;        /* when lag was last computed */
     int fatal;
 };
 
@@ -336,6 +338,7 @@ static struct mq_consumer *kq_consumer_open(struct mq *q, const enum mq_topic *t
     char err[256];
 
     c->base.q = q;
+    atomic_init(&c->lag, -1);
     c->assigned = rd_kafka_topic_partition_list_new(1);
     c->pending = rd_kafka_topic_partition_list_new(8);
     conf = rd_kafka_conf_new();
@@ -427,6 +430,38 @@ static int kc_collect(struct kc *c, rd_kafka_message_t **out, size_t max, int ti
     return (*n == 0 && last_err == MF_ERETRY) ? MF_ERETRY : 0;
 }
 
+/* Consumer lag from librdkafka's cached high watermarks (no request is sent) and the
+ * application positions; recomputed at most once a second. Consumer thread. */
+static void kc_lag_update(struct kc *c)
+{
+    rd_kafka_topic_partition_list_t *pos;
+    long long lag = 0;
+    uint64_t now = mf_mono_us();
+
+    if (now - c->lag_at_us < 1000000u)
+        return;
+    c->lag_at_us = now;
+    pos = rd_kafka_topic_partition_list_copy(c->assigned);
+    if (rd_kafka_position(c->rk, pos) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_topic_partition_list_destroy(pos);
+        atomic_store(&c->lag, -1);
+        return;
+    }
+    for (int i = 0; i < pos->cnt; i++) {
+        int64_t lo, hi;
+        rd_kafka_topic_partition_t *p = &pos->elems[i];
+        if (rd_kafka_get_watermark_offsets(c->rk, p->topic, p->partition, &lo, &hi) != 0 ||
+            hi < 0)
+            continue; /* nothing fetched yet: unknown, counts as 0 */
+        if (p->offset >= 0 && hi > p->offset)
+            lag += hi - p->offset;
+        else if (p->offset < 0 && hi > lo)
+            lag += hi - lo; /* nothing consumed yet from this partition */
+    }
+    rd_kafka_topic_partition_list_destroy(pos);
+    atomic_store(&c->lag, lag);
+}
+
 static int kq_poll(struct mq_consumer *base, struct mq_batch *batch, size_t max_msgs,
                    int timeout_ms)
 {
@@ -442,6 +477,7 @@ static int kq_poll(struct mq_consumer *base, struct mq_batch *batch, size_t max_
         return MF_EFATAL;
     }
     rc = kc_collect(c, rkm, max_msgs, timeout_ms, &n);
+    kc_lag_update(c);
     if (n == 0) {
         free(rkm);
         return rc;
@@ -608,6 +644,13 @@ static void kq_stats(struct mq *q, struct mq_stats *out)
     out->committed = atomic_load(&kq->committed);
     out->in_flight = atomic_load(&kq->in_flight);
     out->lag = -1;
+    pthread_mutex_lock(&kq->lock);
+    for (struct kc *c = kq->consumers; c; c = c->next) {
+        long long l = atomic_load(&c->lag);
+        if (l >= 0)
+            out->lag = (out->lag < 0 ? 0 : out->lag) + l;
+    }
+    pthread_mutex_unlock(&kq->lock);
 }
 
 static void kq_free(struct kq *kq)

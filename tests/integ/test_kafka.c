@@ -284,6 +284,21 @@ MF_TEST(kafka_two_consumers_share_a_group)
     CHECK_EQ_INT(a1.commit_errors + a2.commit_errors, 0);
     CHECK_EQ_INT(qc_count_status(N, 0), N);
     CHECK(atomic_load(&total) > 0 && a1.last[0] + a2.last[0] >= 0);
+    {
+        /* everything consumed: the lag both consumers report comes down to 0 */
+        struct mq_stats st;
+        uint64_t end2 = mf_mono_us() + 10000000u;
+        do {
+            struct mq_batch b;
+            mq_consumer_poll(a1.c, &b, 10, 100);
+            mq_commit(q, &b);
+            mq_consumer_poll(a2.c, &b, 10, 100);
+            mq_commit(q, &b);
+            mq_stats_get(q, &st);
+        } while (st.lag != 0 && mf_mono_us() < end2);
+        CHECK_EQ_INT(st.lag, 0);
+        CHECK(st.committed >= N);
+    }
     mq_consumer_close(a1.c);
     mq_consumer_close(a2.c);
     mq_close(q);
