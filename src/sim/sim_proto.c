@@ -267,7 +267,7 @@ static void make_event(struct sim_term *st, int64_t now, int64_t clk, int erc, u
         raise_event(st, buf, ub.len, pn, at, erc == 14 ? -1 : 1); /* ERC14 has no start flag */
 }
 
-static void tick_events(struct sim_term *st, int64_t now, int64_t clk)
+static void tick_events(struct sim_term *st, int64_t now)
 {
     const struct sim_cfg *cfg = st->sp->cfg;
     double total = cfg->erc13_per_day + cfg->erc14_per_day + cfg->erc24_per_day;
@@ -278,14 +278,17 @@ static void tick_events(struct sim_term *st, int64_t now, int64_t clk)
     if (m->nfaults && st->sag_reported != day) {
         st->sag_reported = day;
         for (uint16_t pn = 1; pn <= m->npoints; pn++)
-            if (sim_fault_at(m, SIM_F_SAG, st->idx, pn, day))
-                make_event(st, now, clk, 24, pn);
+            if (sim_fault_at(m, SIM_F_SAG, st->idx, pn, day)) {
+                int64_t at = (int64_t)day * SIM_DAY_S + 60; /* the sag began with the day */
+                make_event(st, at, sim_term_clock(st, at), 24, pn);
+            }
     }
     for (int i = 0; i < 4 && total > 0 && now >= st->next_event_ls; i++) {
         double u = sim_rng_unit(&st->rng) * total;
         uint16_t pn = (uint16_t)(1 + sim_rng_next(&st->rng) % m->npoints);
         int erc = u < cfg->erc14_per_day ? 14 : u < cfg->erc14_per_day + cfg->erc13_per_day ? 13 : 24;
-        make_event(st, now, clk, erc, pn);
+        int64_t at = st->next_event_ls; /* the scheduled instant: deterministic */
+        make_event(st, at, sim_term_clock(st, at), erc, pn);
         st->next_event_ls += (int64_t)sim_rng_exp(&st->rng, SIM_DAY_S / total) + 1;
     }
     if (total > 0 && st->next_event_ls < now)
@@ -303,9 +306,14 @@ void sim_proto_tick(struct sim_term *st, int64_t now)
     const struct sim_cfg *cfg = st->sp->cfg;
     int64_t clk = sim_term_clock(st, now);
     if (now >= st->next_report_ls) {
-        report_f129(st, now, clk);
-        while (st->next_report_ls <= now)
+        /* report at the scheduled instant (the latest one passed), not at "now": the values
+         * and stamps then depend on the seed only, not on how late the loop woke up */
+        int64_t at = st->next_report_ls;
+        while (st->next_report_ls <= now) {
+            at = st->next_report_ls;
             st->next_report_ls += cfg->report_interval_s;
+        }
+        report_f129(st, at, sim_term_clock(st, at));
     }
     int32_t today = day_of(clk);
     if (cfg->daily && today - 1 > st->daily_done &&
@@ -314,7 +322,7 @@ void sim_proto_tick(struct sim_term *st, int64_t now)
         for (int i = 0; i < 3 && st->daily_done < today - 1; i++)
             report_daily(st, ++st->daily_done);
     }
-    tick_events(st, now, clk);
+    tick_events(st, now);
 }
 
 int64_t sim_proto_next_ls(const struct sim_term *st)
