@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # deps.sh -- install the Debian 12 packages meterflow builds, runs and tests with.
 # Idempotent: installs only what is missing; runs apt-get update at most once.
-# Usage: scripts/deps.sh [build|run|test]   (default: test = everything)
+# Usage: scripts/deps.sh [build|run|test|bench]   (default: test = everything but bench;
+#        bench = build + gnuplot for the plots of `make bench`)
 set -euo pipefail
 what=${1:-test}
 
@@ -9,12 +10,14 @@ build_pkgs="build-essential pkg-config clang libclang-rt-14-dev libuv1-dev libmi
   librdkafka-dev libsqlite3-dev libpq-dev libjansson-dev libsodium-dev libinih-dev"
 run_pkgs="nodejs npm"
 test_pkgs="postgresql openjdk-17-jre-headless kcat chromium fonts-wqy-zenhei python3 curl procps iproute2"
+bench_pkgs="gnuplot-nox linux-perf"
 
 case "$what" in
 build) pkgs="$build_pkgs" ;;
 run) pkgs="$build_pkgs $run_pkgs" ;;
 test) pkgs="$build_pkgs $run_pkgs $test_pkgs" ;;
-*) echo "usage: $0 [build|run|test]" >&2; exit 2 ;;
+bench) pkgs="$build_pkgs $test_pkgs $bench_pkgs" ;;
+*) echo "usage: $0 [build|run|test|bench]" >&2; exit 2 ;;
 esac
 
 missing=()
