@@ -1,0 +1,54 @@
+# lib.sh -- helpers shared by the end-to-end benchmarks (sourced, not run).
+# Every script prints machine-readable "bench=<name> key=value ..." lines on stdout, the
+# format scripts/bench.sh collects into bench/results/*.txt.
+# Thread: shell. Processes started here are killed by e2e_cleanup (EXIT trap of the caller).
+
+e2e_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+e2e_bin=${MF_BENCH_BIN:-$e2e_root/build/release/meterflow}
+e2e_pids=()
+
+e2e_free_port() {
+  python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'
+}
+
+# e2e_wait_port PORT PID: wait (deadline 20 s) until PORT accepts; fails if PID died.
+e2e_wait_port() {
+  for _ in $(seq 200); do
+    python3 -c "import socket;socket.create_connection(('127.0.0.1',$1),0.2).close()" \
+      2>/dev/null && return 0
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+e2e_cleanup() {
+  local p
+  for p in "${e2e_pids[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${e2e_pids[@]}"; do wait "$p" 2>/dev/null; done
+  e2e_pids=()
+}
+
+# e2e_kv LINE KEY: value of key=value in LINE.
+e2e_kv() { sed -n "s/.*[ ^]$2=\([^ ]*\).*/\1/p" <<<" $1" | head -1; }
+
+# e2e_scale N: N x MF_BENCH_SCALE, at least 1 (integer).
+e2e_scale() {
+  python3 -c "import sys;print(max(1,int(round($1*float('${MF_BENCH_SCALE:-1}')))))"
+}
+
+# e2e_sim_line SUMMARY TAG: the sim summary line turned into a result line with reports/s.
+# A report is one point's 0C F129 (total + 4 tariffs = 5 values).
+e2e_sim_line() {
+  local s=$1 tag=$2 v el
+  v=$(e2e_kv "$s" values_confirmed); el=$(e2e_kv "$s" elapsed_s)
+  python3 - "$tag" "$s" "$v" "$el" <<'PY'
+import sys
+tag, s, v, el = sys.argv[1], sys.argv[2], float(sys.argv[3] or 0), float(sys.argv[4] or 1)
+kv = dict(x.split("=", 1) for x in s.split() if "=" in x)
+print("%s values_per_s=%.0f reports_per_s=%.0f frames_per_s=%s confirm_p50_ms=%s "
+      "confirm_p99_ms=%s unconfirmed=%s retransmits=%s elapsed_s=%s values=%d"
+      % (tag, v / el, v / 5 / el, kv.get("frames_per_s"), kv.get("confirm_p50_ms"),
+         kv.get("confirm_p99_ms"), kv.get("unconfirmed"), kv.get("retransmits"), el, v))
+PY
+}
