@@ -82,9 +82,30 @@ static void pend_release(struct worker *w)
     wk_recs_reset(&w->recs);
 }
 
+/* Remember the days of the daily frozen values just stored, for the scheduler. */
+static void mark_dirty_days(struct worker *w)
+{
+    int32_t last = INT32_MIN;
+    pthread_mutex_lock(&w->mu);
+    for (size_t i = 0; i < w->recs.frozen.n; i++) {
+        int32_t d = w->recs.frozen.v[i].date;
+        if (w->recs.frozen.v[i].kind != STORE_FROZEN_DAILY || d == last)
+            continue;
+        last = d;
+        size_t k = 0;
+        while (k < w->ndirty && w->dirty[k] != d)
+            k++;
+        if (k == w->ndirty && w->ndirty < MF_ARRAY_LEN(w->dirty))
+            w->dirty[w->ndirty++] = d; /* full: yesterday's rollup still runs */
+    }
+    pthread_mutex_unlock(&w->mu);
+}
+
 /* The store has the records: publish their JSON (kafka mode), then commit in order. */
 static void pend_commit(struct worker *w)
 {
+    if (w->analytics)
+        mark_dirty_days(w);
     if (w->publish)
         wk_publish(w, &w->recs);
     for (size_t i = 0; i < w->npend; i++) {

@@ -104,15 +104,61 @@ struct sched {
     int64_t next_rollup, next_online, next_retention, next_recollect;
 };
 
+/* The days to roll up this round: yesterday (the day that matters), today so far (keeps
+ * the panel current), and every day that received daily frozen values since the last round
+ * together with the day after it (whose consumption starts from them) -- late data and
+ * re-collected values update their days. At most WK_ROUND_DAYS, oldest first. */
+#define WK_ROUND_DAYS 16
+
+static int add_day(int32_t *v, size_t n, int32_t d)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] == d)
+            return (int)n;
+    if (n < WK_ROUND_DAYS)
+        v[n++] = d;
+    return (int)n;
+}
+
+static int cmp_i32(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+static size_t round_days(struct worker *w, int32_t today, int32_t *v)
+{
+    size_t n = 0;
+    int32_t dirty[64];
+    size_t nd;
+    pthread_mutex_lock(&w->mu);
+    nd = w->ndirty;
+    memcpy(dirty, w->dirty, nd * sizeof(*dirty));
+    w->ndirty = 0;
+    pthread_mutex_unlock(&w->mu);
+    n = (size_t)add_day(v, n, today - 1);
+    n = (size_t)add_day(v, n, today);
+    qsort(dirty, nd, sizeof(*dirty), cmp_i32);
+    for (size_t i = nd; i-- > 0;) { /* newest first, so the cap drops the oldest */
+        if (dirty[i] > today)
+            continue; /* a terminal clock in the future: not a day yet */
+        n = (size_t)add_day(v, n, dirty[i]);
+        if (dirty[i] + 1 <= today)
+            n = (size_t)add_day(v, n, dirty[i] + 1);
+    }
+    qsort(v, n, sizeof(*v), cmp_i32);
+    return n;
+}
+
 static void sched_step(struct worker *w, struct sched *s, int64_t now)
 {
     int64_t interval = mf_config_int(w->cfg, "worker", "analytics_interval_s");
     if (now >= s->next_rollup) {
-        int32_t today = wk_civil_day(now);
-        /* yesterday is the day that matters; today so far keeps the panel current */
-        if (worker_analytics_run(w, today - 1, now) == 0)
-            (void)worker_analytics_run(w, today, now);
-
+        int32_t days[WK_ROUND_DAYS];
+        size_t n = round_days(w, wk_civil_day(now), days);
+        for (size_t i = 0; i < n && !atomic_load(&w->stop); i++)
+            if (worker_analytics_run(w, days[i], now) != 0)
+                break;
         s->next_rollup = now + interval;
     }
     if (now >= s->next_online) {

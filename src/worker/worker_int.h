@@ -119,6 +119,11 @@ struct worker {
     size_t pub_count, pub_failed; /* of the current wk_publish */
     char hexbuf[MF_ENV_MAX * 3 + 1]; /* a frame as hex (raw frame records, answers) */
 
+    /* civil days whose daily frozen values were stored since the scheduler last looked
+     * (under mu): the scheduler rolls them up (and the day after), not only yesterday */
+    int32_t dirty[64];
+    size_t ndirty;
+
     /* analytics (analytics thread or worker_analytics_run callers; serialised by amu) */
     pthread_mutex_t amu;
     struct wk_recollect *rc; /* re-collection state */

@@ -684,3 +684,42 @@ MF_TEST(poison_record_keeps_raw_frames)
     json_decref(j);
     fix_close(&f);
 }
+
+/* The scheduler rolls up the days whose daily frozen values arrived (late data, a simulator
+ * running in the past), not only yesterday and today: p1 of 2026-11-24 = 1000.0 and of
+ * 2026-11-25 = 1234.5678 give a consumption of 234.5678 kWh on the 25th. */
+MF_TEST(scheduler_rolls_up_days_with_new_values)
+{
+    struct fix f;
+    struct done d = { 0 };
+    char err[256];
+    uint8_t fr[256];
+    fix_open(&f, NULL, 1);
+    worker_free(f.w);
+    mf_config_set(f.cfg, "worker", "analytics_interval_s", "10", "test", err, sizeof(err));
+    f.w = worker_new_with(f.cfg, f.q, f.st, NULL, err, sizeof(err));
+    struct store_meter m = { T1, 1, "000000000001", NULL, NULL, 0, 1.0 };
+    CHECK_EQ_INT(store_meter_put(f.st, &m), 0);
+    CHECK_EQ_INT(worker_start(f.w), 0);
+    size_t n = frame(0x0D, "01 01 01 14 24 11 26 59 23 24 11 26 00 00 00 00 10 00", fr);
+    CHECK_EQ_INT(produce_env(f.q, MF_ENV_FRAME, 0, fr, n, &d), 0);
+    n = frame(0x0D, F161, fr);
+    CHECK_EQ_INT(produce_env(f.q, MF_ENV_FRAME, 0, fr, n, &d), 0);
+    CHECK(wait_for(&d.calls, 2));
+    int32_t D = mf_date_to_days(2026, 11, 25);
+    double kwh = -1;
+    for (int i = 0; i < 3000 && kwh < 0; i++) { /* one scheduler round: <= 10 s */
+        json_t *j = NULL;
+        if (store_point_daily_json(f.st, "0171-0822", 1, D, D, &j) == 0) {
+            json_t *u = json_array_get(json_object_get(j, "use"), 0);
+            if (u && json_is_number(json_object_get(u, "kwh")))
+                kwh = json_number_value(json_object_get(u, "kwh"));
+            json_decref(j);
+        }
+        if (kwh < 0)
+            usleep(10000);
+    }
+    CHECK_NEAR(kwh, 234.5678, 1e-9);
+    worker_stop(f.w);
+    fix_close(&f);
+}
