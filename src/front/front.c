@@ -282,6 +282,8 @@ struct front *front_new(const struct mf_config *cfg, struct mq *q, char *errbuf,
     f->cfg = cfg;
     f->q = q;
     front_opts_load(&f->o, cfg);
+    if (q && strcmp(mq_backend_name(q), "embedded") == 0)
+        f->o.single = 1; /* an in-process queue has exactly one front: ours */
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
         (rlim_t)f->o.max_connections + 64 > rl.rlim_cur) {
         int lim = rl.rlim_cur > 128 ? (int)(rl.rlim_cur - 64) : 64;

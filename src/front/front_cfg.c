@@ -8,8 +8,9 @@ const struct mf_cfg_item front_cfg[] = {
     { "front", "threads", MF_CFG_INT, "2", 1, 64, NULL,
       "I/O threads, each with its own event loop and SO_REUSEPORT listener" },
     { "front", "single", MF_CFG_BOOL, "false", 0, 0, NULL,
-      "this is the only front (meterflow run): commands for terminals it does not hold fail "
-      "at once as offline; otherwise another front may hold them and they are ignored" },
+      "this is the only front: commands for terminals it does not hold fail at once as "
+      "offline; otherwise another front may hold them and they are ignored. Always on with "
+      "the embedded queue (one process, one front)" },
     { "front", "max_connections", MF_CFG_INT, "100000", 1, 10000000, NULL,
       "connections over this are accepted and closed at once (clamped below the fd limit)" },
     { "front", "max_frame_bytes", MF_CFG_INT, "16391", 20, 16391, NULL,

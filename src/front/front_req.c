@@ -384,7 +384,8 @@ uint64_t front_req_match(struct front_conn *conn, const struct gw_frame *fr, int
     /* Single answers and the first frame carry RSEQ = PSEQ; further frames count up. A
      * repeated RSEQ (the terminal resending its answer) still belongs to the request. */
     uint8_t rs = fr->seq.pseq;
-    if (rs != r->next_rseq && rs != r->pseq && rs != ((r->next_rseq + 15u) & 15u))
+    int repeat = r->answered_any && rs == ((r->next_rseq + 15u) & 15u);
+    if (rs != r->next_rseq && !repeat) /* a late answer to an earlier PSEQ is not ours */
         return 0;
     if (fr->has_tp && fr->tp.pfc != r->pfc) /* the echoed PFC must be ours (section 10.3) */
         return 0;

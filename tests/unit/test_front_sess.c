@@ -267,3 +267,30 @@ MF_TEST(request_pw2_dialect_with_tp)
     rm_conn(conn);
     rm_front(f);
 }
+
+/* A late answer to a timed-out request (RSEQ 1) must not close the next one (PSEQ 2). */
+MF_TEST(late_answer_does_not_match_next_request)
+{
+    /* terminal confirms (AFN=00 p0 F1, C=80, MSA 1) with RSEQ 1 and 2 */
+    static const char *ACK1 = "68 32 00 32 00 68 80 71 01 22 08 02 00 61 00 00 01 00 80 16";
+    static const char *ACK2 = "68 32 00 32 00 68 80 71 01 22 08 02 00 62 00 00 01 00 81 16";
+    struct front *f = mk_front(NULL);
+    struct front_conn *conn = mk_conn(f);
+    feed(conn, LOGIN01);
+    struct front_cmd *c1 = mk_cmd(81, 0x0C, "01 01 01 10", 0, 0);
+    c1->timeout_ms = 1;
+    front_req_submit(conn, c1, 0);
+    front_req_tick(f->th[0], front_now_mono() + 10000); /* no answer: timeout */
+    CHECK(conn->req == NULL);
+    CHECK_EQ_INT(S.states[S.nstatus - 1], MF_CMD_TIMEOUT);
+    front_req_submit(conn, mk_cmd(82, 0x0C, "01 01 01 10", 0, 0), 0);
+    feed(conn, ACK1);
+    CHECK_EQ_INT(S.cmd_ids[S.nframes - 1], 0); /* published, but not as the answer to 82 */
+    CHECK(conn->req != NULL);
+    feed(conn, ACK2);
+    CHECK_EQ_INT(S.cmd_ids[S.nframes - 1], 82);
+    CHECK(conn->req == NULL);
+    CHECK_EQ_INT(S.states[S.nstatus - 1], MF_CMD_ANSWERED);
+    rm_conn(conn);
+    rm_front(f);
+}
