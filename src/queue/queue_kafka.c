@@ -50,6 +50,7 @@ struct kq {
 struct kc_batch {
     struct kc_batch *prev, *next;
     struct kc *c;        /* the consumer it came from */
+    unsigned epoch;      /* c->release_epoch when polled */
     size_t n;
     rd_kafka_message_t **rkm;
     struct mq_msg *msgs; /* the caller's batch->msgs (freed here if orphaned) */
@@ -65,6 +66,7 @@ struct kc {
     atomic_int nassigned;
     atomic_llong lag;          /* messages behind the high watermark; -1 unknown */
     uint64_t lag_at_us;        /* when lag was last computed */
+    unsigned release_epoch;    /* bumped by every release (seek back) */
     int fatal;
 };
 
@@ -484,6 +486,7 @@ static int kq_poll(struct mq_consumer *base, struct mq_batch *batch, size_t max_
     }
     kb = mf_calloc(1, sizeof(*kb));
     kb->c = c;
+    kb->epoch = c->release_epoch;
     kb->n = n;
     kb->rkm = rkm;
     kb->msgs = mf_calloc(n, sizeof(*kb->msgs));
@@ -541,8 +544,11 @@ static int kq_commit(struct mq *q, struct mq_batch *batch)
     int rc;
 
     /* Offsets of partitions revoked since the poll are not committed: the new owner will
-     * deliver those messages again (a duplicate, never a loss). */
-    for (size_t i = 0; i < kb->n; i++) {
+     * deliver those messages again (a duplicate, never a loss). Nor are the offsets of a
+     * batch polled before a release: committing them would move the group past messages
+     * the release sent back and that are not stored yet -- a crash before they come again
+     * would lose them. Skipping costs only duplicates. */
+    for (size_t i = 0; i < kb->n && kb->epoch == c->release_epoch; i++) {
         rd_kafka_message_t *m = kb->rkm[i];
         const char *tn = rd_kafka_topic_name(m->rkt);
         rd_kafka_topic_partition_t *p;
@@ -570,6 +576,7 @@ static void kq_release(struct mq *q, struct mq_batch *batch)
     rd_kafka_topic_partition_list_t *seek;
     rd_kafka_error_t *error;
 
+    c->release_epoch++; /* outstanding older batches must not commit past this batch */
     seek = rd_kafka_topic_partition_list_new((int)kb->n);
     for (size_t i = 0; i < kb->n; i++) {
         rd_kafka_message_t *m = kb->rkm[i];
