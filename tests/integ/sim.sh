@@ -23,7 +23,9 @@ open(sys.argv[1], "w").write(str(ls.getsockname()[1]))
 sel.register(ls, selectors.EVENT_READ)
 bufs, seen = {}, {}
 st = {"values": 0, "reports": 0, "same": 0, "diff": 0, "logins": 0, "logouts": 0}
+sources = set()
 def done(*_):
+    st["sources"] = ",".join(sorted(sources))
     open(sys.argv[2], "w").write(" ".join(f"{k}={v}" for k, v in st.items()) + "\n"); sys.exit(0)
 signal.signal(signal.SIGTERM, done)
 def confirm(c, fr):  # AFN=00 F1, C=0B, MSA 0, SEQ 6x (section 7)
@@ -45,7 +47,7 @@ def frame(c, fr):
 while True:
     for k, _ in sel.select():
         if k.fileobj is ls:
-            c, _ = ls.accept(); c.setblocking(True); sel.register(c, selectors.EVENT_READ); bufs[c] = b""; continue
+            c, a = ls.accept(); sources.add(a[0]); c.setblocking(True); sel.register(c, selectors.EVENT_READ); bufs[c] = b""; continue
         c = k.fileobj
         d = c.recv(65536)
         if not d: sel.unregister(c); c.close(); continue
@@ -70,6 +72,7 @@ port=$(cat "$tmp/port")
 
 "$bin" sim --target 127.0.0.1:$port --terminals 40 --points 4 --procs 2 --speed 120 \
   --report-interval 60 --duration 3 --confirm-timeout 300 --no-daily --heartbeat 1 \
+  --source-addrs 127.0.0.2-127.0.0.3 \
   --ledger "$tmp/ledger" --progress >"$tmp/sim.out" 2>"$tmp/sim.err"
 rc=$?
 kill -TERM $peer; wait $peer 2>/dev/null; peer=
@@ -82,6 +85,8 @@ lines=$(grep -vc '^#' "$tmp/ledger")
   && ok "every report retransmitted with the same bytes ($reports)" || ko "reports=$reports same=$same diff=$diff"
 [ "$lines" = "$values" ] && [ "$values" -gt 0 ] && ok "ledger lines = values the master confirmed ($values)" \
   || ko "ledger $lines lines, master confirmed $values values"
+[ "$sources" = "127.0.0.2,127.0.0.3" ] && ok "--source-addrs: connections from 127.0.0.2 and .3" \
+  || ko "source addresses seen: $sources"
 grep -q "unconfirmed=0 " "$tmp/sim.out" && ok "summary: unconfirmed=0" || ko "summary"
 grep -q "online" "$tmp/sim.err" && ok "--progress line" || ko "--progress"
 # nobody listening: terminals never log in -> exit 3
