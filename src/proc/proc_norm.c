@@ -193,7 +193,7 @@ static const char *curve_item(uint8_t fn, const char *vname, char *buf, size_t l
         return c145[fn - 145];
     if (fn == 109 || fn == 110) { /* "ua_angle_deg" -> "ua_angle" */
         size_t k = 0;
-        while (vname[k] && k < len - 1 && strcmp(vname + k, "_deg") != 0) {
+        while (k < len - 1 && vname[k] && strcmp(vname + k, "_deg") != 0) {
             buf[k] = vname[k];
             k++;
         }
