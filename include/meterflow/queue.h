@@ -89,6 +89,17 @@ struct mq_batch {
  * process must share one handle (mq_open once, pass it around); for kafka each role opens
  * its own. errbuf says which key or broker failed. Gives a handle, NULL on failure. */
 struct mq *mq_open(const struct mf_config *cfg, char *errbuf, size_t errlen);
+/* Benchmark hook (the "direct" pipeline of docs/PERFORMANCE.md, bench/bench_direct_front.c):
+ * a handle like mq_open's, except that mq_produce / mq_publish on `topic` call
+ * fn(opaque, key, key_len, val, val_len) on the producer's thread instead of queueing; for
+ * mq_produce the message's done() then fires with fn's status (0 = durable) before
+ * mq_produce returns 0 (fn returning MF_EFULL is passed back instead, done() not called).
+ * Other topics and every other call behave as with mq_open. fn must be thread-safe.
+ * opaque: borrowed, kept until mq_close. NULL with errbuf filled on failure. */
+typedef int (*mq_sync_fn)(void *opaque, const void *key, size_t key_len, const void *val,
+                          size_t val_len);
+struct mq *mq_open_sync(const struct mf_config *cfg, enum mq_topic topic, mq_sync_fn fn,
+                        void *opaque, char *errbuf, size_t errlen);
 /* Every thread using the handle must have stopped polling first. Closes the remaining
  * consumers, fires every pending done() with MF_EFATAL (kafka: after waiting up to
  * [queue] close_flush_ms for outstanding deliveries), frees everything. NULL ok. */

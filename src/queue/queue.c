@@ -85,6 +85,23 @@ void mq_close(struct mq *q)
     q->ops->close(q);
 }
 
+struct mq *mq_open_sync(const struct mf_config *cfg, enum mq_topic topic, mq_sync_fn fn,
+                        void *opaque, char *errbuf, size_t errlen)
+{
+    struct mq *q;
+
+    if (fn == NULL || (int)topic < 0 || topic >= MQ_NTOPICS) {
+        snprintf(errbuf, errlen, "queue: mq_open_sync needs a function and a topic");
+        return NULL;
+    }
+    if (!(q = mq_open(cfg, errbuf, errlen)))
+        return NULL;
+    q->sync_fn = fn; /* before the handle is shared: no other thread sees it yet */
+    q->sync_opaque = opaque;
+    q->sync_topic = topic;
+    return q;
+}
+
 const char *mq_backend_name(const struct mq *q)
 {
     return q->ops->name;
@@ -111,6 +128,13 @@ int mq_produce(struct mq *q, enum mq_topic topic, const void *key, size_t key_le
         return rc;
     if (done == NULL)
         return MF_EINVAL;
+    if (q->sync_fn && topic == q->sync_topic) {
+        rc = q->sync_fn(q->sync_opaque, key, key_len, val, val_len);
+        if (rc == MF_EFULL)
+            return rc;
+        done(opaque, rc);
+        return 0;
+    }
     return q->ops->produce(q, topic, key, key_len, val, val_len, done, opaque);
 }
 
@@ -121,6 +145,10 @@ int mq_publish(struct mq *q, enum mq_topic topic, const void *key, size_t key_le
 
     if (rc != 0)
         return rc;
+    if (q->sync_fn && topic == q->sync_topic) {
+        rc = q->sync_fn(q->sync_opaque, key, key_len, val, val_len);
+        return rc == MF_EFULL ? rc : 0;
+    }
     return q->ops->produce(q, topic, key, key_len, val, val_len, NULL, NULL);
 }
 

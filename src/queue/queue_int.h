@@ -44,6 +44,9 @@ struct mq {
     pthread_mutex_t subs_lock;        /* guards subs only */
     struct mq_thread_sub subs[MQ_MAX_THREAD_SUBS];
     size_t nsubs;
+    mq_sync_fn sync_fn;               /* mq_open_sync: produce on sync_topic calls this */
+    void *sync_opaque;
+    enum mq_topic sync_topic;
 };
 
 struct mq_consumer {
