@@ -748,3 +748,28 @@ MF_TEST(config_errors)
     CHECK(strstr(err, "f3_terminals") != NULL);
     mf_config_free(cfg);
 }
+
+/* max_frame_bytes = 36: ERC14 (36 bytes) passes, ERC24 (40 bytes) is skipped as garbage. */
+MF_TEST(limit_max_frame_bytes)
+{
+    static const char *const sets[] = { "front.max_frame_bytes=36", NULL };
+    struct rig r;
+    struct mf_env e;
+    struct mq_batch b;
+    uint8_t buf[256];
+    rig_start(&r, sets);
+    int fd = tconnect(r.port);
+    tsend(fd, LOGIN96);
+    EXPECT_FRAME(fd, LOGIN96_ACK);
+    size_t k = hex(ERC24, buf);
+    k += hex(ERC14, buf + k);
+    CHECK_EQ_INT(write(fd, buf, k), (long long)k);
+    CHECK_EQ_INT(next_env(&r, MF_ENV_FRAME, &b, &e, 5000), 0);
+    CHECK_EQ_INT(e.payload_len, 36);
+    CHECK_EQ_INT(mq_commit(r.q, &b), 0);
+    EXPECT_FRAME(fd, ERC14_ACK);
+    expect_nothing(fd, 100);
+    WAIT_STAT(r.f, drops[FRONT_DROP_GARBAGE], 40);
+    close(fd);
+    rig_stop(&r);
+}
