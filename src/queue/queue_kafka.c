@@ -592,6 +592,11 @@ static void kq_release(struct mq *q, struct mq_batch *batch)
             p->offset = m->offset;
         }
     }
+    /* A failed earlier commit of a later batch must not be retried past the messages sent
+     * back now: drop pending offsets of the sought partitions (duplicates, never a loss). */
+    for (int i = 0; i < seek->cnt; i++)
+        rd_kafka_topic_partition_list_del(c->pending, seek->elems[i].topic,
+                                          seek->elems[i].partition);
     if (seek->cnt > 0) {
         error = rd_kafka_seek_partitions(c->rk, seek, 5000);
         if (error) {

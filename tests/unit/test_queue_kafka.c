@@ -247,3 +247,52 @@ MF_TEST(kafka_mock_commit_failure_kept_pending)
     mq_consumer_close(c);
     mock_close(&m);
 }
+
+/* A later batch's commit failed (offsets pending), then an earlier batch is released: the
+ * pending offsets must not be committed past the released messages (by the next commit or
+ * by the revoke at close), or a crash before they come again would lose them. */
+MF_TEST(kafka_mock_release_drops_pending_commit)
+{
+    struct mock m;
+    struct mq_consumer *c;
+    struct mq_batch b1, b2;
+    rd_kafka_resp_err_t errs[50];
+    uint64_t end;
+    int key, seq;
+    size_t rec;
+
+    if (!mock_open(&m, "5000"))
+        return;
+    qc_reset();
+    for (int i = 0; i < 10; i++)
+        CHECK_EQ_INT(qc_produce(m.q, MQ_UPLINK, 7, i, (size_t)i), 0);
+    CHECK(qc_wait_calls(10, 10000));
+    c = qc_consumer(m.q, MQ_UPLINK, "workers");
+    end = mf_mono_us() + 15000000u;
+    do {
+        CHECK_EQ_INT(mq_consumer_poll(c, &b1, 3, 200), 0);
+    } while (b1.n == 0 && mf_mono_us() < end);
+    CHECK(b1.n > 0);
+    CHECK_EQ_INT(mq_consumer_poll(c, &b2, 3, 5000), 0);
+    CHECK(b2.n > 0);
+    for (size_t i = 0; i < MF_ARRAY_LEN(errs); i++)
+        errs[i] = RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS;
+    rd_kafka_mock_push_request_errors_array(m.mc, OFFSET_COMMIT, MF_ARRAY_LEN(errs), errs);
+    CHECK_EQ_INT(mq_commit(m.q, &b2), MF_ERETRY); /* b2's offsets now pending */
+    rd_kafka_mock_clear_request_errors(m.mc, OFFSET_COMMIT);
+    mq_batch_release(m.q, &b1);
+    mq_consumer_close(c); /* the revoke must not commit b2's offsets now */
+    c = qc_consumer(m.q, MQ_UPLINK, "workers");
+    end = mf_mono_us() + 15000000u;
+    do {
+        CHECK_EQ_INT(mq_consumer_poll(c, &b1, 1, 200), 0);
+    } while (b1.n == 0 && mf_mono_us() < end);
+    CHECK_EQ_INT(b1.n, 1);
+    if (b1.n == 1) {
+        CHECK_EQ_INT(qc_parse(&b1.msgs[0], &key, &seq, &rec), 0);
+        CHECK_EQ_INT(seq, 0);
+    }
+    mq_batch_release(m.q, &b1);
+    mq_consumer_close(c);
+    mock_close(&m);
+}
