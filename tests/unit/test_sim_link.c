@@ -37,6 +37,11 @@ struct peer {
     volatile int stop;
     int ignore_first;           /* do not confirm the first copy of a report */
     size_t hb_units;            /* expected heartbeat data-unit length: 10 (2013), 4 (2009) */
+    int confirm_at_copy;        /* >0: confirm a report only at its Nth copy (by data units) */
+    uint8_t copy_body[8][512];  /* per terminal (a2 1..8): the report being held back */
+    size_t copy_len[8];
+    int copies[8];
+    uint8_t first_pseq[8], last_pseq[8];
     int fds[MAXC];
     uint8_t in[MAXC][65536];
     size_t inlen[MAXC];
@@ -187,6 +192,20 @@ static void on_frame(struct peer *pr, int fd, const uint8_t *fr, size_t len)
         return;
     }
     int same = 0;
+    if (pr->confirm_at_copy && a2 >= 1 && a2 <= 8) {
+        int k = a2 - 1;
+        size_t bl = len - 16 < 512 ? len - 16 : 512; /* data units, not SEQ or CS */
+        if (pr->copies[k] == 0 || pr->copy_len[k] != bl || memcmp(pr->copy_body[k], fr + 14, bl)) {
+            memcpy(pr->copy_body[k], fr + 14, bl); /* a new report: start counting */
+            pr->copy_len[k] = bl;
+            pr->copies[k] = 0;
+            pr->first_pseq[k] = fr[13] & 15;
+        }
+        pr->last_pseq[k] = fr[13] & 15;
+        if (++pr->copies[k] < pr->confirm_at_copy)
+            return;                              /* held back: no confirm */
+        pr->retrans_same++;
+    }
     if (pr->ignore_first) {
         if (!seen_before(pr, fr, len, &same))
             return;                          /* first copy: say nothing */
@@ -455,6 +474,51 @@ MF_TEST(sim_daily_frozen_and_curve)
     CHECK(pr->heartbeats >= 4);
     CHECK(text && strstr(text, " curve_fwd_active 2026-11-27T00:00 0 ")); /* the 96th point */
     free(text);
+    check_ledger_matches(pr, ledger);
+    free(pr->expect);
+    close(pr->lfd);
+    free(pr);
+    unlink(ledger);
+}
+
+/* A report never confirmed: sent, retransmitted 3 times with the same PSEQ, then the link is
+ * dropped; after the next login the same data units go out again with a fresh PFC, and that
+ * copy is confirmed -- and lands in the ledger once. */
+MF_TEST(sim_unconfirmed_kept_until_relogin)
+{
+    struct peer *pr = peer_start(0);
+    struct sim_cfg cfg;
+    struct sim_stats stats;
+    pthread_t th;
+    char ledger[] = "/tmp/mf-sim-relogin-XXXXXX";
+    int fd = mkstemp(ledger);
+    close(fd);
+    cfg_for(&cfg, pr->port, 2, 2);
+    cfg.daily = 0;
+    cfg.speed = 60;
+    cfg.start_ls = (int64_t)mf_date_to_days(2026, 11, 26) * 86400 + 10 * 3600 + 59 * 60;
+    cfg.report_interval_s = 3600; /* one report each, in the first two seconds */
+    cfg.heartbeat_s = 30;
+    cfg.duration_s = 6;
+    cfg.window = 1;
+    cfg.ledger_path = ledger;
+    pr->confirm_at_copy = 5;      /* the first copy and its 3 retransmissions go unanswered */
+    pthread_create(&th, NULL, peer_main, pr);
+    int rc = run_sim(&cfg, &stats, NULL, 0);
+    pr->stop = 1;
+    pthread_join(th, NULL);
+
+    CHECK_EQ_INT(rc, 0);
+    CHECK_EQ_INT(stats.unconfirmed, 0);
+    CHECK(pr->logins >= 4);                     /* each terminal logged in again */
+    CHECK(stats.given_up >= 2);
+    CHECK(stats.retransmits >= 6);
+    CHECK_EQ_INT(pr->reports, 2);               /* one report per terminal, confirmed once */
+    for (int k = 0; k < 2; k++) {
+        CHECK_EQ_INT(pr->copies[k], 5);
+        CHECK(pr->first_pseq[k] != pr->last_pseq[k]); /* re-sent with a fresh PFC */
+    }
+    CHECK_EQ_INT(pr->nexpect, 2 * 2 * 5);
     check_ledger_matches(pr, ledger);
     free(pr->expect);
     close(pr->lfd);
