@@ -52,3 +52,27 @@ print("%s values_per_s=%.0f reports_per_s=%.0f frames_per_s=%s confirm_p50_ms=%s
          kv.get("confirm_p99_ms"), kv.get("unconfirmed"), kv.get("retransmits"), el, v))
 PY
 }
+
+# e2e_start PIPELINE DIR [--set k=v]...: start the master on a free port with its data in DIR.
+# PIPELINE: queue (`meterflow run`: front -> embedded queue -> worker -> SQLite) or direct
+# (bench_direct_front: the front writes each report in its own transaction, then confirms).
+# Sets e2e_port and e2e_srv (the pid). 0, or 1 when it did not start (log in DIR/server.log).
+e2e_start() {
+  local kind=$1 dir=$2; shift 2
+  local common=(--set "meterflow.data_dir=$dir" --set front.frames_per_sec=0
+                --set front.login_per_min=1000000 "$@")
+  e2e_port=$(e2e_free_port)
+  case $kind in
+    queue) "$e2e_bin" run "${common[@]}" --set "front.port=$e2e_port" \
+             --set "web.port=$(e2e_free_port)" --set meterflow.log_level=error \
+             --set worker.analytics=false >"$dir/server.log" 2>&1 & ;;
+    direct) "$(dirname "$e2e_bin")/bench/bench_direct_front" "${common[@]}" \
+             --set "front.port=$e2e_port" >"$dir/server.log" 2>&1 & ;;
+    *) echo "e2e_start: unknown pipeline $kind" >&2; return 1 ;;
+  esac
+  e2e_srv=$!; e2e_pids+=($e2e_srv)
+  e2e_wait_port "$e2e_port" $e2e_srv
+}
+
+# e2e_stop: stop the server started by e2e_start (and wait for it).
+e2e_stop() { kill "$e2e_srv" 2>/dev/null; wait "$e2e_srv" 2>/dev/null; }
