@@ -210,6 +210,8 @@ void st_leave(struct store *st)
 
 int st_begin(struct store *st)
 {
+    if (st->ops->pipe)
+        (void)st->ops->pipe(st, 1); /* nothing queued yet: cannot fail */
     int rc = st->ops->exec(st, st->backend == STORE_SQLITE ? "BEGIN IMMEDIATE" : "BEGIN");
     if (rc == 0) {
         st->in_tx = 1;
@@ -252,10 +254,18 @@ static int stats_flush(struct store *st)
 
 int st_commit(struct store *st)
 {
-    int rc = stats_flush(st);
+    /* Pipelined (PostgreSQL): read the queued results first (the counters need the inserted
+     * counts), then queue counters + COMMIT and read them: two round trips in all. */
+    int rc = st->ops->pipe ? st->ops->pipe(st, 0) : 0;
 
+    if (rc == 0 && st->ops->pipe)
+        rc = st->ops->pipe(st, 1);
+    if (rc == 0)
+        rc = stats_flush(st);
     if (rc == 0)
         rc = st->ops->exec(st, "COMMIT");
+    if (rc == 0 && st->ops->pipe)
+        rc = st->ops->pipe(st, 0);
     if (rc != 0) {
         st_rollback(st);
         return rc;
@@ -269,6 +279,8 @@ void st_rollback(struct store *st)
     char keep[sizeof(st->err)];
     /* Keep the message of the failure that made us roll back. */
     mf_strlcpy(keep, st->err, sizeof(keep));
+    if (st->ops->pipe)
+        (void)st->ops->pipe(st, 0); /* read (and drop) what is still queued */
     (void)st->ops->exec(st, "ROLLBACK");
     mf_strlcpy(st->err, keep, sizeof(st->err));
     st->in_tx = 0;

@@ -67,6 +67,11 @@ struct sdrv_ops {
      * accumulates the rows inserted. */
     int (*row_end)(struct sq *q, int64_t *changes);
     int (*flush)(struct sq *q, int64_t *changes);
+    /* Pipelining (PostgreSQL; NULL on SQLite): on = BEGIN, COMMIT and bulk chunks may be
+     * sent without waiting (their inserted counts reach st_count when read); off = read
+     * every queued result and stop. Any other statement reads the queued results first.
+     * 0 or the first queued statement's error. */
+    int (*pipe)(struct store *st, int on);
 };
 
 extern const struct sdrv_ops store_sqlite_ops;

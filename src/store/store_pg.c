@@ -10,6 +10,18 @@
  * BULK_ROWS rows is sent as one INSERT ... SELECT FROM unnest($1::text[], ...). That turns
  * one round trip per row into one per chunk.
  *
+ * Pipeline (libpq pipeline mode, PostgreSQL 14+): between st_begin and st_commit the store
+ * asks for it (sdrv_ops.pipe), and BEGIN, the bulk chunks (and their PQsendPrepare) and
+ * COMMIT are sent without waiting for their results. The results are read at one sync
+ * point (pg_pipe_drain): before any statement that returns rows or is not pipelined, before
+ * the row counters (which need the bulk statements' inserted counts), and after COMMIT. A
+ * batch of the reading tables is then two round trips (BEGIN + chunks; counters + COMMIT)
+ * instead of one per statement. A failed statement aborts the rest of the pipeline
+ * (PGRES_PIPELINE_ABORTED) and the transaction: the drain returns the first real error,
+ * classified as usual, and the caller rolls back. The connection stays in blocking mode:
+ * the server's answers to what we queue are a few dozen bytes per statement, far below a
+ * socket buffer, so the server never blocks writing to us while we block writing to it.
+ *
  * Errors: connection loss (PQstatus bad, SQLSTATE class 08), serialization failure / deadlock
  * (40001, 40P01), operator intervention (57P01 admin shutdown, 57P02, 57P03, 57014 statement
  * timeout), lock_timeout ([store] busy_timeout_ms), insufficient resources (53xxx), lock not available (55P03), system error (58xxx)
@@ -28,6 +40,16 @@
 #define PG_MAXP 16
 #define BULK_ROWS 5000
 #define BULK_TEXT_MAX (64u << 20) /* one column array of a chunk */
+#define PIPE_MAX 64 /* queued statements before an intermediate drain */
+
+struct pg_stmt;
+
+struct pg_pend { /* one queued statement of the pipeline */
+    struct pg_stmt *q; /* NULL: BEGIN / COMMIT */
+    int kind;          /* PEND_PLAIN, PEND_PREPARE, PEND_COUNT */
+    int table;         /* PEND_COUNT: enum st_table to credit with the inserted rows */
+};
+enum { PEND_PLAIN, PEND_PREPARE, PEND_COUNT };
 
 struct pg_conn {
     PGconn *conn;
@@ -35,6 +57,11 @@ struct pg_conn {
     unsigned gen; /* bumped at every (re)connection */
     int timeout_ms;
     int readonly;
+    int pipe_on;  /* the store asked for pipelining (sdrv_ops.pipe) */
+    int piping;   /* libpq is in pipeline mode with npend statements queued */
+    int pipe_err; /* first send failure of the queued statements */
+    int npend;
+    struct pg_pend pend[PIPE_MAX];
 };
 
 struct pg_arr { /* one column of a bulk chunk, as an array literal */
@@ -95,11 +122,132 @@ static int pg_fail(struct store *st, PGresult *res, const char *what)
     return pg_class_state(state, bad);
 }
 
+/* ---- pipeline ---- */
+
+/* Table credited with a bulk statement's inserted rows (the counters), or -1. */
+static int pend_table(int id)
+{
+    switch (id) {
+    case Q_ENERGY_BULK: return T_ENERGY;
+    case Q_INSTANT_BULK: return T_INSTANT;
+    case Q_FROZEN_BULK: return T_FROZEN;
+    case Q_CURVE_BULK: return T_CURVE;
+    default: return -1;
+    }
+}
+
+/* Read one queued statement's results (one or more, then NULL). 0 or its error. */
+static int pend_result(struct store *st, const struct pg_pend *p)
+{
+    PGconn *c = PGC(st)->conn;
+    PGresult *res = PQgetResult(c);
+    int rc = 0;
+    if (!res)
+        return pg_fail(st, NULL, "pipeline: no result");
+    ExecStatusType s = PQresultStatus(res);
+    if (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) {
+        if (p->kind == PEND_COUNT)
+            st_count(st, (enum st_table)p->table, strtoll(PQcmdTuples(res), NULL, 10));
+    } else {
+        if (p->kind == PEND_PREPARE)
+            p->q->prepared_gen = 0; /* not prepared: prepare again next time */
+        /* ABORTED: an earlier statement failed and already reported */
+        rc = s == PGRES_PIPELINE_ABORTED ? MF_EFATAL
+                                         : pg_fail(st, res, p->q ? p->q->sql : "BEGIN/COMMIT");
+    }
+    PQclear(res);
+    while ((res = PQgetResult(c)) != NULL) /* the NULL that ends this statement's results */
+        PQclear(res);
+    return rc;
+}
+
+/* Sync, read every queued result, leave pipeline mode. First error wins; everything queued
+ * after it was aborted by the server. */
+static int pg_pipe_drain(struct store *st)
+{
+    struct pg_conn *pc = PGC(st);
+    int rc = pc->pipe_err, i, r;
+    if (!pc->piping)
+        return 0;
+    if (rc == 0 && PQpipelineSync(pc->conn) != 1)
+        rc = pg_fail(st, NULL, "pipeline sync");
+    for (i = 0; i < pc->npend && PQstatus(pc->conn) == CONNECTION_OK; i++) {
+        r = pend_result(st, &pc->pend[i]);
+        if (rc == 0)
+            rc = r;
+    }
+    for (; i < pc->npend; i++) /* connection lost: their prepares did not happen */
+        if (pc->pend[i].kind == PEND_PREPARE)
+            pc->pend[i].q->prepared_gen = 0;
+    if (PQstatus(pc->conn) == CONNECTION_OK) {
+        PGresult *res = PQgetResult(pc->conn);
+        if (PQresultStatus(res) != PGRES_PIPELINE_SYNC && rc == 0)
+            rc = pg_fail(st, res, "pipeline sync result");
+        PQclear(res);
+    }
+    if (PQexitPipelineMode(pc->conn) != 1 && rc == 0)
+        rc = pg_fail(st, NULL, "pipeline exit");
+    if (rc != 0 && PQstatus(pc->conn) != CONNECTION_OK)
+        rc = MF_ERETRY;
+    pc->piping = 0;
+    pc->npend = 0;
+    pc->pipe_err = 0;
+    return rc;
+}
+
+/* Queue one sent statement; enter pipeline mode first (call before sending). */
+static int pipe_enter(struct store *st)
+{
+    struct pg_conn *pc = PGC(st);
+    int rc = 0;
+    if (pc->piping && pc->npend + 2 > PIPE_MAX)
+        rc = pg_pipe_drain(st);
+    if (rc == 0 && !pc->piping) {
+        if (PQenterPipelineMode(pc->conn) != 1)
+            return pg_fail(st, NULL, "enter pipeline mode");
+        pc->piping = 1;
+    }
+    return rc;
+}
+
+static void pipe_sent(struct store *st, int ok, struct pg_stmt *q, int kind, int table)
+{
+    struct pg_conn *pc = PGC(st);
+    if (!ok) {
+        if (pc->pipe_err == 0)
+            pc->pipe_err = pg_fail(st, NULL, "pipeline send");
+        return;
+    }
+    pc->pend[pc->npend++] = (struct pg_pend){ q, kind, table };
+}
+
+/* sdrv_ops.pipe: on = may pipeline from now; off = drain and stop. */
+static int pg_pipe(struct store *st, int on)
+{
+    if (on) {
+        PGC(st)->pipe_on = 1;
+        return 0;
+    }
+    PGC(st)->pipe_on = 0;
+    return pg_pipe_drain(st);
+}
+
 static int pg_exec(struct store *st, const char *sql)
 {
+    struct pg_conn *pc = PGC(st);
+    if (pc->pipe_on && (!strcmp(sql, "BEGIN") || !strcmp(sql, "COMMIT"))) {
+        int rc = pipe_enter(st);
+        if (rc == 0)
+            pipe_sent(st, PQsendQueryParams(pc->conn, sql, 0, NULL, NULL, NULL, NULL, 0), NULL,
+                      PEND_PLAIN, -1);
+        return rc;
+    }
+    int rc = pg_pipe_drain(st);
+    if (rc != 0)
+        return rc;
     PGresult *res = PQexec(PGC(st)->conn, sql);
     ExecStatusType s = PQresultStatus(res);
-    int rc = (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) ? 0 : pg_fail(st, res, sql);
+    rc = (s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK) ? 0 : pg_fail(st, res, sql);
     PQclear(res);
     return rc;
 }
@@ -155,6 +303,7 @@ static int pg_ensure(struct store *st)
     struct pg_conn *pc = PGC(st);
     if (PQstatus(pc->conn) == CONNECTION_OK)
         return 0;
+    pc->piping = pc->npend = pc->pipe_err = pc->pipe_on = 0;
     PQreset(pc->conn);
     if (PQstatus(pc->conn) != CONNECTION_OK) {
         st_err(st, "postgres: reconnect failed: %s", PQerrorMessage(pc->conn));
@@ -353,7 +502,9 @@ static int pg_run(struct pg_stmt *q)
                q->nparams);
         return MF_EFATAL;
     }
-    int rc = pg_ready(q);
+    int rc = pg_pipe_drain(st);
+    if (rc == 0)
+        rc = pg_ready(q);
     if (rc != 0)
         return rc;
     if (q->name[0])
@@ -391,6 +542,28 @@ static int pg_step(struct sq *sq)
     return ++q->row < q->nrows ? 1 : 0;
 }
 
+/* Pipelined bulk chunk: queue (prepare and) execute; the inserted count is credited to the
+ * table's counter when the result is read (pend_result). libpq copies the parameters into
+ * its output buffer, so the arrays can be reused at once. */
+static int pg_send_bulk(struct pg_stmt *q)
+{
+    struct store *st = q->c.st;
+    PGconn *c = PGC(st)->conn;
+    int rc = pipe_enter(st);
+    if (rc == 0 && q->prepared_gen != PGC(st)->gen) {
+        int ok = PQsendPrepare(c, q->name, q->sql, 0, NULL);
+        if (ok)
+            q->prepared_gen = PGC(st)->gen; /* undone by pend_result if it fails */
+        pipe_sent(st, ok, q, PEND_PREPARE, -1);
+    }
+    if (rc == 0) {
+        int t = pend_table(q->c.id);
+        pipe_sent(st, PQsendQueryPrepared(c, q->name, q->nparams, q->vals, q->lens, q->fmts, 0),
+                  q, t >= 0 ? PEND_COUNT : PEND_PLAIN, t);
+    }
+    return rc;
+}
+
 /* Send the queued bulk rows as one statement: each column array becomes one parameter. */
 static int pg_flush(struct sq *sq, int64_t *changes)
 {
@@ -405,8 +578,9 @@ static int pg_flush(struct sq *sq, int64_t *changes)
         q->lens[i] = 0;
         q->fmts[i] = 0;
     }
-    rc = pg_run(q);
-    if (rc == 0)
+    if (PGC(q->c.st)->pipe_on && q->name[0])
+        rc = pg_send_bulk(q);
+    else if ((rc = pg_run(q)) == 0)
         *changes += q->changes;
     pg_reset(sq);
     return rc;
@@ -540,4 +714,5 @@ const struct sdrv_ops store_pg_ops = {
     .col_blob = pg_col_blob,
     .row_end = pg_row_end,
     .flush = pg_flush,
+    .pipe = pg_pipe,
 };

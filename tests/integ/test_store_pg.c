@@ -161,6 +161,78 @@ MF_TEST(pg_bulk_chunks_duplicates_escaping)
     store_close(st);
 }
 
+/* Rows in a table, counted by the server (not the store's counters); -1 on error. */
+static long long ct_count(const char *loc, const char *table)
+{
+    char sql[128];
+    long long n = -1;
+    PGconn *c = PQconnectdb(loc);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+    if (PQstatus(c) == CONNECTION_OK) {
+        PGresult *r = PQexec(c, sql);
+        if (PQresultStatus(r) == PGRES_TUPLES_OK)
+            n = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+    }
+    PQfinish(c);
+    return n;
+}
+
+/* Pipeline mode: the bulk chunks of a batch are queued without waiting; a failure in a late
+ * one (a CHECK constraint on curve; then a table the statement cannot prepare against) must
+ * roll back the rows queued before it, report the real error, and leave the handle usable. */
+MF_TEST(pg_pipeline_error_aborts_whole_batch)
+{
+    char loc[600], err[512];
+    enum { N = 11000 }; /* three energy chunks queued before the curve statement */
+    static struct store_energy e[N];
+    struct store_curve cv[2] = { { TERM_A, 1, STORE_V_OK, "p", T0, 1.0 },
+                                 { TERM_A, 1, STORE_V_OK, "p", T0 + 900, 2e6 } };
+    struct store_batch b = { 0 };
+    struct store *st = ct_fresh(loc, sizeof(loc));
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    for (int i = 0; i < N; i++)
+        e[i] = (struct store_energy){ TERM_A, (uint16_t)(1 + i % 2000), (uint8_t)(i / 2000),
+                                      STORE_V_OK, "ap_fwd", T0, 1.0 };
+    b.energy = e;
+    b.n_energy = N;
+    b.curve = cv;
+    b.n_curve = 2;
+    CHECK_EQ_INT(ct_sql(loc, "ALTER TABLE curve ADD CONSTRAINT t_small CHECK (value < 1e6)"), 0);
+    CHECK_EQ_INT(store_batch_write(st, &b), MF_EFATAL);
+    store_last_error(st, err, sizeof(err));
+    CHECK(strstr(err, "23514") != NULL); /* check_violation, not "pipeline aborted" */
+    CHECK_EQ_INT(ct_rows(st, "energy"), 0);
+    CHECK_EQ_INT(ct_count(loc, "energy"), 0);
+    /* Same handle, same prepared statements: the batch without the bad point lands. */
+    b.n_curve = 1;
+    CHECK_EQ_INT(store_batch_write(st, &b), 0);
+    CHECK_EQ_INT(ct_rows(st, "energy"), N);
+    CHECK_EQ_INT(ct_count(loc, "energy"), N);
+    CHECK_EQ_INT(ct_rows(st, "curve"), 1);
+    store_close(st);
+    /* A fresh handle whose queued PREPARE of the curve insert fails: the later execute is
+     * aborted, nothing lands; after the repair the same handle prepares again and writes. */
+    CHECK_EQ_INT(ct_sql(loc, "ALTER TABLE curve RENAME TO curve_gone"), 0);
+    st = ct_open(loc);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    for (int i = 0; i < N; i++)
+        e[i].read_at = T0 + 900;
+    CHECK_EQ_INT(store_batch_write(st, &b), MF_EFATAL);
+    store_last_error(st, err, sizeof(err));
+    CHECK(strstr(err, "curve") != NULL);
+    CHECK_EQ_INT(ct_count(loc, "energy"), N);
+    CHECK_EQ_INT(ct_sql(loc, "ALTER TABLE curve_gone RENAME TO curve"), 0);
+    CHECK_EQ_INT(store_batch_write(st, &b), 0);
+    CHECK_EQ_INT(ct_count(loc, "energy"), 2 * N);
+    CHECK_EQ_INT(ct_rows(st, "energy"), 2 * N);
+    store_close(st);
+}
+
 static int pg_ctl(const char *what)
 {
     char cmd[800];
