@@ -119,6 +119,10 @@ json_t *sq_row_json(struct sq *q)
             if (!v)
                 v = json_null();
             key[strlen(key) - 5] = '\0';
+        } else if (ends_with(key, "_n")) {
+            /* a count whose name would otherwise read as a flag ("online_n" -> "online") */
+            v = json_integer(st->ops->col_i64(q, i));
+            key[strlen(key) - 2] = '\0';
         } else if (strcmp(key, "registered") == 0 || strcmp(key, "online") == 0 ||
                    strcmp(key, "is_area_meter") == 0) {
             v = json_boolean(st->ops->col_i64(q, i) != 0);

@@ -357,7 +357,8 @@ const struct sql_def store_sql[Q_COUNT] = {
         " fields_json, raw FROM events" EVENTS_WHERE
         " ORDER BY received_at DESC, id DESC LIMIT $7 OFFSET $8", NULL, 0 },
     [Q_ONLINE_HIST] = {
-        "SELECT at, registered, online, rate FROM online_samples WHERE at >= $1 AND at < $2"
+        "SELECT at, registered AS registered_n, online AS online_n, rate FROM online_samples "
+        "WHERE at >= $1 AND at < $2"
         " ORDER BY at LIMIT 20000", NULL, 0 },
     [Q_COLLECT_RANGE] = {
         "SELECT date, area, expected, collected, rate FROM collect_day WHERE date >= $1"

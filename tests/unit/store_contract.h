@@ -736,6 +736,11 @@ MF_TEST(contract_analytics_and_kpis)
     CHECK_NEAR(json_real_value(json_object_get(json_array_get(json_object_get(j, "history"), 0),
                                                "rate")),
                0.9, 1e-12);
+    /* history items carry counts, not flags (sample: 10 registered, 9 online) */
+    json_t *h0 = json_array_get(json_object_get(j, "history"), 0);
+    CHECK(json_is_integer(json_object_get(h0, "registered")));
+    CHECK_EQ_INT(json_integer_value(json_object_get(h0, "registered")), 10);
+    CHECK_EQ_INT(json_integer_value(json_object_get(h0, "online")), 9);
     json_decref(j);
     struct store_anomaly_filter af = { .kind = "backwards" };
     CHECK_EQ_INT(store_anomalies_json(st, &af, &j), 0);
