@@ -284,7 +284,10 @@ static void bind_anoms(struct sq *q, const void *fv)
 int store_anomalies_json(struct store *st, const struct store_anomaly_filter *f, json_t **out)
 {
     ENTER(st);
-    rc = paged(st, Q_ANOMS_COUNT, Q_ANOMS_LIST, 1, bind_anoms, f, &f->pg, out);
+    if (nz(f->terminal))
+        rc = paged(st, Q_ANOMS_COUNT_T, Q_ANOMS_LIST_T, 1, bind_anoms, f, &f->pg, out);
+    else
+        rc = paged(st, Q_ANOMS_COUNT, Q_ANOMS_LIST, 1, bind_anoms, f, &f->pg, out);
     st_leave(st);
     return rc;
 }
@@ -299,7 +302,10 @@ static void bind_cmds(struct sq *q, const void *fv)
 int store_commands_json(struct store *st, const struct store_command_filter *f, json_t **out)
 {
     ENTER(st);
-    rc = paged(st, Q_CMDS_COUNT, Q_CMDS_LIST, 1, bind_cmds, f, &f->pg, out);
+    if (nz(f->terminal))
+        rc = paged(st, Q_CMDS_COUNT_T, Q_CMDS_LIST_T, 1, bind_cmds, f, &f->pg, out);
+    else
+        rc = paged(st, Q_CMDS_COUNT, Q_CMDS_LIST, 1, bind_cmds, f, &f->pg, out);
     st_leave(st);
     return rc;
 }

@@ -224,7 +224,10 @@ int store_meters_json(struct store *st, const char *terminal, const char *area,
         st_term_format(key, t);
         terminal = t;
     }
-    rc = paged2(st, Q_METERS_COUNT, Q_METERS_LIST, terminal, area, pg, out);
+    if (nz(terminal))
+        rc = paged2(st, Q_METERS_COUNT_T, Q_METERS_LIST_T, terminal, area, pg, out);
+    else
+        rc = paged2(st, Q_METERS_COUNT, Q_METERS_LIST, terminal, area, pg, out);
     st_leave(st);
     return rc;
 }

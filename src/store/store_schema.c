@@ -136,7 +136,14 @@ static const char *const step1[] = {
     NULL,
 };
 
-static const char *const *const steps[] = { step1 };
+/* Step 2: the read side (issue 6). Anomalies of one terminal, newest first (the *_T list
+ * statements use "terminal = $2"; before this, anomalies_at was walked and filtered). */
+static const char *const step2[] = {
+    "CREATE INDEX anomalies_terminal ON anomalies (terminal, at)",
+    NULL,
+};
+
+static const char *const *const steps[] = { step1, step2 };
 
 /* Expand the tokens of one DDL statement for the backend into out. */
 static int ddl_expand(const struct store *st, const char *in, char *out, size_t cap)

@@ -18,8 +18,12 @@
 /* Shared fragments (string-literal concatenation only; no values). */
 #define TXT(n) "CAST($" #n " AS TEXT)"
 #define ANY_TEXT(n, col) "(" TXT(n) " IS NULL OR " col " = " TXT(n) ")"
-#define FROM0(n, col) "(CAST($" #n " AS BIGINT) = 0 OR " col " >= $" #n ")"
-#define TO0(n, col) "(CAST($" #n " AS BIGINT) = 0 OR " col " < $" #n ")"
+/* Time bounds where 0 means "none", written as one range the column's index can use (an
+ * "x = 0 OR col >= x" disjunction cannot): times are >= 0, and "no upper bound" is the
+ * largest BIGINT. */
+#define FROM0(n, col) col " >= $" #n
+#define TO0(n, col)                                                                            \
+    col " < (CASE WHEN CAST($" #n " AS BIGINT) = 0 THEN 9223372036854775807 ELSE $" #n " END)"
 
 #define TERMS_WHERE                                                                            \
     " WHERE (CAST($1 AS BIGINT) < 0 OR online = $1)"                                           \
@@ -34,6 +38,13 @@
     " AND " ANY_TEXT(4, "state") " AND " FROM0(5, "at") " AND " TO0(6, "at")
 #define CMDS_WHERE " WHERE " ANY_TEXT(1, "terminal") " AND " ANY_TEXT(2, "state")
 #define METERS_WHERE " WHERE " ANY_TEXT(1, "terminal") " AND " ANY_TEXT(2, "area")
+/* With a terminal: an equality the (terminal, ...) indexes can use (the *_T statements;
+ * "$1 IS NULL OR terminal = $1" cannot use an index on either backend). */
+#define ANOMS_WHERE_T                                                                          \
+    " WHERE " ANY_TEXT(1, "kind") " AND terminal = $2 AND " ANY_TEXT(3, "area")               \
+    " AND " ANY_TEXT(4, "state") " AND " FROM0(5, "at") " AND " TO0(6, "at")
+#define CMDS_WHERE_T " WHERE terminal = $1 AND " ANY_TEXT(2, "state")
+#define METERS_WHERE_T " WHERE terminal = $1 AND " ANY_TEXT(2, "area")
 #define AUDIT_WHERE                                                                            \
     " WHERE " ANY_TEXT(1, "user_name") " AND " ANY_TEXT(2, "action") " AND " FROM0(3, "at")   \
     " AND " TO0(4, "at")
@@ -378,6 +389,11 @@ const struct sql_def store_sql[Q_COUNT] = {
         "SELECT id, kind, terminal, pn, area, at, date, severity, evidence_json, state"
         " FROM anomalies" ANOMS_WHERE " ORDER BY at DESC, id DESC LIMIT $7 OFFSET $8",
         NULL, 0 },
+    [Q_ANOMS_COUNT_T] = { CAPPED_COUNT("anomalies" ANOMS_WHERE_T), NULL, 0 },
+    [Q_ANOMS_LIST_T] = {
+        "SELECT id, kind, terminal, pn, area, at, date, severity, evidence_json, state"
+        " FROM anomalies" ANOMS_WHERE_T " ORDER BY at DESC, id DESC LIMIT $7 OFFSET $8",
+        NULL, 0 },
     [Q_ANOM_STATE] = { "UPDATE anomalies SET state = $1 WHERE id = $2", NULL, 0 },
     [Q_CMD_GET] = {
         "SELECT id, terminal, afn, request_json, state, attempts, created_by, created_at,"
@@ -386,6 +402,11 @@ const struct sql_def store_sql[Q_COUNT] = {
     [Q_CMDS_LIST] = {
         "SELECT id, terminal, afn, request_json, state, attempts, created_by, created_at,"
         " updated_at, answer_json FROM commands" CMDS_WHERE
+        " ORDER BY id DESC LIMIT $3 OFFSET $4", NULL, 0 },
+    [Q_CMDS_COUNT_T] = { CAPPED_COUNT("commands" CMDS_WHERE_T), NULL, 0 },
+    [Q_CMDS_LIST_T] = {
+        "SELECT id, terminal, afn, request_json, state, attempts, created_by, created_at,"
+        " updated_at, answer_json FROM commands" CMDS_WHERE_T
         " ORDER BY id DESC LIMIT $3 OFFSET $4", NULL, 0 },
     [Q_AREAS_JSON] = {
         "SELECT a.id, a.name, a.supply_terminal, a.supply_pn, a.loss_threshold,"
@@ -399,6 +420,10 @@ const struct sql_def store_sql[Q_COUNT] = {
     [Q_METERS_LIST] = {
         "SELECT terminal, pn, addr, area, customer_class, is_area_meter, multiplier"
         " FROM meters" METERS_WHERE " ORDER BY terminal, pn LIMIT $3 OFFSET $4", NULL, 0 },
+    [Q_METERS_COUNT_T] = { "SELECT COUNT(*) FROM meters" METERS_WHERE_T, NULL, 0 },
+    [Q_METERS_LIST_T] = {
+        "SELECT terminal, pn, addr, area, customer_class, is_area_meter, multiplier"
+        " FROM meters" METERS_WHERE_T " ORDER BY terminal, pn LIMIT $3 OFFSET $4", NULL, 0 },
     [Q_AUDIT_COUNT] = { CAPPED_COUNT("audit" AUDIT_WHERE), NULL, 0 },
     [Q_AUDIT_LIST] = {
         "SELECT id, at, user_name AS \"user\", action, target, detail_json, remote FROM audit"
