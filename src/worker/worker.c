@@ -143,7 +143,7 @@ static int write_frames_only(struct worker *w)
 static int flush(struct worker *w, int final)
 {
     struct store_batch b;
-    int delay = w->retry_min_ms;
+    int delay = w->retry_min_ms, tries = 0;
     if (w->npend == 0 && w->recs.total == 0)
         return 0;
     wk_recs_batch(&w->recs, &b);
@@ -154,6 +154,8 @@ static int flush(struct worker *w, int final)
             w->stats.records += w->recs.total;
             w->stats.batches++;
             pthread_mutex_unlock(&w->mu);
+            if (tries >= 5)
+                mf_info(WK_MOD, "store writable again after %d retries", tries);
             pend_commit(w);
             return 0;
         }
@@ -182,6 +184,12 @@ static int flush(struct worker *w, int final)
         if (final || wk_sleep_ms(w, delay)) {
             pend_release(w);
             return MF_ECLOSED;
+        }
+        if (++tries == 5 || tries % 20 == 0) { /* a stuck store (lock, disk full) is visible */
+            char why[256];
+            store_last_error(w->st, why, sizeof(why));
+            mf_warn(WK_MOD, "store cannot commit (%s), retry %d of a batch of %zu records; "
+                    "nothing is confirmed meanwhile", why, tries, w->recs.total);
         }
         mf_debug(WK_MOD, "store busy, retrying batch of %zu records in %d ms", w->recs.total,
                  delay);
