@@ -65,7 +65,7 @@ rl_start_run() {
   local dir=$1 tp=$2 hp=$3; shift 3
   mkdir -p "$dir"
   "$MF" run --set "meterflow.data_dir=$dir" --set "front.port=$tp" --set "web.port=$hp" \
-    "$@" >>"$dir/run.log" 2>&1 &
+    "$@" >>"${RL_RUNLOG:-$dir/run.log}" 2>&1 &
   RUN_PID=$!
   RL_PIDS+=("$RUN_PID")
   rl_wait 60 rl_health "$hp"
