@@ -224,9 +224,12 @@ static int sess_login(struct front_conn *conn, const struct gw_frame *fr)
         sess_offline(conn, MF_OFF_CLOSED); /* another terminal on the same socket */
     front_term_lookup(f, fr->addr.a1, fr->addr.a2, &ti);
     if (!ti.known && !f->o.accept_unknown) {
+        char key[GW_TERMINAL_STRLEN], what[64];
         front_sess_answer(conn, fr->addr.a1, fr->addr.a2, C_LINK_ANSWER, 0, fr->seq.pseq,
                           fr->has_tp ? &fr->tp : NULL, 2, 0, NULL);
-        return sess_close(conn, MF_OFF_KICKED, FRONT_DROP_DENIED, "unknown terminal denied");
+        gw_terminal_format(fr->addr.a1, fr->addr.a2, key); /* the log names who was denied */
+        snprintf(what, sizeof(what), "unknown terminal %s denied", key);
+        return sess_close(conn, MF_OFF_KICKED, FRONT_DROP_DENIED, what);
     }
     if (conn->state != FRONT_S_ONLINE) {
         conn->a1 = fr->addr.a1;
