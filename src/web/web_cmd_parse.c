@@ -39,6 +39,8 @@ int web_cmd_type_parse(const char *name)
 static int field_allowed(const char *list, const char *key)
 {
     size_t kl = strlen(key);
+    if (kl == 0) /* strstr finds "" everywhere without advancing: would never end */
+        return 0;
     for (const char *p = list; (p = strstr(p, key)) != NULL; p += kl)
         if ((p == list || p[-1] == ' ') && (p[kl] == ' ' || p[kl] == '\0'))
             return 1;
