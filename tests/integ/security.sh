@@ -14,7 +14,7 @@ pids=()
 pass=0; fail=0
 ok() { echo "ok   security: $1"; pass=$((pass + 1)); }
 ko() { echo "FAIL security: $1"; fail=$((fail + 1)); }
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
+cleanup() { for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 results() {
@@ -71,13 +71,17 @@ pids+=($!)
 for _ in $(seq 300); do curl -fsS "http://127.0.0.1:$hp/api/health" >/dev/null 2>&1 && break; sleep 0.1; done
 python3 tests/integ/security_test.py --base "http://127.0.0.1:$hp" --term "127.0.0.1:$tp" \
   --routes src/web/web_routes.c --log "$tmp/run.log" --users "$users" \
-  --only routes,csrf,audit,headers,allowlist,login_per_addr,frame_rate,login_limit,secrets \
+  --only routes,csrf,audit,hang,headers,allowlist,login_per_addr,frame_rate,login_limit,secrets \
   | tee "$tmp/py.out" | grep -v '^ok ' | grep -v '^[0-9]* [0-9]*$'
 read -r p f < <(tail -1 "$tmp/py.out")
 pass=$((pass + ${p:-0})); fail=$((fail + ${f:-1}))
 echo "  (HTTP/terminal checks: ${p:-0} passed, ${f:-?} failed; full list with MF_VERBOSE=1)"
 [ -n "${MF_VERBOSE:-}" ] && cat "$tmp/py.out"
-kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null
+# An orderly stop within 30 s (a handler stuck in a loop would keep it from exiting).
+kill "${pids[0]}"
+for _ in $(seq 300); do kill -0 "${pids[0]}" 2>/dev/null || break; sleep 0.1; done
+if kill -0 "${pids[0]}" 2>/dev/null; then ko "meterflow run did not stop within 30 s of SIGTERM"; kill -KILL "${pids[0]}"; fi
+wait "${pids[0]}" 2>/dev/null
 
 # ---- 3. HTTPS with a self-signed certificate --------------------------------------------------
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \

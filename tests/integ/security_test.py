@@ -288,7 +288,22 @@ def check_frame_rate(c, a, tokens):
     ok(0 < n <= 20, f"60 frames at once, rate 5/s: {n} confirmed (<= 20)")
 
 
+def check_hang(c, a, tokens):
+    """Regression of a fuzz finding: a command body with an empty key made the web thread loop
+    for ever (field_allowed: strstr of ""). It must be answered 400 at once."""
+    t = time.time()
+    try:
+        st, _, b = c.req("POST", "/api/commands",
+                         {"terminal": "4403-0012", "type": "relay_trip", "": "00000~000001"},
+                         token=tokens["operator"])
+    except Exception as e:  # timeout: the thread hangs
+        st, b = 0, repr(e).encode()
+    ok(st == 400 and time.time() - t < 10, f"command with an empty JSON key -> {st} in "
+       f"{time.time() - t:.1f}s {b[:60]!r}")
+
+
 SECTIONS = {
+    "hang": lambda c, a, u, t: check_hang(c, a, t),
     "routes": lambda c, a, u, t: check_routes(c, a, t),
     "csrf": lambda c, a, u, t: check_csrf(c, a, u),
     "audit": lambda c, a, u, t: check_audit(c, a, t),

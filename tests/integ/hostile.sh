@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# hostile.sh -- hostile and broken terminals against `meterflow run` (allow-list mode:
+# [front] accept_unknown = false, the well-behaved and the named attackers registered by
+# `meterflow import`). For each attack (tests/integ/hostile_attack.py): a group of
+# well-behaved simulated terminals runs alone (baseline), then again during the attack; the
+# test asserts the group is still fully confirmed with a p99 confirm latency within
+# max(5 x baseline, 500 ms), that the master closed the offenders with a logged reason, and
+# that the master's RSS stays bounded. Figures: "figures hostile ..." lines.
+# Environment: HS_GOOD (40 terminals), HS_SECS (8 s per phase), HS_MASS (2000 terminals
+# reconnecting at once; scripts/soak.sh uses 19000), HS_ONLY ("garbage oversize ...").
+# Appends "hostile <passed> <failed>" to $MF_RESULTS.
+set -u
+RL_NAME=hostile
+. "$(dirname "$0")/../reliability/lib.sh"
+good=${HS_GOOD:-40}
+secs=${HS_SECS:-8}
+mass=${HS_MASS:-2000}
+only=${HS_ONLY:-garbage oversize split slow dup flood unknown mass}
+atk="python3 $RL_ROOT/tests/integ/hostile_attack.py"
+tp=$(rl_port); hp=$(rl_port)
+dir=$RL_TMP/data; mkdir -p "$dir" "$RL_TMP/md"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null
+
+# Master data: the good group (4403-0001..), the mass group (4403-1001.. as A2 0x1001..) and
+# the named attackers 4403-F001..F003. Unknown-flood terminals (4403-Exxx) are not registered.
+"$MF" sim --terminals "$good" --points 8 --master-data "$RL_TMP/md" --duration 0 \
+  --target 127.0.0.1:1 >/dev/null 2>&1 &
+mdpid=$!
+rl_wait 30 test -s "$RL_TMP/md/terminals.csv"; kill "$mdpid" 2>/dev/null; wait "$mdpid" 2>/dev/null
+python3 - "$RL_TMP/md/terminals.csv" "$mass" <<'PY'
+import sys
+f, mass = sys.argv[1], int(sys.argv[2])
+with open(f, "a") as o:
+    for a2 in list(range(0x1001, 0x1001 + mass)) + [0xF001, 0xF002, 0xF003]:
+        o.write(f"4403-{a2:04X},extra,,test,1\n")
+PY
+"$MF" import --set "meterflow.data_dir=$dir" terminals "$RL_TMP/md/terminals.csv" >/dev/null ||
+  rl_ko "import terminals"
+run_flags=(--set front.accept_unknown=false --set front.partial_timeout_ms=3000 --set front.login_per_min=0)
+rl_start_run "$dir" "$tp" "$hp" "${run_flags[@]}" || { rl_ko "meterflow run did not start"; rl_results; exit 1; }
+log=$dir/run.log
+
+# good NAME: the well-behaved group for $secs seconds; prints "p50 p99 unconfirmed rc".
+good_run() {
+  "$MF" sim --target "127.0.0.1:$tp" --terminals "$good" --points 8 --speed 60 \
+    --report-interval 60 --duration "$secs" --heartbeat 5 --confirm-timeout 5000 \
+    >"$RL_TMP/good-$1.out" 2>&1
+  local rc=$?
+  echo "$(rl_sim_field "good-$1" confirm_p50_ms) $(rl_sim_field "good-$1" confirm_p99_ms)" \
+    "$(rl_sim_field "good-$1" unconfirmed) $(rl_sim_field "good-$1" frames_confirmed) $rc"
+}
+
+read -r b50 b99 _ bconf brc < <(good_run baseline)
+rl_check "baseline: $good well-behaved terminals all confirmed (p50 ${b50} ms, p99 ${b99} ms, $bconf frames)" [ "$brc" = 0 ]
+limit=$(awk -v b="$b99" 'BEGIN{l=5*b; if (l<500) l=500; print l}')
+echo "figures hostile baseline: p50_ms=$b50 p99_ms=$b99 frames=$bconf"
+
+# phase NAME "log pattern" attack-args...: the attack in the background, the group meanwhile.
+phase() {
+  local name=$1 pat=$2; shift 2
+  local rss0 rss1 lines0
+  rss0=$(rl_rss_kb "$RUN_PID"); lines0=$(wc -l <"$log")
+  "$@" >"$RL_TMP/atk-$name.out" 2>&1 &
+  local apid=$!; RL_PIDS+=("$apid")
+  rl_wait 2 false
+  read -r p50 p99 unc conf grc < <(good_run "$name")
+  wait "$apid"
+  rss1=$(rl_rss_kb "$RUN_PID")
+  local a; a=$(cat "$RL_TMP/atk-$name.out")
+  echo "  $a"
+  rl_check "$name: the well-behaved group all confirmed (exit $grc, unconfirmed $unc)" [ "$grc" = 0 ]
+  rl_check "$name: p99 ${p99} ms within ${limit} ms (baseline ${b99})" \
+    awk -v a="$p99" -v l="$limit" 'BEGIN{exit !(a+0 <= l+0)}'
+  rl_check "$name: master alive, RSS ${rss0} -> ${rss1} kB (< +256 MB)" \
+    bash -c "kill -0 $RUN_PID && [ $((rss1 - rss0)) -lt 262144 ]"
+  if [ -n "$pat" ]; then
+    local reason; reason=$(tail -n +"$((lines0 + 1))" "$log" | grep -E "$pat" | head -1 | cut -c1-160)
+    rl_check "$name: offender closed with a logged reason: ${reason:-none}" [ -n "$reason" ]
+  fi
+  echo "figures hostile $name: p50_ms=$p50 p99_ms=$p99 frames=$conf rss_before_kb=$rss0 rss_after_kb=$rss1 $a"
+}
+kv() { tr ' ' '\n' <"$RL_TMP/atk-$1.out" | awk -F= -v k="$2" '$1==k {print $2}'; }
+
+for p in $only; do
+  case $p in
+  garbage)
+    phase garbage "closing: .*(without a valid frame|garbage)" $atk garbage "127.0.0.1:$tp" "$secs" 50
+    rl_check "garbage: the master closed the 50 garbage streams ($(kv garbage closed_by_master))" \
+      [ "$(kv garbage closed_by_master)" = 50 ] ;;
+  oversize)
+    phase oversize "closing: .*(frame|length|L |too (big|large)|garbage)" $atk oversize "127.0.0.1:$tp" "$secs" 50
+    rl_check "oversize: the master closed the 50 oversize frames ($(kv oversize closed_by_master))" \
+      [ "$(kv oversize closed_by_master)" = 50 ] ;;
+  split)
+    phase split "" $atk split "127.0.0.1:$tp" "$secs"
+    c=$(kv split confirms); fc=$(kv split frames_completed)
+    rl_check "split: a terminal sending one byte at a time is served (confirms=${c:-0} for login + ${fc:-0} complete reports)" \
+      [ "${c:-0}" -ge "${fc:-1}" ] && [ "${fc:-0}" -ge 5 ] ;;
+  slow)
+    phase slow "closing: .*(slow|partial)" $atk slow "127.0.0.1:$tp" "$secs" 200
+    rl_check "slow: the 200 partial frames were closed after partial_timeout_ms ($(kv slow closed_by_master))" \
+      [ "$(kv slow closed_by_master)" = 200 ] ;;
+  dup)
+    phase dup "" $atk dup "127.0.0.1:$tp" "$secs"
+    rl_check "dup: duplicate logins answered, not fatal (confirms $(kv dup confirms) of $(kv dup connections))" \
+      [ "$(kv dup confirms)" -ge 1 ] ;;
+  flood)
+    phase flood "" $atk flood "127.0.0.1:$tp" "$secs"
+    c=$(kv flood confirms); s=$(kv flood frames_sent)
+    rl_check "flood: one terminal sending $s frames gets at most frames_per_sec x (time + 2 s burst) confirmed: ${c:-0}" \
+      [ "${c:-0}" -le $((50 * (secs + 4) + 1)) ] ;;
+  unknown)
+    phase unknown "unknown terminal .* denied" $atk unknown "127.0.0.1:$tp" "$secs" 200
+    d=$(kv unknown denials); n=$(kv unknown connections)
+    rl_check "unknown: $n logins of unregistered terminals all denied with F2 ($d) and closed ($(kv unknown closed_by_master))" \
+      [ "${d:-0}" -ge $((n * 9 / 10)) ] && [ "$(kv unknown confirms)" = "" ] ;;
+  mass)
+    # `mass` terminals connect at once from 253 source addresses, then all drop and reconnect.
+    rss0=$(rl_rss_kb "$RUN_PID")
+    procs=$(( mass / 5000 + 1 ))
+    "$MF" sim --target "127.0.0.1:$tp" --terminals "$mass" --first-address 4097 --points 1 \
+      --procs "$procs" --source-addrs 127.0.0.2-127.0.0.254 --speed 60 --report-interval 900 \
+      --duration $((secs * 5)) --heartbeat 30 --backoff-max 5000 >"$RL_TMP/mass.out" 2>&1 &
+    mpid=$!; RL_PIDS+=("$mpid")
+    online() { ss -Htn state established "( sport = :$tp )" | wc -l; }
+    rl_wait 120 bash -c "[ \$(ss -Htn state established '( sport = :$tp )' | wc -l) -ge $mass ]" &&
+      rl_ok "mass: $mass terminals connected ($(online) established)" || rl_ko "mass: only $(online) connected"
+    # All of them drop at once (kill -9 of the master) and reconnect together to the restarted one.
+    kill -KILL "$RUN_PID"; wait "$RUN_PID" 2>/dev/null
+    t0=$(rl_now)
+    rl_start_run "$dir" "$tp" "$hp" "${run_flags[@]}" || rl_ko "mass: master did not restart"
+    rl_wait 180 bash -c "[ \$(ss -Htn state established '( sport = :$tp )' | wc -l) -ge $mass ]" &&
+      rl_ok "mass: all $mass reconnected $(rl_since "$t0") s after the restart" ||
+      rl_ko "mass: only $(online) reconnected"
+    rss0=$(rl_rss_kb "$RUN_PID")
+    read -r p50 p99 unc conf grc < <(good_run mass)
+    rl_check "mass: the well-behaved group all confirmed meanwhile (p50 $p50 ms, p99 $p99 ms)" [ "$grc" = 0 ]
+    wait "$mpid"; mrc=$?
+    rss1=$(rl_rss_kb "$RUN_PID")
+    grep '^sim:' "$RL_TMP/mass.out" | head -1
+    rl_check "mass: all $mass logged in and out, nothing unconfirmed (exit $mrc)" [ "$mrc" = 0 ]
+    echo "figures hostile mass: terminals=$mass p50_ms=$p50 p99_ms=$p99 rss_before_kb=$rss0 rss_after_kb=$rss1" ;;
+  esac
+done
+rss=$(rl_rss_kb "$RUN_PID")
+echo "figures hostile end: rss_kb=$rss"
+rl_check "master survived every attack" rl_alive "$RUN_PID"
+rl_results
