@@ -35,16 +35,16 @@ e2e_wait_port "$tport" $run_pid || { echo "embedded.sh: meterflow run did not st
   tail -5 "$tmp/run.log" >&2; exit 1; }
 speed=$(python3 -c "print(60*$rate)")
 python3 "$(dirname "$0")/probe.py" --target 127.0.0.1:$tport --db "$tmp/meterflow.db" \
-  --count $((dur * 2)) --interval 0.5 --a2 $((RANDOM % 60000 + 1)) >"$tmp/probe.out" 2>&1 &
+  --count $((dur * 2)) --interval 0.5 --a2 $((RANDOM % 60000 + 1)) --timeout 60 >"$tmp/probe.out" 2>&1 &
 probe_pid=$!; e2e_pids+=($probe_pid)
-if [ $perf = 1 ]; then
-  perf record -F 499 -o "$tmp/perf.data" -p $run_pid -- sleep "$dur" >/dev/null 2>&1 &
+if [ $perf = 1 ]; then  # the whole machine: the split between master, simulator and the rest
+  perf record -F 499 -a -o "$tmp/perf.data" -- sleep "$dur" >/dev/null 2>&1 &
   perf_pid=$!
 fi
 "$e2e_bin" sim --target 127.0.0.1:$tport --terminals "$terms" --points "$points" \
   --procs "$procs" --source-addrs 127.0.0.2-127.0.0.254 --speed "$speed" \
   --report-interval 60 --duration "$dur" --window "$window" --no-daily --no-curves \
-  --start 2026-11-20T08:00 --seed 7 >"$tmp/sim.out" 2>"$tmp/sim.err"
+  --start 2026-11-20T08:00 --seed 7 --confirm-timeout 60000 >"$tmp/sim.out" 2>"$tmp/sim.err"
 src=$?
 wait $probe_pid
 summary=$(grep '^sim:' "$tmp/sim.out" | tail -1)
@@ -53,9 +53,14 @@ grep '^bench=visible' "$tmp/probe.out" || echo "bench=visible n=0 error=$(tail -
 echo "# $summary"
 if [ $perf = 1 ]; then
   wait $perf_pid
-  perf report -i "$tmp/perf.data" --no-children --sort dso --stdio 2>/dev/null |
-    awk '/^ +[0-9.]+%/ && n < 8 {n++; print "bench=profile by=dso pct=" $1 " what=" $2}'
-  perf report -i "$tmp/perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
-    awk '/^ +[0-9.]+%/ && n < 20 {n++; d=$2; s=$4; for (i = 5; i <= NF && $i != "-"; i++) s = s "_" $i;
-         print "bench=profile by=symbol pct=" $1 " dso=" d " what=" s}'
+  perf report -i "$tmp/perf.data" --no-children --sort pid --stdio 2>/dev/null |
+    awk '/^ +[0-9.]+%/ && n < 10 {n++; print "bench=profile by=process pct=" $1 " what=" $2}'
+  perf report -i "$tmp/perf.data" --no-children --pid $run_pid --sort comm --stdio 2>/dev/null |
+    awk '/^ +[0-9.]+%/ && n < 6 {n++; print "bench=profile by=master_thread pct=" $1 " what=" $2}'
+  perf report -i "$tmp/perf.data" --no-children --pid $run_pid --sort dso --stdio 2>/dev/null |
+    awk '/^ +[0-9.]+%/ && n < 6 {n++; print "bench=profile by=master_dso pct=" $1 " what=" $2}'
+  perf report -i "$tmp/perf.data" --no-children --pid $run_pid --sort dso,symbol --stdio \
+    2>/dev/null | awk '/^ +[0-9.]+%/ && n < 20 {n++; d=$2; s=$4;
+      for (i = 5; i <= NF && $i != "-"; i++) s = s "_" $i;
+      print "bench=profile by=master_symbol pct=" $1 " dso=" d " what=" s}'
 fi
