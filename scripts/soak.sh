@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# soak.sh -- the LONG versions of the fault scenarios (docs/RELIABILITY.md): bigger loads,
+# more kills, longer outages, the 3-broker cluster, the 19,000-terminal reconnect. Minutes to
+# an hour on a shared 2-core machine; not part of scripts/test.sh.
+#
+# Usage: scripts/soak.sh                     everything
+#        SOAK_ONLY="kill_run hostile" scripts/soak.sh
+# Each scenario prints its "figures <name>: ..." line; the summary line is
+# "soak: N passed, N failed" (suites). MF_BUILD picks the build flavour (release).
+set -u
+cd "$(dirname "$0")/.."
+export MF_RESULTS=${MF_RESULTS:-$(mktemp /tmp/mf-soak-results.XXXXXX)}
+make -s -j2 BUILD="${MF_BUILD:-release}" all || exit 1
+run() { # run NAME env... script
+  local name=$1; shift
+  case " ${SOAK_ONLY:-kill_run sqlite_lock disk_full distributed distributed_pgfreeze hostile} " in
+  *" $name "*) echo "== soak $name"; env "$@" ;;
+  esac
+}
+run kill_run RL_TERMINALS=1000 RL_POINTS=16 RL_DURATION=300 RL_KILLS=10 RL_DOWN=3 \
+  bash tests/reliability/kill_run.sh
+run sqlite_lock RL_TERMINALS=1000 RL_HOLD=60 RL_DURATION=180 bash tests/reliability/sqlite_lock.sh
+run disk_full RL_TERMINALS=500 RL_DISK_MB=64 RL_FULL_HOLD=60 RL_DURATION=240 \
+  bash tests/reliability/disk_full.sh
+run distributed RL_BROKERS=3 RL_TERMINALS=500 RL_FAULTS="front worker web broker pgstop" \
+  RL_PG_DOWN=30 bash tests/reliability/distributed.sh
+run distributed_pgfreeze RL_BROKERS=1 RL_TERMINALS=300 RL_FAULTS="pgfreeze" RL_PG_DOWN=60 \
+  bash tests/reliability/distributed.sh
+run hostile HS_MASS=19000 HS_SECS=20 HS_GOOD=100 bash tests/integ/hostile.sh
+awk '{p+=($3==0); f+=($3>0)} END {printf "soak: %d passed, %d failed\n", p, f; exit (f>0)}' "$MF_RESULTS"
