@@ -9,7 +9,9 @@
 #      of what they consumed equals what was produced on uplink (nothing twice), verify clean.
 #   3. two fronts on two ports, half the terminals each: a command through the web API for a
 #      terminal of the second front is answered (and one of the first front); a command for a
-#      registered terminal that is not connected is refused (409) and stored as failed.
+#      registered terminal that is not connected is refused (409) and stored as failed;
+#      then two fronts on ONE port (SO_REUSEPORT): the terminals spread over both, verify clean;
+#      the web's /metrics shows the terminals and the answered commands.
 #   4. the readings / sessions topics read back with kcat match the JSON schema of QUEUE.md.
 #   5. config errors: each role refuses an unknown key and a bad value, naming it.
 # Appends "distributed <passed> <failed>" to $MF_RESULTS. Alone: bash tests/integ/distributed.sh
@@ -49,6 +51,12 @@ printf '[front]\nthreads = 2\nlisten_port = 9300\n' >"$D/bad.ini"
 out=$("$CL_BIN" front -c "$D/bad.ini" 2>&1 </dev/null); rc=$?
 [ $rc != 0 ] && echo "$out" | grep -q listen_port && ok "5. an unknown key in an INI file is refused, named" \
   || ko "5. INI unknown key: exit $rc: $out"
+
+for role in front worker web; do  # the examples of docs/OPERATIONS.md are valid configs
+  "$CL_BIN" "$role" -c "docs/examples/$role.ini" --help >/dev/null 2>"$D/ex.err" \
+    && ok "5. docs/examples/$role.ini accepted by meterflow $role" \
+    || ko "5. docs/examples/$role.ini: $(head -1 "$D/ex.err")"
+done
 
 # ---- the cluster ----
 if ! cl_kafka_start 4; then ko "Kafka did not start"; finish; exit 1; fi
@@ -179,6 +187,28 @@ cl_wait 20 online 4403-0065 False && cl_api POST /api/commands '{"terminal":"440
   && [ "$CL_HTTP" = 409 ] && ok "3. after logout the terminal is offline: command refused 409" \
   || ko "3. command after logout: $CL_HTTP $CL_BODY"
 
+# Two fronts on ONE port (SO_REUSEPORT): the kernel spreads the terminals' connections.
+cl_stop f1 || ko "3. f1 did not exit 0 on SIGTERM"
+shared=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
+cl_front f1 meterflow.node_id=1 front.port="$shared" && cl_front f3 meterflow.node_id=3 front.port="$shared" \
+  && ok "3. two fronts listen on one port ($shared)" || ko "3. SO_REUSEPORT fronts"
+"$CL_BIN" sim --target "127.0.0.1:$shared" "${SIMA[@]}" --start 2026-11-24T12:00 --speed 600 \
+  --report-interval 60 --duration 6 --heartbeat 5 --ledger "$D/ledger3c" >"$D/sim3c.out" 2>"$D/sim3c.err"
+[ $? = 0 ] && ok "3. sim through the shared port: exit 0" || ko "3. sim through the shared port"
+cl_wait 30 verify_clean "$D/ledger3c" && ok "3. shared port: verify clean" || ko "3. shared port: verify"
+cl_stop f1; cl_stop f3
+l1=$(sed -n 's/.* I front: conns=[0-9]* logins=\([0-9]*\) .*/\1/p' "$(cl_log f1)" | tail -1)
+l3=$(sed -n 's/.* I front: conns=[0-9]* logins=\([0-9]*\) .*/\1/p' "$(cl_log f3)" | tail -1)
+echo "  logins: f1 ${l1:-?}, f3 ${l3:-?}"
+[ "${l1:-0}" -gt 0 ] && [ "${l3:-0}" -gt 0 ] && [ $((${l1:-0} + ${l3:-0})) = 30 ] \
+  && ok "3. the 30 terminals spread over both fronts" || ko "3. spread f1=${l1:-?} f3=${l3:-?}"
+
+# /metrics of the web process (no auth): the store's and the commands' figures
+cl_api GET /metrics
+[ "$CL_HTTP" = 200 ] && echo "$CL_BODY" | grep -q '^meterflow_terminals{' \
+  && echo "$CL_BODY" | grep -q '^meterflow_commands{state="answered"} [1-9]' \
+  && ok "web /metrics: terminals and answered commands" || ko "/metrics: $CL_HTTP $(echo "$CL_BODY" | head -5)"
+
 # ---- 4. readings / sessions on Kafka match docs/QUEUE.md ----
 cl_kcat -C -t "${CL_PREFIX}readings" -o beginning -e -q -f '%k\t%s\n' 2>/dev/null >"$D/readings.txt"
 cl_kcat -C -t "${CL_PREFIX}sessions" -o beginning -e -q -f '%k\t%s\n' 2>/dev/null >"$D/sessions.txt"
@@ -234,6 +264,6 @@ for e in errs: print("  " + e)
 sys.exit(1 if errs else 0)
 EOF
 
-for n in f1 f2 w1 web; do cl_stop "$n" || ko "$n did not exit 0 on SIGTERM"; done
-grep -h " E \|ASan\|runtime error" "$D"/{f1,f2,w1,w2,web}.log 2>/dev/null | head -5
+for n in f2 w1 web; do cl_stop "$n" || ko "$n did not exit 0 on SIGTERM"; done
+grep -h " E \|ASan\|runtime error" "$D"/{f1,f2,f3,w1,w2,web}.log 2>/dev/null | head -5
 finish
