@@ -19,7 +19,7 @@ import sys
 
 CONFIG_KEYS = {"terminals", "points", "offered_frames_per_s", "offered_reports_per_s",
                "window", "pipeline", "records", "n", "size", "capacity", "frames",
-               "backend", "case", "batch", "meters", "rate", "procs", "phase"}
+               "backend", "case", "batch", "meters", "rate", "procs", "phase", "sync", "by", "what", "dso"}
 NUM = re.compile(r"^-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?%?$")
 
 
@@ -91,14 +91,14 @@ def plot_thesis(rows, outdir):
     for r in rows:
         if r.get("bench") != "thesis" or "terminals" not in r:
             continue
-        pts.setdefault(r.get("pipeline", "?"), []).append(
+        pts.setdefault("%s, sqlite %s" % (r.get("pipeline", "?"), r.get("sync", "?")), []).append(
             (int(r["terminals"]), float(r.get("reports_per_s", 0)),
              float(r.get("confirm_p99_ms", 0)), float(r.get("confirm_p50_ms", 0))))
     if not pts:
         return
     data = {}
     for p, v in pts.items():
-        fn = os.path.join(outdir, "thesis_%s.dat" % p)
+        fn = os.path.join(outdir, "thesis_%s.dat" % re.sub(r"[^a-z]+", "_", p))
         with open(fn, "w") as f:
             for t, rps, p99, p50 in sorted(v):
                 f.write("%d %.0f %.1f %.1f\n" % (t, rps, p99, p50))
