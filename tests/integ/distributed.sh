@@ -12,7 +12,7 @@
 #      registered terminal that is not connected is refused (409) and stored as failed;
 #      then two fronts on ONE port (SO_REUSEPORT): the terminals spread over both, verify clean;
 #      the web's /metrics shows the terminals and the answered commands.
-#   4. the readings / sessions topics read back with kcat match the JSON schema of QUEUE.md.
+#   4. the readings / sessions / events topics read back with kcat match QUEUE.md's schemas.
 #   5. config errors: each role refuses an unknown key and a bad value, naming it.
 # Appends "distributed <passed> <failed>" to $MF_RESULTS. Alone: bash tests/integ/distributed.sh
 set -u
@@ -93,7 +93,7 @@ uplink_count() { cl_kcat -C -t "${CL_PREFIX}uplink" -o beginning -e -q -f 'x\n' 
 # ---- 1. front + worker + web ----
 # From 23:40 at a day per minute: F129 reports, then the daily F161 + curves after midnight.
 "$CL_BIN" sim --target "127.0.0.1:${CL_PORT[f1]}" "${SIMA[@]}" --start 2026-11-20T23:40 \
-  --speed 1440 --duration 15 --heartbeat 5 --ledger "$D/ledger1" >"$D/sim1.out" 2>"$D/sim1.err" &
+  --speed 1440 --duration 15 --heartbeat 5 --erc14-rate 3 --erc13-rate 2 --ledger "$D/ledger1" >"$D/sim1.out" 2>"$D/sim1.err" &
 sim=$!
 cl_wait 20 online 4403-0001 True && ok "1. terminal detail says online while connected" \
   || ko "1. terminal 4403-0001 not online in the API"
@@ -209,10 +209,11 @@ cl_api GET /metrics
   && echo "$CL_BODY" | grep -q '^meterflow_commands{state="answered"} [1-9]' \
   && ok "web /metrics: terminals and answered commands" || ko "/metrics: $CL_HTTP $(echo "$CL_BODY" | head -5)"
 
-# ---- 4. readings / sessions on Kafka match docs/QUEUE.md ----
+# ---- 4. readings / sessions / events on Kafka match docs/QUEUE.md ----
 cl_kcat -C -t "${CL_PREFIX}readings" -o beginning -e -q -f '%k\t%s\n' 2>/dev/null >"$D/readings.txt"
 cl_kcat -C -t "${CL_PREFIX}sessions" -o beginning -e -q -f '%k\t%s\n' 2>/dev/null >"$D/sessions.txt"
-python3 - "$D/readings.txt" "$D/sessions.txt" <<'EOF' && ok "4. readings and sessions topics match the documented schema" || ko "4. schema"
+cl_kcat -C -t "${CL_PREFIX}events" -o beginning -e -q -f '%k\t%s\n' 2>/dev/null >"$D/events.txt"
+python3 - "$D/readings.txt" "$D/sessions.txt" "$D/events.txt" <<'EOF' && ok "4. readings, sessions and events topics match the documented schema" || ko "4. schema"
 import json, re, sys
 TERM = re.compile(r"^\d{4}-[0-9A-F]{4}$")
 TS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
@@ -259,11 +260,29 @@ for line in slines:
     if d["reason"] not in ("online", "clock", "logout", "timeout", "closed", "replaced", "kicked", "shutdown"):
         bad("reason", line)
     if d["clock_offset_s"] is not None and type(d["clock_offset_s"]) is not int: bad("offset", line)
-print("  readings: %d messages, kinds %s; sessions: %d" % (len(lines), sorted(kinds), len(slines)))
+elines = open(sys.argv[3]).read().splitlines()
+if not elines: errs.append("no events")
+ercs = set()
+for line in elines:
+    key, _, val = line.partition("\t")
+    d = json.loads(val)
+    if set(d) != {"terminal", "class", "erc", "severity", "started", "pn", "time", "received_at", "fields", "raw"}:
+        bad("event fields %s" % sorted(d), line); continue
+    ercs.add(d["erc"])
+    ok = (d["terminal"] == key and d["class"] in (1, 2) and type(d["erc"]) is int
+          and type(d["severity"]) is str and d["started"] in (True, False, None)
+          and type(d["pn"]) is int and (d["time"] is None or TS.match(d["time"]))
+          and TS.match(d["received_at"]) and type(d["fields"]) is dict
+          and re.match(r"^[0-9A-F]{2}( [0-9A-F]{2})*$", d["raw"]) and int(d["raw"][:2], 16) == d["erc"])
+    if not ok: bad("event", line)
+print("  readings: %d messages, kinds %s; sessions: %d; events: %d, ERC %s"
+      % (len(lines), sorted(kinds), len(slines), len(elines), sorted(ercs)))
 for e in errs: print("  " + e)
 sys.exit(1 if errs else 0)
 EOF
 
 for n in f2 w1 web; do cl_stop "$n" || ko "$n did not exit 0 on SIGTERM"; done
-grep -h " E \|ASan\|runtime error" "$D"/{f1,f2,f3,w1,w2,web}.log 2>/dev/null | head -5
+grep -h " E " "$D"/{f1,f2,f3,w1,w2,web}.log 2>/dev/null | head -5   # errors logged, for the reader
+san=$(grep -l "AddressSanitizer\|LeakSanitizer\|runtime error:" "$D"/*.log 2>/dev/null)
+[ -z "$san" ] && ok "no sanitizer report in any process log" || { ko "sanitizer reports in: $san"; grep -h -A8 "Sanitizer\|runtime error:" $san | head -30; }
 finish
