@@ -253,17 +253,33 @@ static void norm_version(struct pn_ctx *n)
     pn_emit(n, &r);
 }
 
-/* XXXXXX.XX from 4 BCD bytes (least significant first); 0 when not BCD. */
-static int bcd4_hundredths(const uint8_t *d, double *v)
+/* The first numeric value the codec reads from a 645 answer (dlt645_values, the same
+ * interpretation the decoder's JSON shows): STORE_V_OK and *value, or STORE_V_INVALID when
+ * the answer is abnormal (error word), carries no number, or a number that is not BCD. */
+static uint8_t fwd_first_num(const struct dlt645_frame *f, double *value)
 {
-    uint64_t x = 0;
-    for (int k = 3; k >= 0; k--) {
-        if ((d[k] >> 4) > 9 || (d[k] & 15) > 9)
-            return 0;
-        x = x * 100 + (uint64_t)(d[k] >> 4) * 10 + (d[k] & 15);
-    }
-    *v = (double)x / 100.0;
-    return 1;
+    struct gw_value vals[16];
+    size_t nv = f->abnormal ? 0 : dlt645_values(f, vals, MF_ARRAY_LEN(vals));
+    for (size_t i = 0; i < nv; i++)
+        if (vals[i].kind == GW_VK_NUM && vals[i].status == GW_VS_OK) {
+            *value = gw_num_to_double(vals[i].u.i, vals[i].exp);
+            return STORE_V_OK;
+        }
+    return STORE_V_INVALID;
+}
+
+/* One PROC_REC_FWD645 record; raw (may be NULL) is the value whose bytes are kept, at most
+ * the store's 512. */
+static void emit_fwd645(struct pn_ctx *n, const char *addr, uint32_t di, uint8_t st,
+                        double value, const struct gw_value *raw)
+{
+    struct proc_rec r;
+    memset(&r, 0, sizeof(r));
+    r.type = PROC_REC_FWD645;
+    r.u.fwd645 = (struct store_fwd645){ 0, n->ctx->term, addr, di, st, value,
+                                        raw ? raw->u.p : NULL, raw ? MF_MIN(raw->len, 512u) : 0,
+                                        n->ctx->received_at };
+    pn_emit(n, &r);
 }
 
 /* AFN 10 F1: the forwarded 645 answer, read with the codec's DL/T 645 decoder: address, DI
@@ -275,8 +291,6 @@ static void norm_forward(struct pn_ctx *n)
     const struct gw_value *fv = pn_val(n, "frame", 0);
     static const struct gw_value none = { 0 };
     struct dlt645_frame f;
-    struct gw_value vals[16];
-    struct proc_rec r;
     char addr[13] = "000000000000";
     double value = 0;
     uint8_t st = STORE_V_ABSENT;
@@ -293,45 +307,38 @@ static void norm_forward(struct pn_ctx *n)
                 addr_text(&av, addr);
             }
             di = dlt645_di(&f, &is1997);
-            size_t nv = f.abnormal ? 0 : dlt645_values(&f, vals, MF_ARRAY_LEN(vals));
-            for (size_t i = 0; i < nv; i++)
-                if (vals[i].kind == GW_VK_NUM && vals[i].status == GW_VS_OK) {
-                    value = gw_num_to_double(vals[i].u.i, vals[i].exp);
-                    st = STORE_V_OK;
-                    break;
-                }
+            st = fwd_first_num(&f, &value);
         }
     }
-    memset(&r, 0, sizeof(r));
-    r.type = PROC_REC_FWD645;
-    r.u.fwd645 = (struct store_fwd645){ 0, n->ctx->term, addr, di, st, value,
-                                        fv ? fv->u.p : NULL, fv ? MF_MIN(fv->len, 512u) : 0,
-                                        n->ctx->received_at };
-    pn_emit(n, &r);
+    emit_fwd645(n, addr, di, st, value, fv);
 }
 
-/* AFN 10 F9: result 5 = data; the data bytes are taken in 645 wire form (+0x33). */
+/* AFN 10 F9: result 5 = data; the data bytes are taken in 645 wire form (+0x33). They are
+ * read as the 2007 read answer (C = 0x91) they came from, through the same codec helper as
+ * F1, so both paths give one DI the same value. Only energies (DI3 = 00) count; others stay
+ * invalid with their bytes kept, as before. */
 static void norm_forward_read(struct pn_ctx *n)
 {
     const struct gw_value *dv = pn_val(n, "data", 0);
-    struct proc_rec r;
     char addr[13];
     double value = 0;
     uint8_t st = STORE_V_ABSENT;
     uint32_t di = (uint32_t)ival(n, "di", 0);
     addr_text(pn_val(n, "target_addr", 0), addr);
     if (ival(n, "result", 0) == 5 && dv && dv->len == 4) {
-        uint8_t d[4];
-        for (int k = 0; k < 4; k++)
-            d[k] = (uint8_t)(dv->u.p[k] - 0x33);
-        st = (di >> 24) == 0 && bcd4_hundredths(d, &value) ? STORE_V_OK : STORE_V_INVALID;
+        struct dlt645_frame f;
+        memset(&f, 0, sizeof(f));
+        f.c = 0x80 | DLT645_READ;
+        f.dir = 1;
+        f.func = DLT645_READ;
+        f.len = 8;
+        for (int k = 0; k < 4; k++) {
+            f.data[k] = (uint8_t)(di >> (8 * k));
+            f.data[4 + k] = (uint8_t)(dv->u.p[k] - 0x33);
+        }
+        st = (di >> 24) == 0 ? fwd_first_num(&f, &value) : STORE_V_INVALID;
     }
-    memset(&r, 0, sizeof(r));
-    r.type = PROC_REC_FWD645;
-    r.u.fwd645 = (struct store_fwd645){ 0, n->ctx->term, addr, di, st, value,
-                                        dv ? dv->u.p : NULL, dv ? MF_MIN(dv->len, 512u) : 0,
-                                        n->ctx->received_at };
-    pn_emit(n, &r);
+    emit_fwd645(n, addr, di, st, value, dv);
 }
 
 void pn_norm_other(struct pn_ctx *n)

@@ -353,3 +353,42 @@ MF_TEST(forward_645_vector)
     CHECK_NEAR(f->value, 6.78, 1e-9);
     CHECK_EQ_INT(f->raw_len, 20);
 }
+
+/* AFN 10 F9 (direct meter read), uplink written by hand from protocol-3761.md 9.9: port 1F,
+ * target 151230011061, result 5 = data, k+4 = 8, DI 00010000, data in 645 wire form (+0x33):
+ * AB 39 33 33 = 00 00 06 78 -> 000006.78 kWh. A data byte whose nibble is not decimal makes
+ * the value invalid; result 1 (timeout) leaves it absent. */
+MF_TEST(forward_read_f9)
+{
+    static struct cap c;
+    const struct store_fwd645 *f = &c.r[0].u.fwd645;
+    CHECK_EQ_INT(run("68 76 00 76 00 68 88 00 02 34 12 04 10 60 00 00 01 01 1F 61 10 01 30 12 "
+                     "15 05 08 00 00 01 00 AB 39 33 33 86 16",
+                     1000, &c, NULL, NULL),
+                 0);
+    CHECK_EQ_INT(c.n, 1);
+    CHECK_EQ_INT(c.r[0].type, PROC_REC_FWD645);
+    CHECK_STR(f->addr, "151230011061");
+    CHECK_EQ_INT(f->di, 0x00010000);
+    CHECK_EQ_INT(f->status, STORE_V_OK);
+    CHECK_NEAR(f->value, 6.78, 1e-9);
+    CHECK_EQ_INT(f->raw_len, 4);
+    CHECK_EQ_INT(f->raw[0], 0xAB);
+
+    CHECK_EQ_INT(run("68 76 00 76 00 68 88 00 02 34 12 04 10 60 00 00 01 01 1F 61 10 01 30 12 "
+                     "15 05 08 00 00 01 00 AB 39 3D 33 90 16",
+                     1000, &c, NULL, NULL),
+                 0);
+    CHECK_EQ_INT(c.n, 1);
+    CHECK_EQ_INT(f->status, STORE_V_INVALID);
+    CHECK_NEAR(f->value, 0, 0);
+
+    CHECK_EQ_INT(run("68 66 00 66 00 68 88 00 02 34 12 04 10 60 00 00 01 01 1F 61 10 01 30 12 "
+                     "15 01 04 00 00 01 00 34 16",
+                     1000, &c, NULL, NULL),
+                 0);
+    CHECK_EQ_INT(c.n, 1);
+    CHECK_EQ_INT(f->status, STORE_V_ABSENT);
+    CHECK_EQ_INT(f->di, 0x00010000);
+    CHECK_STR(f->addr, "151230011061");
+}
