@@ -106,7 +106,9 @@ static json_t *jvalue(const struct gw_value *v)
         return json_string(a);
     case GW_VK_TEXT: {
         char t[256];
-        size_t n = v->len < sizeof t - 1 ? v->len : sizeof t - 1;
+        size_t n = MF_MIN((size_t)v->len, sizeof(t) - 1);
+        /* cppcheck 2.x wrongly concludes n < 1 from MF_MIN over a uint16_t len. */
+        /* cppcheck-suppress knownConditionTrueFalse */
         for (size_t i = 0; i < n; i++)
             t[i] = v->u.p[i] >= 0x20 && v->u.p[i] < 0x7F ? (char)v->u.p[i] : '?';
         t[n] = '\0';
@@ -177,7 +179,6 @@ static json_t *jdlt645(const uint8_t *p, size_t n)
     struct dlt645_frame f;
     struct gw_value vals[64];
     json_t *o = json_object(), *data = json_object(), *inv = json_array();
-    char a[16], di[12];
     uint64_t addr;
     int old;
     uint32_t d;
@@ -192,6 +193,7 @@ static json_t *jdlt645(const uint8_t *p, size_t n)
     }
     json_object_set_new(o, "ok", json_true());
     if (dlt645_addr_to_u64(f.addr, &addr) == 0) {
+        char a[16];
         snprintf(a, sizeof a, "%012llu", (unsigned long long)addr);
         json_object_set_new(o, "addr", json_string(a));
     } else {
@@ -205,6 +207,7 @@ static json_t *jdlt645(const uint8_t *p, size_t n)
     d = dlt645_di(&f, &old);
     json_object_set_new(o, "version", json_string(old ? "1997" : "2007"));
     if (d) {
+        char di[12];
         snprintf(di, sizeof di, old ? "%04X" : "%08X", d);
         json_object_set_new(o, "di", json_string(di));
     } else {

@@ -28,8 +28,8 @@ uint64_t mf_mono_us(void)
 
 int mf_clock_set_zone(const char *zone)
 {
-    char path[256];
     if (strcmp(zone, "UTC") != 0) {
+        char path[256];
         snprintf(path, sizeof(path), "/usr/share/zoneinfo/%s", zone);
         FILE *f = fopen(path, "r");
         if (!f)

@@ -139,12 +139,11 @@ static int front_lists_load(struct front *f, char *err, size_t errlen)
                    "[front] pw2_terminals", err, errlen) != 0)
         return MF_EINVAL;
     if (path[0]) {
-        size_t len;
         char *text = NULL;
         FILE *fp = fopen(path, "rb");
         if (fp) {
             text = mf_malloc(16u << 20);
-            len = fread(text, 1, (16u << 20) - 1, fp);
+            size_t len = fread(text, 1, (16u << 20) - 1, fp);
             text[len] = 0;
             fclose(fp);
         }

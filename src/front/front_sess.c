@@ -153,11 +153,10 @@ void front_sess_end(struct front_conn *conn, int reason)
 
 static int sess_close(struct front_conn *conn, int reason, int why, const char *what)
 {
-    char peer[64], key[GW_TERMINAL_STRLEN];
-
     if (why >= 0)
         FRONT_DROP(conn->th, why);
     if (mf_log_level >= MF_LOG_WARN && mf_ratelimit_allow(&conn->th->rl, FRONT_MOD)) {
+        char peer[64], key[GW_TERMINAL_STRLEN];
         front_conn_peer_format(conn, peer, sizeof(peer));
         gw_terminal_format(conn->a1, conn->a2, key);
         mf_warn(FRONT_MOD, "%s %s: closing: %s", conn->state == FRONT_S_ONLINE ? key : "-",

@@ -21,7 +21,7 @@ int dlt645_decode(const uint8_t *b, size_t n, struct dlt645_frame *f)
     while (i < n && b[i] == 0xFE && i < DLT645_PREAMBLE_MAX)
         i++;
     if (n - i < 10u)
-        return n - i < 10u && (n == i || b[i] == 0x68) ? MF_AGAIN : MF_EINVAL;
+        return n == i || b[i] == 0x68 ? MF_AGAIN : MF_EINVAL;
     h = b + i;
     if (h[0] != 0x68 || h[7] != 0x68)
         return MF_EINVAL;
