@@ -32,6 +32,14 @@ extern const char *const app_cfg_passthrough[];
  * (naming file, key and reason) to stderr and returns NULL. *want_help is set on -h. */
 struct mf_config *app_config_from_args(int argc, char **argv, int *next, int *want_help);
 
+/* The prelude every server subcommand shares (front, worker, run): the config from argv
+ * (app_config_from_args); -h prints usage(cfg) on stdout; an argument left over (other than
+ * the `extra` options the caller parses itself, NULL for none: each takes one value) is
+ * an error naming the subcommand. Returns the config (gives: mf_config_free) with *next at
+ * the first argument not parsed, or NULL with *status = the exit status (0 after -h, 2). */
+struct mf_config *app_cmd_config(int argc, char **argv, void (*usage)(const struct mf_config *),
+                                 const char *const *extra, int *next, int *status);
+
 /* Apply the [meterflow] section: log level, zone, data directory (created). 0 or -1 after
  * printing why. */
 int app_config_apply_common(const struct mf_config *cfg);

@@ -78,6 +78,36 @@ fail:
     return NULL;
 }
 
+struct mf_config *app_cmd_config(int argc, char **argv, void (*usage)(const struct mf_config *),
+                                 const char *const *extra, int *next, int *status)
+{
+    int help = 0;
+    struct mf_config *cfg = app_config_from_args(argc, argv, next, &help);
+
+    *status = 2;
+    if (!cfg)
+        return NULL;
+    if (help) {
+        usage(cfg);
+        *status = 0;
+        goto fail;
+    }
+    for (int i = *next; i < argc; i++) {
+        int known = 0;
+        for (size_t k = 0; extra && extra[k] && !known; k++)
+            known = strcmp(argv[i], extra[k]) == 0 && i + 1 < argc;
+        if (!known) {
+            fprintf(stderr, "meterflow %s: unexpected argument '%s'\n", argv[0], argv[i]);
+            goto fail;
+        }
+        i++; /* its value */
+    }
+    return cfg;
+fail:
+    mf_config_free(cfg);
+    return NULL;
+}
+
 int app_config_apply_common(const struct mf_config *cfg)
 {
     const char *zone = mf_config_str(cfg, "meterflow", "zone");

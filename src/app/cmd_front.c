@@ -4,7 +4,6 @@
  * 60 s at info level.
  * Thread: main (the front runs its own threads). */
 #include <stdio.h>
-#include <string.h>
 #include <time.h>
 
 #include "app/app.h"
@@ -37,29 +36,19 @@ static void front_report(struct front *f)
 
 int cmd_front(int argc, char **argv)
 {
+    static const char *const extra[] = { "--port-file", NULL };
     char err[512];
-    int next, help, rc = 1;
+    int next, rc;
     struct mq *q = NULL;
     struct front *f = NULL;
-    struct mf_config *cfg = app_config_from_args(argc, argv, &next, &help);
+    struct mf_config *cfg = app_cmd_config(argc, argv, front_usage, extra, &next, &rc);
+    const char *port_file = NULL;
 
     if (!cfg)
-        return 2;
-    if (help) {
-        front_usage(cfg);
-        mf_config_free(cfg);
-        return 0;
-    }
-    const char *port_file = NULL;
-    if (next + 1 < argc && strcmp(argv[next], "--port-file") == 0) {
+        return rc;
+    rc = 1;
+    for (; next + 1 < argc; next += 2) /* app_cmd_config let only --port-file VALUE through */
         port_file = argv[next + 1];
-        next += 2;
-    }
-    if (next < argc) {
-        fprintf(stderr, "meterflow front: unexpected argument '%s'\n", argv[next]);
-        mf_config_free(cfg);
-        return 2;
-    }
     if (app_config_apply_common(cfg) != 0)
         goto out;
     app_signals_install();

@@ -92,26 +92,17 @@ static int run_loop(struct run_ctx *ctx, struct worker *w)
 int cmd_run(int argc, char **argv)
 {
     char err[512];
-    int next, help, rc = 1;
+    int next, rc;
     struct run_ctx ctx;
     struct worker *w = NULL;
     struct web *web = NULL;
-    struct mf_config *cfg = app_config_from_args(argc, argv, &next, &help);
+    struct mf_config *cfg = app_cmd_config(argc, argv, run_usage, NULL, &next, &rc);
 
+    if (!cfg)
+        return rc;
+    rc = 1;
     memset(&ctx, 0, sizeof(ctx));
     pthread_mutex_init(&ctx.reg_lock, NULL);
-    if (!cfg)
-        return 2;
-    if (help) {
-        run_usage(cfg);
-        rc = 0;
-        goto out;
-    }
-    if (next < argc) {
-        fprintf(stderr, "meterflow run: unexpected argument '%s'\n", argv[next]);
-        rc = 2;
-        goto out;
-    }
     if (app_config_apply_common(cfg) != 0)
         goto out;
     app_signals_install();

@@ -41,23 +41,14 @@ static void worker_report(struct worker *w)
 int cmd_worker(int argc, char **argv)
 {
     char err[512];
-    int next, help, rc = 1;
+    int next, rc;
     struct mq *q = NULL;
     struct worker *w = NULL;
-    struct mf_config *cfg = app_config_from_args(argc, argv, &next, &help);
+    struct mf_config *cfg = app_cmd_config(argc, argv, worker_usage, NULL, &next, &rc);
 
     if (!cfg)
-        return 2;
-    if (help) {
-        worker_usage(cfg);
-        mf_config_free(cfg);
-        return 0;
-    }
-    if (next < argc) {
-        fprintf(stderr, "meterflow worker: unexpected argument '%s'\n", argv[next]);
-        mf_config_free(cfg);
-        return 2;
-    }
+        return rc;
+    rc = 1;
     if (app_config_apply_common(cfg) != 0)
         goto out;
     app_signals_install();
