@@ -113,16 +113,18 @@ int mf_time_parse(const char *s, int64_t *out)
     size_t len = strlen(s);
     int utc = len > 0 && s[len - 1] == 'Z';
 
-    if (sscanf(s, "%4d-%2d-%2d%n", &c.year, &c.month, &c.day, &n) != 3)
+    /* Field widths (%4d, %2d) bound every number, so sscanf cannot overflow here and the
+     * ranges are checked below: cert-err34-c's strtol advice does not apply. */
+    if (sscanf(s, "%4d-%2d-%2d%n", &c.year, &c.month, &c.day, &n) != 3) /* NOLINT(cert-err34-c) */
         return MF_EINVAL;
     if (s[n] == 'T' || s[n] == ' ') {
         int n2 = 0;
-        if (sscanf(s + n + 1, "%2d:%2d%n", &c.hour, &c.min, &n2) != 2)
+        if (sscanf(s + n + 1, "%2d:%2d%n", &c.hour, &c.min, &n2) != 2) /* NOLINT(cert-err34-c) */
             return MF_EINVAL;
         n += 1 + n2;
         if (s[n] == ':') {
             int n3 = 0;
-            if (sscanf(s + n + 1, "%2d%n", &c.sec, &n3) != 1)
+            if (sscanf(s + n + 1, "%2d%n", &c.sec, &n3) != 1) /* NOLINT(cert-err34-c) */
                 return MF_EINVAL;
             n += 1 + n3;
         }
@@ -133,8 +135,8 @@ int mf_time_parse(const char *s, int64_t *out)
         c.sec > 60 || c.hour < 0 || c.min < 0 || c.sec < 0)
         return MF_EINVAL;
     if (utc)
-        *out = (int64_t)mf_date_to_days(c.year, c.month, c.day) * 86400 + c.hour * 3600 +
-               c.min * 60 + c.sec;
+        *out = (int64_t)mf_date_to_days(c.year, c.month, c.day) * 86400 +
+               (int64_t)c.hour * 3600 + (int64_t)c.min * 60 + c.sec;
     else
         *out = mf_civil_to_utc(&c);
     return 0;

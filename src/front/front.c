@@ -305,9 +305,11 @@ struct front *front_new(const struct mf_config *cfg, struct mq *q, char *errbuf,
     f->reg_nb = 4096;
     while (f->reg_nb < (size_t)f->o.max_connections && f->reg_nb < (1u << 22))
         f->reg_nb <<= 1;
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
     f->reg = mf_calloc(f->reg_nb, sizeof(*f->reg));
     atomic_store(&f->next_conn_id, 1);
     f->nthreads = f->o.threads;
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
     f->th = mf_calloc((size_t)f->nthreads, sizeof(*f->th));
     for (int i = 0; i < f->nthreads; i++) {
         f->th[i] = mf_calloc(1, sizeof(struct front_thread));

@@ -518,8 +518,10 @@ int front_thread_init(struct front_thread *th, struct front *f, int idx, char *e
     mf_hist_reset(&th->hist);
     mf_ratelimit_init(&th->rl, 5.0, 20.0);
     th->nbuckets = 1024;
-    while (th->nbuckets < (size_t)o->max_connections / (size_t)f->nthreads && th->nbuckets < (1u << 20))
+    while (th->nbuckets < (size_t)o->max_connections / (size_t)f->nthreads &&
+           th->nbuckets < (1u << 20))
         th->nbuckets <<= 1;
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
     th->byterm = mf_calloc(th->nbuckets, sizeof(*th->byterm));
     uv_async_init(&th->loop, &th->async, io_async);
     th->async.data = th;

@@ -422,8 +422,10 @@ void front_req_answered(struct front_conn *conn, const struct gw_frame *fr)
 void front_req_tick(struct front_thread *th, uint64_t now)
 {
 again:
+    /* clang-analyzer-unix.Malloc reports r used after req_free below: a false positive, the
+     * freed request is unlinked first and the scan restarts from th->reqs. */
     for (struct front_req *r = th->reqs; r; r = r->next) {
-        if (now < r->deadline_us)
+        if (now < r->deadline_us) /* NOLINT(clang-analyzer-unix.Malloc) */
             continue;
         struct front_conn *conn = r->conn;
         if (r->attempts <= r->cmd->retries && !r->answered_any) {

@@ -288,20 +288,19 @@ static int cmp_volt(const void *a, const void *b)
 
 static void voltage_rule(struct pn_ctx *n)
 {
-    if (!n->nvolt || !n->ctx->cfg || !n->ctx->anoms)
+    size_t nv = n->nvolt; /* <= PN_VOLT_MAX (volt_sample); a local, as the loops write n */
+    if (!nv || !n->ctx->cfg || !n->ctx->anoms)
         return;
     int32_t days[PN_VOLT_MAX];
-    uint8_t done[PN_VOLT_MAX];
-    for (size_t i = 0; i < n->nvolt; i++) {
+    uint8_t done[PN_VOLT_MAX] = { 0 };
+    for (size_t i = 0; i < nv; i++)
         days[i] = pn_day(n->volt[i].at);
-        done[i] = 0;
-    }
     /* one proc_voltage call per civil day, so an anomaly belongs to its samples' day */
-    for (size_t i = 0; i < n->nvolt; i++) {
+    for (size_t i = 0; i < nv; i++) {
         if (done[i])
             continue;
         size_t k = 0;
-        for (size_t j = i; j < n->nvolt; j++)
+        for (size_t j = i; j < nv; j++)
             if (!done[j] && days[j] == days[i]) {
                 n->tmp[k++] = n->volt[j];
                 done[j] = 1;

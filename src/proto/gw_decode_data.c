@@ -112,7 +112,7 @@ static void dec_series4(struct gwd_ctx *c, const struct gwd_fn *d)
     if (m < 0)
         return;
     series(c, 14, m, nm[0], nm[1]);
-    for (int k = 1; k < 4; k++)
+    for (size_t k = 1; k < 4; k++)
         series(c, 11, m, nm[2 * k], nm[2 * k + 1]);
 }
 

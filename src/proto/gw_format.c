@@ -16,7 +16,8 @@
 #include "proto/gw_int.h"
 
 #define X_ 0xFF
-#define ROW(t) t + 0, t + 1, t + 2, t + 3, t + 4, t + 5, t + 6, t + 7, t + 8, t + 9
+#define ROW(t) \
+    (t) + 0, (t) + 1, (t) + 2, (t) + 3, (t) + 4, (t) + 5, (t) + 6, (t) + 7, (t) + 8, (t) + 9
 #define BAD6 X_, X_, X_, X_, X_, X_
 /* byte -> two BCD digits as 0..99, X_ if either nibble > 9 */
 const uint8_t gw_bcd_lut[256] = {
