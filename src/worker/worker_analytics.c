@@ -105,9 +105,10 @@ struct sched {
 };
 
 /* The days to roll up this round: yesterday (the day that matters), today so far (keeps
- * the panel current), and every day that received daily frozen values since the last round
- * together with the day after it (whose consumption starts from them) -- late data and
- * re-collected values update their days. At most WK_ROUND_DAYS, oldest first. */
+ * the panel current), the past days still within the re-collection deadline whose
+ * collection is incomplete (their rollup plans their re-collection), and every day that
+ * received daily frozen values since the last round together with the day after it (whose
+ * consumption starts from them) -- late data and re-collected values update their days. At most WK_ROUND_DAYS, oldest first. */
 #define WK_ROUND_DAYS 16
 
 static int add_day(int32_t *v, size_t n, int32_t d)
@@ -126,9 +127,10 @@ static int cmp_i32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static size_t round_days(struct worker *w, int32_t today, int32_t *v)
+static size_t round_days(struct worker *w, int64_t now, int32_t *v)
 {
-    size_t n = 0;
+    int32_t today = wk_civil_day(now), open_days[WK_ROUND_DAYS];
+    size_t n = 0, no = wk_recollect_days(w, now, open_days, WK_ROUND_DAYS / 2);
     int32_t dirty[64];
     size_t nd;
     pthread_mutex_lock(&w->mu);
@@ -138,6 +140,8 @@ static size_t round_days(struct worker *w, int32_t today, int32_t *v)
     pthread_mutex_unlock(&w->mu);
     n = (size_t)add_day(v, n, today - 1);
     n = (size_t)add_day(v, n, today);
+    for (size_t i = 0; i < no; i++) /* incomplete days within the re-collection deadline */
+        n = (size_t)add_day(v, n, open_days[i]);
     qsort(dirty, nd, sizeof(*dirty), cmp_i32);
     for (size_t i = nd; i-- > 0;) { /* newest first, so the cap drops the oldest */
         if (dirty[i] > today)
@@ -155,7 +159,7 @@ static void sched_step(struct worker *w, struct sched *s, int64_t now)
     int64_t interval = mf_config_int(w->cfg, "worker", "analytics_interval_s");
     if (now >= s->next_rollup) {
         int32_t days[WK_ROUND_DAYS];
-        size_t n = round_days(w, wk_civil_day(now), days);
+        size_t n = round_days(w, now, days);
         for (size_t i = 0; i < n && !atomic_load(&w->stop); i++)
             if (worker_analytics_run(w, days[i], now) != 0)
                 break;

@@ -145,11 +145,16 @@ int64_t wk_day_start_utc(int32_t day);
 
 /* worker_rollup.c: the daily rollup of `day` against the store. */
 int wk_rollup_run(struct worker *w, int32_t day, int64_t now);
-/* worker_recollect.c: re-collection tasks for the missing points of `day` (added to recs on
- * the first rollup of that day in this process); remembers which terminals are online. */
-void wk_recollect_plan(struct worker *w, int32_t day, const struct proc_point *pts,
-                       const uint8_t *online, const struct proc_cons *cons, size_t n,
-                       int64_t now, struct wk_recs *recs);
+/* worker_recollect.c: re-collection tasks for the missing points of `day` that have no task
+ * yet in the store (added to recs; only for a day that is over and within the deadline).
+ * 0 or a store status (reading the existing tasks). */
+int wk_recollect_plan(struct worker *w, int32_t day, const struct proc_point *pts,
+                      const struct proc_cons *cons, size_t n, int64_t now, struct wk_recs *recs);
+/* Remember which terminals are online (points in key order, online[i] per point). */
+void wk_recollect_online(struct worker *w, const struct proc_point *pts, const uint8_t *online,
+                         size_t n);
+/* Past days within the re-collection deadline with incomplete collection, newest first. */
+size_t wk_recollect_days(struct worker *w, int64_t now, int32_t *v, size_t cap);
 /* Td_d request units: p<pn> F<fn> + DD MM YY; 0 or MF_EINVAL. */
 int wk_recollect_units(uint16_t pn, uint8_t fn, int32_t day, uint8_t out[7]);
 /* Civil day (days since epoch) of UTC time t in the configured zone. */

@@ -1,7 +1,11 @@
 /* worker_recollect.c -- automatic re-collection of missing daily frozen values.
  *
  * The rollup of day D plans one task per missing point (store_recollect, state "pending",
- * deadline = end of D + recollect_deadline_hours). worker_recollect_tick sends the due tasks
+ * deadline = end of D + recollect_deadline_hours) once D is over and until that deadline;
+ * a point that already has a task for D (any state) is skipped, so planning is idempotent
+ * against the store: a restart or another rollup of D keeps the attempts and the state.
+ * wk_recollect_days names the past days still within the deadline whose collection is
+ * incomplete; the scheduler rolls them up, so every such day is planned, not only yesterday. worker_recollect_tick sends the due tasks
  * as AFN=0D F161 (or F1) requests with Td_d = D to online terminals: a command row in the
  * store, then a downlink JSON command on MQ_DOWNLINK. Limits: recollect_per_min in all and
  * recollect_per_terminal_per_min per terminal, so a county's worth of missing points is
@@ -10,6 +14,7 @@
  * "done" instead, so correctness does not depend on this process's memory.
  * Thread: the analytics thread or a worker_*_run caller, serialised by w->amu. */
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,8 +27,6 @@
 
 struct wk_recollect {
     int enabled, fn, per_min, per_term_min, retry_s, deadline_s, timeout_ms;
-    int32_t planned[WK_RC_DATES]; /* days already planned in this process (ring) */
-    size_t nplanned;
     int32_t expired[WK_RC_DATES]; /* days whose open tasks were marked expired (ring) */
     size_t nexpired;
     uint32_t *online; /* sorted terminal keys online at the last rollup */
@@ -72,6 +75,12 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
 static int is_online(const struct wk_recollect *rc, uint32_t term)
 {
     if (!rc->online || rc->nonline == 0) /* no rollup yet: nobody known online */
@@ -79,9 +88,46 @@ static int is_online(const struct wk_recollect *rc, uint32_t term)
     return bsearch(&term, rc->online, rc->nonline, sizeof(term), cmp_u32) != NULL;
 }
 
-void wk_recollect_plan(struct worker *w, int32_t day, const struct proc_point *pts,
-                       const uint8_t *online, const struct proc_cons *cons, size_t n,
-                       int64_t now, struct wk_recs *recs)
+/* Sorted (terminal key << 16 | pn) of the tasks that already exist for `day`, any state.
+ * 0 or a store status. */
+static int existing_tasks(struct worker *w, int32_t day, uint64_t **out, size_t *nout)
+{
+    uint64_t *v = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    for (int page = 1; rc == 0; page++) {
+        struct store_page pg = { page, 1000 };
+        json_t *j = NULL, *it;
+        size_t i;
+        if ((rc = store_recollect_json(w->ast, day, &pg, &j)) != 0)
+            break;
+        json_t *items = json_object_get(j, "items");
+        json_array_foreach(items, i, it) {
+            const char *term = json_string_value(json_object_get(it, "terminal"));
+            uint16_t a1, a2;
+            if (!term || gw_terminal_parse(term, &a1, &a2) != 0)
+                continue;
+            if (n == cap) {
+                cap = cap ? cap * 2 : 256;
+                v = mf_realloc(v, cap * sizeof(*v));
+            }
+            v[n++] = proc_point_key(gw_terminal_key(a1, a2),
+                                    (uint16_t)json_integer_value(json_object_get(it, "pn")));
+        }
+        size_t got = json_array_size(items);
+        json_decref(j);
+        if (got < 1000)
+            break;
+    }
+    if (rc == 0 && n > 1)
+        qsort(v, n, sizeof(*v), cmp_u64);
+    *out = v;
+    *nout = n;
+    return rc;
+}
+
+void wk_recollect_online(struct worker *w, const struct proc_point *pts, const uint8_t *online,
+                         size_t n)
 {
     struct wk_recollect *rc = rc_get(w);
     size_t k = 0;
@@ -93,18 +139,22 @@ void wk_recollect_plan(struct worker *w, int32_t day, const struct proc_point *p
             rc->online[k++] = t; /* points are in key order, so terminals are sorted */
     }
     rc->nonline = k;
-    if (!rc->enabled)
-        return;
-    for (size_t i = 0; i < rc->nplanned && i < WK_RC_DATES; i++)
-        if (rc->planned[i] == day)
-            return;
+}
+
+int wk_recollect_plan(struct worker *w, int32_t day, const struct proc_point *pts,
+                      const struct proc_cons *cons, size_t n, int64_t now, struct wk_recs *recs)
+{
+    struct wk_recollect *rc = rc_get(w);
     int64_t deadline = wk_day_start_utc(day + 1) + rc->deadline_s;
-    if (now >= deadline)
-        return;
-    rc->planned[rc->nplanned++ % WK_RC_DATES] = day;
-    for (size_t i = 0; i < n; i++) {
-        if (cons[i].status != PROC_CONS_MISSING)
-            continue;
+    if (!rc->enabled || now < wk_day_start_utc(day + 1) || now >= deadline)
+        return 0; /* a day not over yet has no frozen value to ask for */
+    uint64_t *have = NULL;
+    size_t nhave = 0;
+    int s = existing_tasks(w, day, &have, &nhave);
+    for (size_t i = 0; s == 0 && i < n; i++) {
+        if (cons[i].status != PROC_CONS_MISSING ||
+            (nhave && bsearch(&pts[i].key, have, nhave, sizeof(*have), cmp_u64)))
+            continue; /* collected, or planned before (attempts and state kept) */
         struct store_recollect *x = wk_recs_recollect(recs);
         x->term = proc_point_terminal(pts[i].key);
         x->pn = proc_point_pn(pts[i].key);
@@ -114,6 +164,43 @@ void wk_recollect_plan(struct worker *w, int32_t day, const struct proc_point *p
         x->deadline_at = deadline;
         x->updated_at = now;
     }
+    free(have);
+    return s;
+}
+
+/* Days before today still within the deadline whose collection is incomplete (stored
+ * collected < expected) or was never rolled up: the scheduler rolls them up, which plans
+ * their tasks. At most cap days, newest first. */
+size_t wk_recollect_days(struct worker *w, int64_t now, int32_t *v, size_t cap)
+{
+    pthread_mutex_lock(&w->amu);
+    struct wk_recollect *rc = rc_get(w);
+    int enabled = rc->enabled, deadline_s = rc->deadline_s;
+    pthread_mutex_unlock(&w->amu);
+    int32_t today = wk_civil_day(now), first = today - 1 - (deadline_s + 86399) / 86400;
+    uint8_t complete[WK_RC_DATES + 2] = { 0 };
+    json_t *j = NULL, *it;
+    size_t i, n = 0;
+    if (today - 1 - first > WK_RC_DATES)
+        first = today - 1 - WK_RC_DATES; /* complete[] bound (deadline up to 720 h) */
+    if (!enabled || store_kpi_collect_json(w->ast, first, today - 1, NULL, &j) != 0)
+        return 0;
+    json_array_foreach(j, i, it) {
+        const char *ds = json_string_value(json_object_get(it, "date")); /* YYYY-MM-DD */
+        int y, m, dd;
+        if (!ds || sscanf(ds, "%4d-%2d-%2d", &y, &m, &dd) != 3)
+            continue;
+        int64_t d = mf_date_to_days(y, m, dd);
+        int64_t e = json_integer_value(json_object_get(it, "expected"));
+        int64_t c = json_integer_value(json_object_get(it, "collected"));
+        if (d >= first && d < today && c >= e)
+            complete[d - first] = 1;
+    }
+    json_decref(j);
+    for (int32_t d = today - 1; d >= first && n < cap; d--)
+        if (!complete[d - first] && now < wk_day_start_utc(d + 1) + deadline_s)
+            v[n++] = d;
+    return n;
 }
 
 /* p<pn> F<fn> with Td_d: DA DT + DD MM YY (BCD), 7 bytes. 0 or MF_EINVAL. */

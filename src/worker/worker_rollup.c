@@ -321,8 +321,10 @@ static int write_summary(struct rollup *r, const struct proc_rollup_out *out, in
         }
         wk_anomaly_record(&recs, a, area_id(r, ar));
     }
-    wk_recollect_plan(w, r->day, r->pts, r->online, out->cons, r->n, now, &recs);
-    int rc = wk_write_retry(w, &recs);
+    wk_recollect_online(w, r->pts, r->online, r->n);
+    int rc = wk_recollect_plan(w, r->day, r->pts, out->cons, r->n, now, &recs);
+    if (rc == 0)
+        rc = wk_write_retry(w, &recs);
     wk_recs_fini(&recs);
     return rc;
 }

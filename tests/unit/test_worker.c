@@ -493,6 +493,95 @@ MF_TEST(analytics_rollup_and_recollect)
     fix_close(&f);
 }
 
+static int recollect_total(struct store *st, int32_t day, char **txt)
+{
+    json_t *j = NULL;
+    struct store_page pg = { 1, 50 };
+    if (store_recollect_json(st, day, &pg, &j) != 0)
+        return -1;
+    int total = (int)json_integer_value(json_object_get(j, "total"));
+    *txt = dump(j);
+    return total;
+}
+
+/* Re-collection beyond yesterday, idempotent planning. Deadline 72 h, now = 01:00 on D + 1:
+ * D - 2 is within it (its deadline is 00:00 on D + 2), D - 3 is not. p2's value of D - 2 is
+ * missing; D - 1 and D are complete. The days to roll up for re-collection are {D - 2};
+ * its rollup plans p2, the tick asks p2 F161 Td_d = 23 11 26; a new worker on the same store
+ * (a restart) rolls D - 2 up again and keeps the task's state and attempts. */
+MF_TEST(recollect_older_day_and_idempotent_plan)
+{
+    struct fix f;
+    char err[256];
+    fix_open(&f, NULL, 0);
+    CHECK_EQ_INT(mf_config_set(f.cfg, "worker", "recollect_deadline_hours", "72", "test", err,
+                               sizeof(err)), 0);
+    int32_t D = mf_date_to_days(2026, 11, 25);
+    struct store_area a1 = { "A1", "area one", T1, 1, 1, 0.10 };
+    CHECK_EQ_INT(store_area_put(f.st, &a1), 0);
+    struct store_terminal t = { T1, "t1", "A1", NULL, 1, 0, 1 };
+    CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
+    for (uint16_t pn = 1; pn <= 2; pn++) {
+        struct store_meter m = { T1, pn, pn == 1 ? "000000000001" : "000000000002", "A1",
+                                 "resident", pn == 1, 1.0 };
+        CHECK_EQ_INT(store_meter_put(f.st, &m), 0);
+        for (int32_t d = D - 3; d <= D; d++)
+            if (!(pn == 2 && d == D - 2))
+                put_frozen(f.st, pn, d, 100.0 * (d - D + 4) * pn);
+    }
+    int64_t now = (int64_t)(D + 1) * 86400 - 8 * 3600 + 3600; /* 01:00 on D + 1 (UTC+8) */
+    struct store_session s = { T1, 1, 0, 0, "online", "127.0.0.1:1", now - 600 };
+    struct store_batch b;
+    memset(&b, 0, sizeof(b));
+    b.sessions = &s;
+    b.n_sessions = 1;
+    CHECK_EQ_INT(store_batch_write(f.st, &b), 0);
+    enum mq_topic dl = MQ_DOWNLINK;
+    struct mq_consumer *front = mq_consumer_open(f.q, &dl, 1, "front-1", err, sizeof(err));
+    CHECK(front != NULL);
+
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, now), 0);
+    CHECK_EQ_INT(worker_analytics_run(f.w, D - 1, now), 0);
+    int32_t days[8];
+    size_t nd = wk_recollect_days(f.w, now, days, 8);
+    CHECK_EQ_INT((int)nd, 1);
+    CHECK_EQ_INT(nd ? days[0] : 0, D - 2);
+    CHECK_EQ_INT(worker_analytics_run(f.w, D - 2, now), 0);
+    CHECK_EQ_INT(worker_analytics_run(f.w, D + 1, now), 0); /* today: not over, no task */
+    char *txt;
+    CHECK_EQ_INT(recollect_total(f.st, D + 1, &txt), 0);
+    CHECK_EQ_INT(recollect_total(f.st, D, &txt), 0);
+    CHECK_EQ_INT(recollect_total(f.st, D - 2, &txt), 1);
+    CHECK(strstr(txt, "\"pn\":2") != NULL && strstr(txt, "\"state\":\"pending\"") != NULL);
+    CHECK_EQ_INT(wk_recollect_days(f.w, now, days, 8), 1); /* still incomplete */
+
+    CHECK_EQ_INT(worker_recollect_tick(f.w, now), 1);
+    struct mq_batch mb;
+    memset(&mb, 0, sizeof(mb));
+    CHECK_EQ_INT(mq_consumer_poll(front, &mb, 10, 5000), 0);
+    CHECK_EQ_INT(mb.n, 1);
+    json_t *cmdj = mb.n ? json_loadb((const char *)mb.msgs[0].val, mb.msgs[0].val_len, 0, NULL)
+                        : NULL;
+    /* p2: DA1 = 02, DA2 = 01; F161: DT1 = 01, DT2 = 20 = 0x14; Td_d 23 11 26 */
+    CHECK_STR(json_string_value(json_object_get(cmdj, "units_hex")), "02 01 01 14 23 11 26");
+    json_decref(cmdj);
+    if (mb.n)
+        mq_commit(f.q, &mb);
+    worker_free(f.w); /* a restart: a new worker on the same store */
+    struct worker_hooks h = { NULL, NULL, NULL };
+    f.w = worker_new_with(f.cfg, f.q, f.st, &h, err, sizeof(err));
+    CHECK(f.w != NULL);
+    if (!f.w)
+        return;
+    CHECK_EQ_INT(worker_analytics_run(f.w, D - 2, now + 120), 0); /* planned again */
+    CHECK_EQ_INT(recollect_total(f.st, D - 2, &txt), 1);
+    CHECK(strstr(txt, "\"state\":\"sent\"") != NULL);
+    CHECK(strstr(txt, "\"attempts\":1") != NULL);
+    CHECK_EQ_INT(worker_recollect_tick(f.w, now + 180), 0); /* not due before the retry */
+    mq_consumer_close(front);
+    fix_close(&f);
+}
+
 /* A.1 of AFN=05 F31 from the protocol text (9.10): 2015-03-12 10:30:55, a Thursday ->
  * 55 30 10 12 83 15, after p0 F31 = 00 00 40 03. */
 MF_TEST(clock_sync_units)
