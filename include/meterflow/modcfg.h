@@ -1,5 +1,6 @@
 /* modcfg.h -- the config table each module declares (see config.h). Each table lives in its
- * module (src/<module>/<module>_cfg.c) and is listed once in src/app/app_config.c. */
+ * module (src/<module>/<module>_cfg.c) and is listed once in src/app/app_config.c.
+ * Thread: constant tables, read from any thread. */
 #ifndef MF_MODCFG_H
 #define MF_MODCFG_H
 

@@ -1,4 +1,5 @@
-/* cmd_version.c -- `meterflow version`. */
+/* cmd_version.c -- `meterflow version` (and `meterflow --version`): prints MF_VERSION.
+ * Called by main.c. Thread: main. */
 #include <stdio.h>
 
 #include "app/app.h"

@@ -1,4 +1,5 @@
-/* proc_int.h -- private to src/proc: the normaliser's per-frame context. */
+/* proc_int.h -- private to src/proc: the normaliser's per-frame context.
+ * Invariant: nvolt <= PN_VOLT_MAX. Thread: one pn_ctx belongs to one proc_norm_units call. */
 #ifndef MF_PROC_INT_H
 #define MF_PROC_INT_H
 

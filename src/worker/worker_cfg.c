@@ -1,6 +1,7 @@
 /* worker_cfg.c -- [worker] and [analytics] configuration tables (owned by the worker module).
  * The [analytics] thresholds map one to one onto struct proc_cfg (include/meterflow/proc.h);
- * docs/ANALYTICS.md defines each rule. Read once at start-up (worker_new). */
+ * docs/ANALYTICS.md defines each rule. Read once at start-up (worker_new).
+ * Thread: constant tables, read from any thread. */
 #include "meterflow/modcfg.h"
 
 const struct mf_cfg_item worker_cfg[] = {
