@@ -69,6 +69,10 @@ char *mf_strdup(const char *s);
 /* snprintf into a fixed buffer that always terminates; returns the would-be length. */
 size_t mf_strlcpy(char *dst, const char *src, size_t dstlen);
 
+/* strerror for code that may run while other threads do (STYLE.md bans strerror there):
+ * the message for errnum, in buf (len bytes) or a constant string. Never NULL. */
+const char *mf_strerror(int errnum, char *buf, size_t len);
+
 /* Hex helpers for tools and tests. mf_hex_decode accepts spaces/colons between bytes and
  * an optional 0x prefix; returns bytes written, or MF_EINVAL / MF_ERANGE. */
 int mf_hex_decode(const char *text, uint8_t *out, size_t cap);

@@ -101,6 +101,13 @@ size_t mf_strlcpy(char *dst, const char *src, size_t dstlen)
     return n;
 }
 
+const char *mf_strerror(int errnum, char *buf, size_t len)
+{
+    /* _GNU_SOURCE (Makefile): the GNU strerror_r, which returns the message it chose. */
+    const char *s = strerror_r(errnum, buf, len);
+    return s ? s : "unknown error";
+}
+
 static int hexval(int c)
 {
     if (c >= '0' && c <= '9')

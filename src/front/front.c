@@ -148,8 +148,9 @@ static int front_lists_load(struct front *f, char *err, size_t errlen)
             fclose(fp);
         }
         if (!text) {
+            char eb[128];
             snprintf(err, errlen, "[front] allow_file: cannot read '%s': %s", path,
-                     strerror(errno));
+                     mf_strerror(errno, eb, sizeof(eb)));
             return MF_EINVAL;
         }
         int rc = keys_parse(text, &f->allow, &f->nallow, NULL, "[front] allow_file", err,

@@ -550,7 +550,9 @@ int front_thread_listen(struct front_thread *th, char *err, size_t len)
         setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0 ||
         bind(fd, (struct sockaddr *)&ss,
              ss.ss_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6))) {
-        snprintf(err, len, "[front] listen %s port %d: %s", f->o.listen, port, strerror(errno));
+        char eb[128];
+        snprintf(err, len, "[front] listen %s port %d: %s", f->o.listen, port,
+                 mf_strerror(errno, eb, sizeof(eb)));
         if (fd >= 0)
             close(fd);
         return MF_ESYS;

@@ -1,4 +1,6 @@
 /* test_common.c -- config tables, capped buffers, histogram, hex, calendar arithmetic. */
+#include <errno.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -160,4 +162,17 @@ MF_TEST(config_text_loader_counts_lines)
     CHECK_EQ_INT(mf_config_load_text(cfg, "cut.ini", cut, sizeof(cut) - 4, err, sizeof(err)), 0);
     CHECK_EQ_INT(mf_config_int(cfg, "front", "port"), 77);
     mf_config_free(cfg);
+}
+
+/* mf_strerror: glibc's text for a known errno, a non-empty text for an unknown one, and a
+ * one-byte buffer still gives a terminated string. */
+MF_TEST(strerror_threadsafe)
+{
+    char b[64];
+    CHECK_STR(mf_strerror(ENOENT, b, sizeof(b)), "No such file or directory");
+    const char *u = mf_strerror(99999, b, sizeof(b));
+    CHECK(u != NULL && u[0] != '\0');
+    char one[1];
+    const char *t = mf_strerror(99999, one, sizeof(one));
+    CHECK(t != NULL && strlen(t) < 64);
 }
