@@ -45,11 +45,14 @@ cl_cleanup() {
   local n
   for n in "${!CL_PID[@]}"; do kill -TERM "${CL_PID[$n]}" 2>/dev/null; done
   for n in "${!CL_PID[@]}"; do cl_stop "$n" >/dev/null 2>&1; done
-  [ -n "$CL_BOOTSTRAP" ] && bash scripts/kafka.sh stop "$CL_DIR/kafka" >/dev/null 2>&1
-  [ -n "$CL_PG" ] && bash scripts/pg.sh stop "$CL_DIR/pg" >/dev/null 2>&1
+  # also after a start that failed half-way (both are no-ops when nothing runs)
+  bash scripts/kafka.sh stop "$CL_DIR/kafka" >/dev/null 2>&1
+  [ -d "$CL_DIR/pg/data" ] && bash scripts/pg.sh stop "$CL_DIR/pg" >/dev/null 2>&1
   if [ "${CL_KEEP:-0}" = 1 ]; then echo "cluster.sh: kept $CL_DIR" >&2; else rm -rf "$CL_DIR"; fi
 }
 trap cl_cleanup EXIT
+trap 'exit 143' TERM   # so that the EXIT trap runs when the test is killed
+trap 'exit 130' INT
 
 cl_wait() { # SECONDS CMD...: 0 once CMD succeeds, 1 at the deadline
   local end=$((SECONDS + $1)); shift
