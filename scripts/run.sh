@@ -47,11 +47,12 @@ for _ in $(seq 150); do
 done
 
 # The simulator starts its clock two weeks back and runs accelerated, so the panel shows
-# weeks of daily values, curves, line loss and the injected anomalies within minutes.
+# weeks of daily values, curves, line loss and the injected anomalies within minutes; with
+# --catch-up it slows to real time once it reaches now (the panel's windows end at now).
 start=$(TZ=Asia/Shanghai date -d "${MF_DEMO_DAYS:-14} days ago" +%Y-%m-%dT00:00)
 mkdir -p "$data_dir/master-data"
 $mf sim --target "127.0.0.1:$term_port" --terminals "$terminals" --points "$points" \
-  --areas "${MF_DEMO_AREAS:-8}" --speed "$speed" --start "$start" \
+  --areas "${MF_DEMO_AREAS:-8}" --speed "$speed" --start "$start" --catch-up \
   --fault theft:1 --fault stopped:2 --fault reversed:1 --fault sag:2 --fault flap:1 \
   --fault drop:3 \
   --master-data "$data_dir/master-data" --ledger "$data_dir/ledger" \

@@ -41,8 +41,8 @@ static void answer_ack(struct sim_term *st, const struct gw_frame *fr, int ok)
         }                                                                                       \
     } while (0)
 
-static void f25_of(const struct sim_term *st, uint16_t pn, int64_t now, int64_t clk,
-                   struct gw_f25 *v)
+void sim_f25_of(const struct sim_term *st, uint16_t pn, int64_t now, int64_t clk,
+                struct gw_f25 *v)
 {
     struct sim_instant in;
     memset(v, 0, sizeof(*v));
@@ -95,7 +95,7 @@ static int unit_c1(struct sim_term *st, struct gw_ubuf *ub, uint16_t pn, uint8_t
     sim_ls_to_gwtime(clk - clk % 60, &t);
     if (fn == 25) {
         struct gw_f25 v;
-        f25_of(st, pn, now, clk, &v);
+        sim_f25_of(st, pn, now, clk, &v);
         TRY_UNIT(ub, gw_ans_f25(ub, pn, &v));
     } else if ((fn == 129 || fn == 33) &&
                sim_indication(m, st->idx, pn, now - now % 60, ind) == 0) {

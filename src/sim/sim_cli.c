@@ -59,9 +59,13 @@ static const char usage_text[] =
     "                           SIGINT/SIGTERM)\n"
     "  --speed X                virtual seconds per real second (1440 = a day per minute)\n"
     "  --start DATE[THH:MM]     virtual start, terminal civil time (default: now in --zone)\n"
+    "  --catch-up               run at --speed until the virtual clock reaches real time,\n"
+    "                           then at 1x (real time) with the same schedule (demos)\n"
     "  --zone NAME              civil zone of terminal clocks (default Asia/Shanghai)\n"
     "  --seed S                 seed of everything random (default 1)\n"
     "  --report-interval S      virtual seconds between 0C F129 reports, >= 60 (default 900)\n"
+    "  --instant-interval S     virtual seconds between 0C F25 reports (voltage, current,\n"
+    "                           power), 0 = none or >= 60 (default 3600)\n"
     "  --heartbeat SECONDS      real seconds between heartbeats (default 60)\n"
     "  --heartbeat-style 2013|2009  heartbeat with the terminal clock (2013) or without\n"
     "  --no-daily, --no-curves  do not report 0D F161 / F101 after midnight\n"
@@ -209,6 +213,7 @@ static void defaults(struct cli *c)
     cfg->seed = 1;
     cfg->report_interval_s = 900;
     cfg->heartbeat_s = 60;
+    cfg->instant_interval_s = 3600;
     cfg->daily = 1;
     cfg->curves = 1;
     cfg->report_every_s = 1.0;
@@ -238,6 +243,7 @@ static int opt_number(struct cli *c, const char *opt, const char *v)
     U("--seed", 0, UINT64_MAX, cfg->seed)
     U("--report-interval", 60, 86400, cfg->report_interval_s)
     U("--heartbeat", 1, 86400, cfg->heartbeat_s)
+    U("--instant-interval", 0, 86400, cfg->instant_interval_s)
     U("--confirm-timeout", 10, 600000, cfg->confirm_timeout_ms)
     U("--retries", 0, 3, cfg->retries)
     U("--window", 1, 8, cfg->window)
@@ -325,6 +331,8 @@ static int opt_flag(struct cli *c, const char *opt)
         cfg->daily = 0;
     else if (strcmp(opt, "--no-curves") == 0)
         cfg->curves = 0;
+    else if (strcmp(opt, "--catch-up") == 0)
+        cfg->catch_up = 1;
     else if (strcmp(opt, "--dry-run") == 0)
         c->dry_run = 1;
     else if (strcmp(opt, "--demo-faults") == 0)
@@ -377,6 +385,8 @@ static int finish_cfg(struct cli *c)
         return bad("--areas", NULL, "cannot exceed --terminals");
     if ((uint64_t)cfg->first_addr + cfg->nterm - 1 > 65535)
         return bad("--terminals", NULL, "--first-address + N - 1 must stay within 65535");
+    if (cfg->instant_interval_s && cfg->instant_interval_s < 60)
+        return bad("--instant-interval", NULL, "needs 0 (none) or 60..86400");
     if (cfg->backoff_max_ms < cfg->backoff_min_ms)
         cfg->backoff_max_ms = cfg->backoff_min_ms;
     if (c->start) {

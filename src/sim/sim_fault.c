@@ -152,6 +152,35 @@ static int faults_from_file(const struct sim_cfg *cfg, const char *path, struct 
     return 0;
 }
 
+/* Does area a hold a fault other than a theft (any kind on one of its terminals)? */
+static int area_has_other(const struct sim_cfg *cfg, const struct sim_fault *v, size_t n,
+                          uint32_t a)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].kind != SIM_F_THEFT && (uint64_t)v[i].term * cfg->nareas / cfg->nterm == a)
+            return 1;
+    return 0;
+}
+
+/* A seeded theft goes to an area with no other fault (the next such area after its draw), so
+ * that the area's line loss shows the theft alone: a dropped daily report or a stopped or
+ * reversed meter in the same area would make it incomplete or change its loss. Stays where
+ * it was when every area has another fault. */
+static void place_thefts(const struct sim_cfg *cfg, struct sim_fault *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (v[i].kind != SIM_F_THEFT)
+            continue;
+        for (uint32_t k = 0; k < cfg->nareas; k++) {
+            uint32_t a = (v[i].area + k) % cfg->nareas;
+            if (!area_has_other(cfg, v, n, a)) {
+                v[i].area = a;
+                break;
+            }
+        }
+    }
+}
+
 int sim_faults_build(const struct sim_cfg *cfg, const char *file, const char *const *specs,
                      size_t nspecs, int32_t from, int32_t to, struct sim_fault **out,
                      size_t *nout)
@@ -174,6 +203,7 @@ int sim_faults_build(const struct sim_cfg *cfg, const char *file, const char *co
             free(v);
             return MF_EINVAL;
         }
+    place_thefts(cfg, v, n);
     if (file && faults_from_file(cfg, file, &v, &n, &cap) != 0) {
         free(v);
         return MF_EINVAL;

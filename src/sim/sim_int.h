@@ -46,6 +46,8 @@ struct sim_cfg {
     uint32_t src_first, src_last; /* IPv4 source range (host order), 0 = none */
     int procs;
     double speed;               /* virtual seconds per real second */
+    int catch_up;               /* --catch-up: speed until real time is reached, then 1x */
+    uint32_t instant_interval_s; /* virtual seconds between 0C F25 reports (0: none) */
     uint64_t seed;
     int64_t start_ls;           /* virtual start, local seconds */
     uint32_t report_interval_s; /* virtual seconds between 0C F129 reports */
@@ -136,7 +138,7 @@ struct sim_term {
     uint32_t backoff_ms;
     uint64_t next_connect_us, next_hb_us;
     uint64_t flap_close_us;     /* flapping fault: drop the link at this time */
-    int64_t next_report_ls, next_event_ls;
+    int64_t next_report_ls, next_event_ls, next_instant_ls;
     int64_t last_f129_stamp;    /* last meter-reading minute reported (no duplicate keys) */
     int32_t daily_done;         /* last day whose frozen values were queued */
     int64_t clock_offset;       /* seconds added by AFN=05 F31 */
@@ -163,6 +165,7 @@ struct sim_proc {
     uint32_t stride;
     struct sockaddr_storage target;
     uint64_t start_us;          /* mono at start */
+    struct sim_vclock vc;       /* virtual time as a function of mono time since start_us */
     uv_timer_t tick;
     int stopping;               /* logout phase started */
     uint64_t stop_deadline_us;
@@ -226,6 +229,10 @@ int sim_mtab_set(struct sim_term *st, const struct gw_frame *fr);
 int sim_mtab_query(struct sim_term *st, const struct gw_frame *fr, struct gw_ubuf *ub);
 
 /* ---- sim_answer.c ---- */
+/* 0C F25 values of point pn at virtual time now, stamped with the terminal's clock clk (to the
+ * minute); used by the answers and by the active F25 reports. */
+void sim_f25_of(const struct sim_term *st, uint16_t pn, int64_t now, int64_t clk,
+                struct gw_f25 *v);
 /* A master-initiated frame (DIR=0, PRM=1) arrived: answer it. */
 void sim_answer_request(struct sim_term *st, const struct gw_frame *fr);
 

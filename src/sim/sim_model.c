@@ -395,6 +395,38 @@ void sim_instant(const struct sim_model *m, uint32_t term, uint16_t pn, int64_t 
     out->pf_pct[0] = pf * 100.0;
 }
 
+/* ---- the virtual clock ---- */
+
+double sim_vclock_cross_el(const struct sim_vclock *vc)
+{
+    if (!vc->catch_up || vc->speed <= 1.0 || vc->real0_ls <= vc->start_ls)
+        return -1.0;
+    return (double)(vc->real0_ls - vc->start_ls) / (vc->speed - 1.0);
+}
+
+int64_t sim_vclock_at(const struct sim_vclock *vc, double el)
+{
+    double cross = sim_vclock_cross_el(vc);
+    if (el < 0)
+        el = 0;
+    if (cross < 0 || el < cross)
+        return vc->start_ls + (int64_t)floor(el * vc->speed);
+    /* never below the accelerated value at the crossing: no step back from rounding */
+    double at_cross = floor(cross * vc->speed);
+    double real = floor((double)(vc->real0_ls - vc->start_ls) + el);
+    return vc->start_ls + (int64_t)(real > at_cross ? real : at_cross);
+}
+
+double sim_vclock_el(const struct sim_vclock *vc, int64_t ls)
+{
+    double cross = sim_vclock_cross_el(vc);
+    double d = (double)(ls - vc->start_ls);
+    double el = d / vc->speed;
+    if (cross >= 0 && el >= cross)
+        el = d - (double)(vc->real0_ls - vc->start_ls);
+    return el > 0 ? el : 0;
+}
+
 /* ---- clocks ---- */
 
 int64_t sim_clock_error(const struct sim_model *m, uint32_t term, int64_t ls)

@@ -145,6 +145,25 @@ uint16_t sim_term_a2(const struct sim_model *m, uint32_t term);
 /* 12-digit DL/T 645 meter address of a point: region digits, terminal address, pn. */
 uint64_t sim_point_addr(const struct sim_model *m, uint32_t term, uint16_t pn);
 
+/* ---- the virtual clock ---- */
+
+/* Virtual local seconds as a function of real seconds since the start. Without catch-up the
+ * clock runs at `speed` for ever. With catch-up (real0_ls = the real local time at the start,
+ * start_ls < real0_ls, speed > 1) it runs at `speed` until it reaches real time, then at 1x:
+ * from the crossing on it equals real0_ls + el (real time). Continuous and monotonic. */
+struct sim_vclock {
+    int64_t start_ls;
+    double speed;
+    int catch_up;
+    int64_t real0_ls;
+};
+int64_t sim_vclock_at(const struct sim_vclock *vc, double el);
+/* Real seconds after the start at which virtual time ls arrives (0 if already). */
+double sim_vclock_el(const struct sim_vclock *vc, int64_t ls);
+/* Real seconds after the start at which the clock reaches real time (-1: never, i.e. no
+ * catch-up, or the start is not in the past, or speed <= 1). */
+double sim_vclock_cross_el(const struct sim_vclock *vc);
+
 /* ---- faults ---- */
 
 const char *sim_fault_kind_name(int kind);

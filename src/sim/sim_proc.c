@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "meterflow/clock.h"
 #include "meterflow/common.h"
@@ -21,20 +22,26 @@
 
 int64_t sim_proc_now_ls(const struct sim_proc *sp)
 {
-    double el = (double)(mf_mono_us() - sp->start_us) / 1e6;
-    return sp->cfg->start_ls + (int64_t)(el * sp->cfg->speed);
+    return sim_vclock_at(&sp->vc, (double)(mf_mono_us() - sp->start_us) / 1e6);
 }
 
 uint64_t sim_proc_ls_to_us(const struct sim_proc *sp, int64_t ls)
 {
     if (ls == INT64_MAX)
         return UINT64_MAX;
-    double d = (double)(ls - sp->cfg->start_ls) / sp->cfg->speed;
-    if (d <= 0)
-        return sp->start_us;
+    double d = sim_vclock_el(&sp->vc, ls);
     if (d > 1e9)
         return UINT64_MAX;
     return sp->start_us + (uint64_t)(d * 1e6);
+}
+
+/* The real civil time now in the zone, local seconds (what --catch-up runs towards). */
+static int64_t real_now_ls(void)
+{
+    struct mf_civil cv;
+    mf_utc_to_civil((int64_t)time(NULL), &cv);
+    return (int64_t)mf_date_to_days(cv.year, cv.month, cv.day) * SIM_DAY_S + cv.hour * 3600 +
+           cv.min * 60 + cv.sec;
 }
 
 static int resolve_target(struct sim_proc *sp)
@@ -139,6 +146,7 @@ int sim_proc_run(const struct sim_cfg *cfg, const struct sim_model *model,
         sp->nterms++;
     sp->terms = mf_calloc(sp->nterms ? sp->nterms : 1, sizeof(struct sim_term));
     sp->start_us = mf_mono_us();
+    sp->vc = (struct sim_vclock){ cfg->start_ls, cfg->speed, cfg->catch_up, real_now_ls() };
     for (uint32_t i = 0; i < sp->nterms; i++) {
         struct sim_term *st = &sp->terms[i];
         sim_term_init(st, sp, first + i * sp->stride);

@@ -136,6 +136,30 @@ static void report_f129(struct sim_term *st, int64_t now, int64_t clk)
     }
 }
 
+/* 0C F25 (voltage, current, power) of every point, at the scheduled instant `now`; the
+ * ledger gets the phase voltages (item "voltage", tariff = phase 1..3, V to 0.1). */
+static void report_f25(struct sim_term *st, int64_t now, int64_t clk)
+{
+    const struct sim_model *m = st->sp->model;
+    uint8_t *buf = st->sp->scratch;
+    char ts[32];
+    sim_ls_format_min(clk - clk % 60, ts, sizeof(ts));
+    for (uint16_t g = 1; g <= m->npoints; g += 8) {
+        struct gw_ubuf ub;
+        struct ltext lt = { 0 };
+        gw_ub_init(&ub, buf, SIM_UNITS_MAX);
+        for (uint16_t pn = g; pn < g + 8 && pn <= m->npoints; pn++) {
+            struct gw_f25 v;
+            sim_f25_of(st, pn, now, clk, &v);
+            gw_ans_f25(&ub, pn, &v);
+            for (unsigned ph = 0; ph < 3; ph++)
+                if (v.u[ph].status == GW_VS_OK)
+                    lt_add(&lt, st, pn, "voltage", ts, ph + 1, v.u[ph].m, 1);
+        }
+        report(st, GW_AFN_CLASS1, &ub, &lt, 0);
+    }
+}
+
 /* 0D F161 of one point and day into ub; ledger lines into lt (NULL: none). */
 void sim_add_f161(struct sim_term *st, struct gw_ubuf *ub, struct ltext *lt, uint16_t pn,
                      int32_t day)
@@ -315,6 +339,14 @@ void sim_proto_tick(struct sim_term *st, int64_t now)
         }
         report_f129(st, at, sim_term_clock(st, at));
     }
+    if (cfg->instant_interval_s && now >= st->next_instant_ls) {
+        int64_t at = st->next_instant_ls;
+        while (st->next_instant_ls <= now) {
+            at = st->next_instant_ls;
+            st->next_instant_ls += cfg->instant_interval_s;
+        }
+        report_f25(st, at, sim_term_clock(st, at));
+    }
     int32_t today = day_of(clk);
     if (cfg->daily && today - 1 > st->daily_done &&
         clk - (int64_t)today * SIM_DAY_S >= daily_delay(st)) {
@@ -330,6 +362,8 @@ int64_t sim_proto_next_ls(const struct sim_term *st)
     int64_t now = sim_proc_now_ls(st->sp);
     int64_t err = sim_term_clock(st, now) - now;
     int64_t due = st->next_report_ls;
+    if (st->sp->cfg->instant_interval_s && st->next_instant_ls < due)
+        due = st->next_instant_ls;
     if (st->sp->cfg->daily) {
         int64_t d = (int64_t)(st->daily_done + 2) * SIM_DAY_S + daily_delay(st) - err;
         due = d < due ? d : due;

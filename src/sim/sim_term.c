@@ -551,6 +551,8 @@ void sim_term_start(struct sim_term *st)
     uint32_t iv = sp->cfg->report_interval_s;
     /* reports on the interval grid, each terminal a little late (spreads the load) */
     st->next_report_ls = (clk / iv + 1) * iv + (int64_t)(sim_rng_next(&st->rng) % (iv < 60 ? iv : 60));
+    uint32_t ii = sp->cfg->instant_interval_s ? sp->cfg->instant_interval_s : 3600;
+    st->next_instant_ls = (now / ii + 1) * ii + 30 + (int64_t)(st->idx % 60);
     st->daily_done = (int32_t)(clk / SIM_DAY_S) - 1;
     st->last_f129_stamp = 0;
     double rate = sp->cfg->erc13_per_day + sp->cfg->erc14_per_day + sp->cfg->erc24_per_day;

@@ -23,6 +23,7 @@ struct sim_verify_opts {
 
 struct sim_verify_counts {
     uint64_t confirmed, found, missing, mismatched, duplicated, conflicts, bad_lines;
+    uint64_t unchecked; /* ledger lines of items --verify does not check (voltage) */
     uint64_t by_item_confirmed[4], by_item_missing[4]; /* energy, daily, curve, events */
 };
 /* Check without printing. 0 (counts filled), or 2 for a set-up error (printed). */

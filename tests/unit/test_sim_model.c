@@ -332,3 +332,70 @@ MF_TEST(sim_faults_file_flags_ground_truth)
     CHECK_EQ_INT(sim_faults_build(&cfg, NULL, bad, 1, INT32_MIN, INT32_MIN, &f, &n), MF_EINVAL);
     unlink(path);
 }
+
+/* --catch-up: 14 days back at 1440x reach real time after 14*86400/1439 s, then run at 1x. */
+MF_TEST(sim_vclock_catch_up)
+{
+    int64_t real0 = (int64_t)DAY0 * SIM_DAY_S + 10 * 3600; /* the real time at the start */
+    int64_t start = real0 - 14 * SIM_DAY_S;
+    struct sim_vclock vc = { start, 1440.0, 1, real0 };
+    double cross = 14.0 * SIM_DAY_S / 1439.0; /* 840.58 s: start + 1440 el = real0 + el */
+    CHECK(sim_vclock_cross_el(&vc) > 840.5 && sim_vclock_cross_el(&vc) < 840.6);
+    /* before the crossing: accelerated */
+    CHECK_EQ_INT(sim_vclock_at(&vc, 0), start);
+    CHECK_EQ_INT(sim_vclock_at(&vc, 1.0), start + 1440);
+    CHECK_EQ_INT(sim_vclock_at(&vc, 600.0), start + 864000);
+    /* after: real time (real0 + elapsed), one second per second */
+    CHECK_EQ_INT(sim_vclock_at(&vc, 900.0), real0 + 900);
+    CHECK_EQ_INT(sim_vclock_at(&vc, 3600.0), real0 + 3600);
+    CHECK_EQ_INT(sim_vclock_at(&vc, 3601.0) - sim_vclock_at(&vc, 3600.0), 1);
+    /* monotonic on a fine grid across the crossing, and no jump: the step near the
+     * crossing is at most what 1440x gives in one grid step */
+    int64_t prev = sim_vclock_at(&vc, cross - 1.0);
+    for (double el = cross - 1.0; el < cross + 1.0; el += 0.001) {
+        int64_t v = sim_vclock_at(&vc, el);
+        CHECK(v >= prev);
+        CHECK(v - prev <= 2);
+        prev = v;
+    }
+    /* the inverse: when a virtual time arrives */
+    CHECK(sim_vclock_el(&vc, start + 1440) > 0.999 && sim_vclock_el(&vc, start + 1440) < 1.001);
+    CHECK(sim_vclock_el(&vc, real0 + 3600) > 3599.999 && sim_vclock_el(&vc, real0 + 3600) < 3600.001);
+    CHECK(sim_vclock_el(&vc, start - 100) == 0);
+    /* without catch-up (or a start not in the past) the clock runs accelerated for ever */
+    vc.catch_up = 0;
+    CHECK_EQ_INT(sim_vclock_at(&vc, 3600.0), start + 3600 * 1440);
+    CHECK(sim_vclock_cross_el(&vc) < 0);
+    vc = (struct sim_vclock){ real0 + 100, 1440.0, 1, real0 };
+    CHECK_EQ_INT(sim_vclock_at(&vc, 10.0), real0 + 100 + 14400);
+    vc = (struct sim_vclock){ start, 1.0, 1, real0 };
+    CHECK_EQ_INT(sim_vclock_at(&vc, 10.0), start + 10);
+}
+
+/* A seeded theft lands in an area with no other fault (its loss must show the theft alone). */
+MF_TEST(sim_theft_area_has_no_other_fault)
+{
+    struct sim_cfg cfg = { .nterm = 40, .npoints = 8, .nareas = 8, .region = 0x4403,
+                           .first_addr = 1, .speed = 1, .start_ls = (int64_t)DAY0 * 86400,
+                           .duration_s = 86400 };
+    const char *specs[] = { "stopped:2", "reversed:1", "drop:3", "sag:2", "theft:1" };
+    for (uint64_t seed = 1; seed <= 50; seed++) {
+        struct sim_fault *f = NULL;
+        size_t n = 0;
+        cfg.seed = seed;
+        CHECK_EQ_INT(sim_faults_build(&cfg, NULL, specs, 5, INT32_MIN, INT32_MIN, &f, &n), 0);
+        CHECK_EQ_INT(n, 9);
+        int thefts = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (f[i].kind != SIM_F_THEFT)
+                continue;
+            thefts++;
+            CHECK(f[i].area < 8);
+            for (size_t j = 0; j < n; j++) /* terminal t is in area t * 8 / 40 */
+                if (f[j].kind != SIM_F_THEFT)
+                    CHECK(f[j].term * 8 / 40 != f[i].area);
+        }
+        CHECK_EQ_INT(thefts, 1);
+        free(f);
+    }
+}
