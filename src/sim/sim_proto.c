@@ -150,8 +150,15 @@ static void report_f25(struct sim_term *st, int64_t now, int64_t clk)
         gw_ub_init(&ub, buf, SIM_UNITS_MAX);
         for (uint16_t pn = g; pn < g + 8 && pn <= m->npoints; pn++) {
             struct gw_f25 v;
+            size_t keep = ub.len;
             sim_f25_of(st, pn, now, clk, &v);
-            gw_ans_f25(&ub, pn, &v);
+            if (gw_ans_f25(&ub, pn, &v) != 0) {
+                /* a value out of its format's range (a big area's supply meter draws more
+                 * than A.25's 799.999 A): that point is left out, as in the answers */
+                ub.len = keep;
+                ub.err = 0;
+                continue;
+            }
             for (unsigned ph = 0; ph < 3; ph++)
                 if (v.u[ph].status == GW_VS_OK)
                     lt_add(&lt, st, pn, "voltage", ts, ph + 1, v.u[ph].m, 1);
