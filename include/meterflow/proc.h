@@ -74,6 +74,7 @@ enum proc_anomaly_kind {
     PROC_AN_EVENT = 8,      /* an ERC event at or above the configured severity */
     PROC_AN_RESET = 9,      /* register restarted near zero (meter reset) */
     PROC_AN_REPLACED = 10,  /* meter address changed between two frozen values */
+    PROC_AN_LINE_LOSS = 11, /* area loss high even with the missing meters' allowance */
 };
 const char *proc_anomaly_kind_str(int kind); /* "backwards", "stopped", ... */
 
@@ -194,6 +195,9 @@ enum proc_loss_status {
     PROC_LOSS_NEGATIVE = 2,    /* customers used more than the supply meter measured */
     PROC_LOSS_INCOMPLETE = 3,  /* a member or the supply meter has no consumption for D */
     PROC_LOSS_NO_SUPPLY = 4,   /* the area has no supply meter, or it measured 0 */
+    /* customers missing, but the loss stays above the threshold even if each missing
+     * customer had consumed its allowance (docs/ANALYTICS.md) */
+    PROC_LOSS_HIGH_DESPITE_MISSING = 5,
 };
 const char *proc_loss_status_str(int st);
 
@@ -206,8 +210,16 @@ struct proc_area_out {
     uint64_t supply_point;     /* 0 if none */
     int64_t supply_e4;         /* supply energy for D, x multiplier (-1 if unknown) */
     int64_t customers_e4;      /* sum of the customers' known energy for D, x multiplier */
-    int64_t loss_e4;           /* supply - customers (valid unless NO_SUPPLY/INCOMPLETE) */
-    int32_t loss_ppm;          /* loss / supply in parts per million (valid if has_rate) */
+    /* Allowance of the customers without consumption for D: each one's trailing median
+     * (x multiplier) or, unknown, the area's mean per customer with consumption. 0 when
+     * none is missing, -1 when it cannot be estimated (no median, no customer measured). */
+    int64_t allowance_e4;
+    uint32_t allowance_by_mean;   /* missing customers whose allowance is the area mean */
+    /* supply - customers (- allowance for HIGH_DESPITE_MISSING and INCOMPLETE with a known
+     * supply and allowance); unset for NO_SUPPLY */
+    int64_t loss_e4;
+    int32_t loss_ppm;          /* loss / supply in ppm (valid if has_rate: OK, HIGH, NEGATIVE,
+                                * HIGH_DESPITE_MISSING) */
     uint8_t has_rate;
     uint8_t status;            /* enum proc_loss_status */
 };

@@ -228,8 +228,12 @@ static void cons_core(const struct proc_cfg *cfg, int32_t day, uint64_t point, i
     out->day = day;
     out->status = PROC_CONS_MISSING;
     out->start_e4 = out->end_e4 = out->median_e4 = -1;
-    if (k == 0 || w->day[k - 1] != day)
+    if (k == 0)
         return;
+    if (w->day[k - 1] != day) { /* missing: the median still gives its line-loss allowance */
+        out->median_e4 = trailing_median(cfg, modulus, w, k);
+        return;
+    }
     out->end_e4 = w->val[k - 1];
     if (k == 1) {
         out->status = PROC_CONS_NO_PREV;

@@ -1,6 +1,7 @@
 /* proc_rollup.c -- the daily rollup of day D over every expected point in one merge pass:
  * consumption per point, collection success (overall and per area), transformer-area line
- * loss, and the "stopped meter" rule, which needs the area's supply advance.
+ * loss (with the missing customers' allowance: docs/ANALYTICS.md), the "stopped meter" rule,
+ * which needs the area's supply advance, and the line_loss anomaly.
  *
  * Invariant: points[] sorted by key (checked up front) with a dense history of hist_days
  * indications per point, so the pass is O(points x hist_days) with no lookups: the worker
@@ -37,6 +38,8 @@ static int rollup_check(const struct proc_rollup_in *in)
 /* Per-area scratch kept in the output struct plus two counters. */
 struct area_acc {
     uint32_t supplies, supplies_known;
+    uint32_t by_mean;        /* missing customers with no median: allowance = area mean */
+    int64_t allowance_e4;    /* sum of the missing customers' medians (x multiplier) */
 };
 
 /* Saturating arithmetic: indications come from the wire (bounded by A.14, but multipliers
@@ -72,7 +75,53 @@ static void area_add(struct proc_area_out *a, struct area_acc *acc, const struct
         if (proc_cons_has_value(c->status)) {
             a->customers_with_cons++;
             a->customers_e4 = sat_add(a->customers_e4, c->kwh_e4);
+        } else if (c->median_e4 >= 0) {
+            acc->allowance_e4 = sat_add(acc->allowance_e4,
+                                        sat_mul(c->median_e4, pt->multiplier ? pt->multiplier : 1));
+        } else {
+            acc->by_mean++;
         }
+    }
+}
+
+/* loss / supply in ppm, truncated toward zero: exact unless loss x 1e6 would pass int64
+ * (absurd values), then in double. Clamped to int32. supply > 0. */
+static int32_t loss_ppm(int64_t loss, int64_t supply)
+{
+    int64_t scaled, ppm;
+    if (!__builtin_mul_overflow(loss, (int64_t)1000000, &scaled)) {
+        ppm = scaled / supply;
+    } else {
+        double d = (double)loss / (double)supply * 1e6;
+        ppm = d > 2e9 ? INT32_MAX : d < -2e9 ? -INT32_MAX : (int64_t)d;
+    }
+    return (int32_t)MF_MAX(MF_MIN(ppm, INT32_MAX), -INT32_MAX);
+}
+
+/* Customers missing, supply complete: HIGH_DESPITE_MISSING when supply - customers -
+ * allowance stays above the threshold, else INCOMPLETE (the missing meters could explain
+ * the loss, or nothing bounds their consumption). */
+static void area_missing(int64_t high_ppm, struct proc_area_out *a, const struct area_acc *acc)
+{
+    a->status = PROC_LOSS_INCOMPLETE;
+    a->allowance_e4 = acc->allowance_e4;
+    a->allowance_by_mean = acc->by_mean;
+    if (acc->by_mean > 0) {
+        if (a->customers_with_cons == 0) {
+            a->allowance_e4 = -1; /* no median and no measured customer: no estimate */
+            return;
+        }
+        int64_t mean = a->customers_e4 / a->customers_with_cons;
+        a->allowance_e4 = sat_add(a->allowance_e4, sat_mul(mean, acc->by_mean));
+    }
+    if (a->supply_e4 <= 0)
+        return;
+    a->loss_e4 = a->supply_e4 - sat_add(a->customers_e4, a->allowance_e4);
+    int32_t ppm = loss_ppm(a->loss_e4, a->supply_e4);
+    if (ppm > high_ppm) {
+        a->loss_ppm = ppm;
+        a->has_rate = 1;
+        a->status = PROC_LOSS_HIGH_DESPITE_MISSING;
     }
 }
 
@@ -82,8 +131,13 @@ static void area_finish(int64_t high_ppm, struct proc_area_out *a, const struct 
         a->status = PROC_LOSS_NO_SUPPLY;
         return;
     }
-    if (acc->supplies_known < acc->supplies || a->customers_with_cons < a->customers) {
-        a->status = PROC_LOSS_INCOMPLETE; /* never reported as a (high) loss */
+    if (acc->supplies_known < acc->supplies) {
+        a->status = PROC_LOSS_INCOMPLETE; /* the supply is not known: nothing is judged */
+        a->allowance_e4 = -1;
+        return;
+    }
+    if (a->customers_with_cons < a->customers) {
+        area_missing(high_ppm, a, acc);
         return;
     }
     if (a->supply_e4 <= 0) {
@@ -91,24 +145,37 @@ static void area_finish(int64_t high_ppm, struct proc_area_out *a, const struct 
         return;
     }
     a->loss_e4 = a->supply_e4 - a->customers_e4;
-    /* exact integer ppm (truncated toward zero) unless loss x 1e6 would pass int64 (absurd
-     * values): then in double. Clamped to int32. */
-    int64_t scaled, ppm;
-    if (!__builtin_mul_overflow(a->loss_e4, (int64_t)1000000, &scaled)) {
-        ppm = scaled / a->supply_e4;
-    } else {
-        double d = (double)a->loss_e4 / (double)a->supply_e4 * 1e6;
-        ppm = d > 2e9 ? INT32_MAX : d < -2e9 ? -INT32_MAX : (int64_t)d;
-    }
-    ppm = MF_MAX(MF_MIN(ppm, INT32_MAX), -INT32_MAX);
-    a->loss_ppm = (int32_t)ppm;
+    a->loss_ppm = loss_ppm(a->loss_e4, a->supply_e4);
     a->has_rate = 1;
     if (a->loss_e4 < 0)
         a->status = PROC_LOSS_NEGATIVE;
-    else if (ppm > high_ppm)
+    else if (a->loss_ppm > high_ppm)
         a->status = PROC_LOSS_HIGH;
     else
         a->status = PROC_LOSS_OK;
+}
+
+/* line_loss: an area HIGH_DESPITE_MISSING (its theft is not hidden behind a missing
+ * meter). On the area's supply point; energies in e4 kWh. */
+static void loss_anomaly(int32_t day, int64_t high_ppm, const struct proc_area_out *a,
+                         struct proc_anoms *an)
+{
+    struct proc_anomaly *x;
+    if (a->status != PROC_LOSS_HIGH_DESPITE_MISSING || !(x = proc_anoms_push(an)))
+        return;
+    x->kind = PROC_AN_LINE_LOSS;
+    x->severity = PROC_SEV_MAJOR;
+    x->point = a->supply_point;
+    x->day = day;
+    x->value = a->loss_e4;
+    x->ref = a->supply_e4;
+    x->threshold = a->supply_e4 / 1000000 * high_ppm + a->supply_e4 % 1000000 * high_ppm / 1000000;
+    x->count = (int32_t)(a->customers - a->customers_with_cons);
+    snprintf(x->detail, sizeof(x->detail),
+             "supply %" PRId64 ", consumed %" PRId64 " + allowance %" PRId64
+             " for %d missing (e-4 kWh): loss %d ppm > %d",
+             a->supply_e4, a->customers_e4, a->allowance_e4, (int)x->count, (int)a->loss_ppm,
+             (int)high_ppm);
 }
 
 /* Stopped: a customer meter with a zero advance for D while its area's supply meter
@@ -174,9 +241,11 @@ int proc_rollup(const struct proc_cfg *cfg, const struct proc_rollup_in *in,
         if (pt->area != PROC_NO_AREA)
             area_add(&out->areas[pt->area], &acc[pt->area], pt, &out->cons[i]);
     }
-    for (uint32_t a = 0; a < in->nareas; a++)
-        area_finish(in->area_high_ppm ? in->area_high_ppm[a] : (int64_t)cfg->loss_high_pct * 10000,
-                    &out->areas[a], &acc[a]);
+    for (uint32_t a = 0; a < in->nareas; a++) {
+        int64_t high = in->area_high_ppm ? in->area_high_ppm[a] : (int64_t)cfg->loss_high_pct * 10000;
+        area_finish(high, &out->areas[a], &acc[a]);
+        loss_anomaly(in->day, high, &out->areas[a], &out->anoms);
+    }
     stopped_rule(cfg, in, out);
     if (acc != acc_small)
         free(acc);

@@ -24,7 +24,7 @@ int64_t wk_day_start_utc(int32_t day)
 static int energy_kind(int kind)
 {
     return kind == PROC_AN_BACKWARDS || kind == PROC_AN_STOPPED || kind == PROC_AN_JUMP ||
-           kind == PROC_AN_RESET || kind == PROC_AN_REPLACED;
+           kind == PROC_AN_RESET || kind == PROC_AN_REPLACED || kind == PROC_AN_LINE_LOSS;
 }
 
 static json_t *num(int kind, int64_t v)

@@ -257,17 +257,25 @@ static const char *area_id(const struct rollup *r, uint32_t a)
     return a == PROC_NO_AREA || a >= r->at.n ? NULL : r->at.ids[a];
 }
 
+/* What the panel shows (the store computes rate = (supply - consumed) / supply):
+ * consumed = the measured customers plus, when some are missing, their allowance, so the
+ * rate of an incomplete area is the estimate the rule judged (never the partial sum's
+ * inflated loss); supply 0 (rate null) when the supply or the allowance is unknown.
+ * HIGH_DESPITE_MISSING is stored as high, meters_counted < meters_expected telling it apart. */
 static void loss_record(struct wk_recs *recs, const struct rollup *r,
                         const struct proc_area_out *a, int64_t now)
 {
     struct store_line_loss *x = wk_recs_line_loss(recs);
+    int unknown = a->status == PROC_LOSS_INCOMPLETE && a->allowance_e4 < 0;
     x->date = r->day;
     x->area = area_id(r, a->area);
-    x->supply_kwh = a->supply_e4 > 0 ? (double)a->supply_e4 / 10000.0 : 0.0;
-    x->consumed_kwh = (double)a->customers_e4 / 10000.0;
+    x->supply_kwh = a->supply_e4 > 0 && !unknown ? (double)a->supply_e4 / 10000.0 : 0.0;
+    x->consumed_kwh = (double)(a->customers_e4 + (a->allowance_e4 > 0 ? a->allowance_e4 : 0)) /
+                      10000.0;
     x->meters_expected = (int32_t)a->expected;
     x->meters_counted = (int32_t)(a->customers_with_cons + (a->supply_e4 >= 0 ? 1u : 0u));
-    x->flag = a->status == PROC_LOSS_HIGH       ? STORE_LOSS_HIGH
+    x->flag = a->status == PROC_LOSS_HIGH || a->status == PROC_LOSS_HIGH_DESPITE_MISSING
+                  ? STORE_LOSS_HIGH
               : a->status == PROC_LOSS_NEGATIVE ? STORE_LOSS_NEGATIVE
               : a->status == PROC_LOSS_OK       ? STORE_LOSS_OK
                                                 : STORE_LOSS_INCOMPLETE; /* incl. no supply */

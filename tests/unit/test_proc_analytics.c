@@ -268,6 +268,69 @@ MF_TEST(rollup_stopped_needs_supply_evidence)
     CHECK_EQ_INT(out.collected, 1);
 }
 
+/* Line loss with missing customers (days D-4..D, threshold 10 % in area 0):
+ *  area 0: supply p1 1000 1100 1200 1300 1400 -> 100 kWh on D.
+ *    p2 0 10 20 30 40 -> 10; p5 0 10 20 30 50 -> 20: measured 30 kWh from 2 customers.
+ *    p3 (x2) 0 12 24 36 missing: median of 12, 12, 12 = 12 raw, allowance 24 kWh.
+ *    p4 - - - 5 missing: no median, allowance = area mean 30 / 2 = 15 kWh.
+ *    allowance 39; loss 100 - 30 - 39 = 31 kWh = 310000 ppm > 100000: high despite missing
+ *    (the partial sum alone would say 70 %); anomaly line_loss on p1: value 31 kWh, ref 100,
+ *    threshold 10 kWh, count 2.
+ *  area 1: the same customers p7..p10, supply p6 ... 1300 1380 -> 80 kWh: loss
+ *    80 - 69 = 11 kWh = 137500 ppm; area threshold 137500: not above it, incomplete. */
+MF_TEST(rollup_loss_high_despite_missing)
+{
+    struct proc_cfg c = cfg_default();
+    struct proc_point pts[10];
+    static const int64_t v[5][5] = { { 1000, 1100, 1200, 1300, 1400 }, { 0, 10, 20, 30, 40 },
+                                     { 0, 12, 24, 36, -1 },           { -1, -1, -1, 5, -1 },
+                                     { 0, 10, 20, 30, 50 } };
+    int64_t hist[50];
+    for (int i = 0; i < 10; i++) {
+        pts[i] = (struct proc_point){ (uint64_t)(i + 1), (uint32_t)(i / 5),
+                                      (uint8_t)(i % 5 == 0 ? PROC_ROLE_SUPPLY : PROC_ROLE_CUSTOMER),
+                                      0, i % 5 == 2 ? 2u : 1u };
+        for (int d = 0; d < 5; d++)
+            hist[i * 5 + d] = v[i % 5][d] >= 0 ? KWH(v[i % 5][d], 0) : PROC_HIST_NONE;
+    }
+    hist[5 * 5 + 4] = KWH(1380, 0);
+    int32_t thr[2] = { 100000, 137500 };
+    struct proc_cons cons[10];
+    struct proc_area_out areas[2];
+    struct proc_rollup_in in = { D, pts, 10, 2, thr, hist, 5 };
+    struct proc_rollup_out out = { cons, areas, 0, 0, anoms() };
+    CHECK_EQ_INT(proc_rollup(&c, &in, &out), 0);
+    CHECK_EQ_INT(cons[2].status, PROC_CONS_MISSING);
+    CHECK_EQ_INT(cons[2].median_e4, KWH(12, 0));
+    CHECK_EQ_INT(cons[3].median_e4, -1);
+    CHECK_EQ_INT(areas[0].customers_e4, KWH(30, 0));
+    CHECK_EQ_INT(areas[0].allowance_e4, KWH(39, 0));
+    CHECK_EQ_INT(areas[0].allowance_by_mean, 1);
+    CHECK_EQ_INT(areas[0].loss_e4, KWH(31, 0));
+    CHECK_EQ_INT(areas[0].loss_ppm, 310000);
+    CHECK_EQ_INT(areas[0].has_rate, 1);
+    CHECK_EQ_INT(areas[0].status, PROC_LOSS_HIGH_DESPITE_MISSING);
+    CHECK_EQ_INT(areas[1].supply_e4, KWH(80, 0));
+    CHECK_EQ_INT(areas[1].loss_e4, KWH(11, 0));
+    CHECK_EQ_INT(areas[1].has_rate, 0);
+    CHECK_EQ_INT(areas[1].status, PROC_LOSS_INCOMPLETE);
+    CHECK_EQ_INT(out.anoms.n, 1);
+    CHECK_EQ_INT(an_buf[0].kind, PROC_AN_LINE_LOSS);
+    CHECK_STR(proc_anomaly_kind_str(an_buf[0].kind), "line_loss");
+    CHECK_EQ_INT(an_buf[0].point, 1);
+    CHECK_EQ_INT(an_buf[0].value, KWH(31, 0));
+    CHECK_EQ_INT(an_buf[0].ref, KWH(100, 0));
+    CHECK_EQ_INT(an_buf[0].threshold, KWH(10, 0));
+    CHECK_EQ_INT(an_buf[0].count, 2);
+    /* one more kWh of loss in area 1 (supply 81): 12 / 81 = 148148 ppm > 137500: high */
+    hist[5 * 5 + 4] = KWH(1381, 0);
+    out.anoms = anoms();
+    CHECK_EQ_INT(proc_rollup(&c, &in, &out), 0);
+    CHECK_EQ_INT(areas[1].loss_ppm, 148148);
+    CHECK_EQ_INT(areas[1].status, PROC_LOSS_HIGH_DESPITE_MISSING);
+    CHECK_EQ_INT(out.anoms.n, 2);
+}
+
 /* Multipliers (CT x PT) scale energy; a per-area threshold replaces the global one.
  * supply p1 x40: 10.0 -> 12.5 = 2.5 x 40 = 100 kWh; customers p2 30 kWh, p3 62 kWh
  * (x1): loss 8 kWh = 8 % = 80000 ppm; area threshold 5 % -> high; global 10 % -> ok. */

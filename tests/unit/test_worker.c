@@ -425,6 +425,8 @@ MF_TEST(analytics_rollup_and_recollect)
     CHECK_EQ_INT(store_kpi_lineloss_json(f.st, D, D, "A1", &j), 0);
     txt = dump(j);
     CHECK(strstr(txt, "\"flag\":3") != NULL || strstr(txt, "\"flag\":\"incomplete\"") != NULL);
+    /* consumed = 85 measured + p5's allowance, the mean 85 / 3 = 28.3333 (no median) */
+    CHECK(strstr(txt, "\"consumed_kwh\":113.333") != NULL); /* 113.3333 as a double */
     CHECK_EQ_INT(store_kpi_lineloss_json(f.st, D, D, "A2", &j), 0);
     txt = dump(j);
     CHECK(strstr(txt, "\"flag\":2") != NULL || strstr(txt, "\"flag\":\"negative\"") != NULL);
