@@ -14,7 +14,7 @@
 # bench=e2e_kafka skipped=<reason> when Kafka or PostgreSQL cannot start.
 set -u
 . "$(dirname "$0")/lib.sh"
-terms=$(e2e_scale 2000) rate=2 dur=$(e2e_scale 15)
+terms=$(e2e_scale 3000) rate=3 dur=$(e2e_scale 10)
 [ "$dur" -lt 4 ] && dur=4
 while [ $# -gt 0 ]; do
   case $1 in -t) terms=$2; shift 2 ;; -r) rate=$2; shift 2 ;; -d) dur=$2; shift 2 ;;
@@ -66,7 +66,7 @@ for run in $(seq "${MF_BENCH_RUNS:-1}"); do
   e2e_sim_line "$s" "bench=e2e_kafka terminals=$terms points=8 offered_reports_per_s=$((terms * rate * 8)) sim_exit=$src"
   grep '^bench=visible' "$dd/probe.out" || echo "bench=visible n=0 error=$(tail -1 "$dd/probe.out" | tr ' ' _)"
   # everything confirmed must reach PostgreSQL (the worker lags the broker): wait, then verify
-  for _ in $(seq 120); do
+  for _ in $(seq 90); do
     "$e2e_bin" sim --verify --ledger "$dd/ledger" --pg "$pg" >"$dd/verify.out" 2>&1 && break
     sleep 1
   done
