@@ -20,6 +20,7 @@ import sys
 CONFIG_KEYS = {"terminals", "points", "offered_frames_per_s", "offered_reports_per_s",
                "window", "pipeline", "records", "n", "size", "capacity", "frames",
                "backend", "case", "batch", "meters", "rate", "procs", "phase", "sync", "by", "what", "dso"}
+DROP_KEYS = {"run"}
 NUM = re.compile(r"^-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?%?$")
 
 
@@ -109,7 +110,7 @@ def plot_thesis(rows, outdir):
         plots = ", ".join("'%s' using 1:%d with linespoints lw 2 title '%s'" % (fn, col, p)
                           for p, fn in sorted(data.items()))
         gnuplot("set terminal png size 800,480\nset output '%s'\nset logscale x\n%s"
-                "set xlabel 'simulated terminals'\nset ylabel '%s'\nset key top left\n"
+                "set xrange [700:25000]\nset xlabel 'simulated terminals'\nset ylabel '%s'\nset key top left\n"
                 "set grid\nplot %s\n" % (png, log, ylab, plots))
     for fn in data.values():
         os.unlink(fn)

@@ -18,7 +18,7 @@
 # confirm_p99_ms=.. (MF_BENCH_RUNS runs of each point).
 set -u
 . "$(dirname "$0")/lib.sh"
-loads="1000 3000 10000 18000" dur=8 syncs="normal full"
+loads="1000 3000 10000 18000" dur=6 syncs="normal full"
 [ "$(python3 -c "print(float('${MF_BENCH_SCALE:-1}') < 0.5)")" = True ] && { loads="1000 5000"; dur=3; }
 while [ $# -gt 0 ]; do
   case $1 in -l) loads=$2; shift 2 ;; -d) dur=$2; shift 2 ;; -s) syncs=$2; shift 2 ;;
