@@ -37,6 +37,13 @@ for spec in "bench benchbin" "fuzz fuzz"; do
 done
 
 if [ $build_ok = 1 ]; then
+  echo "== docs/CONFIG.md matches the config tables"
+  if build/release/meterflow config-doc | diff -q - docs/CONFIG.md >/dev/null; then
+    echo "config-doc 1 0" >>"$MF_RESULTS"
+  else
+    echo "FAIL docs/CONFIG.md is stale: build/release/meterflow config-doc > docs/CONFIG.md"
+    echo "config-doc 0 1" >>"$MF_RESULTS"
+  fi
   echo "== unit tests + fuzz corpus replay (ASan+UBSan)"
   MF_BUILD=asan bash scripts/run-unit.sh
   echo "== threaded tests (TSan)"
