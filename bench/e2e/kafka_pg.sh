@@ -9,7 +9,8 @@
 #
 # The front confirms once the broker acknowledged (acks=all); the worker stores in
 # PostgreSQL afterwards, so "visible" (bench/e2e/probe.py with psql) is the real lag from
-# confirm to queryable. Each run uses fresh topics (prefix mfb<run>.) on the same broker.
+# confirm to queryable. Each run uses fresh topics (prefix mfb<run>.) on the same broker and
+# its own virtual day (the database is shared: keys of different runs must not collide).
 # Output: bench=kafka_ceiling ..., bench=e2e_kafka ..., bench=visible ...; or
 # bench=e2e_kafka skipped=<reason> when Kafka or PostgreSQL cannot start.
 set -u
@@ -58,7 +59,7 @@ for run in $(seq "${MF_BENCH_RUNS:-1}"); do
   ppid=$!
   "$e2e_bin" sim --target 127.0.0.1:$tport --terminals "$terms" --points 8 --procs 2 \
     --source-addrs 127.0.0.2-127.0.0.254 --speed "$speed" --report-interval 60 \
-    --duration "$dur" --window 8 --no-daily --no-curves --start 2026-11-20T08:00 \
+    --duration "$dur" --window 8 --no-daily --no-curves --start "2026-11-$((10 + run))T08:00" \
     --seed $((20 + run)) --ledger "$dd/ledger" >"$dd/sim.out" 2>"$dd/sim.err"
   src=$?
   wait $ppid
