@@ -25,6 +25,7 @@ Mapping (what the worker stores for each ledger item, see src/proc/proc_norm.c):
   fwd_active        energy(terminal, pn, item='ap_fwd', read_at UTC s, tariff, value)
   day_fwd_active    frozen(kind=1 daily, item='ap_fwd', date = civil days since 1970, tariff)
   curve_fwd_active  curve(item in ('ap_fwd','F101'), ts UTC s)
+  voltage           instant(quantity ua/ub/uc = phase 1/2/3 in the tariff column, read_at UTC s)
   ercN              events(erc=N, pn, occurred_at UTC s): presence only. The store keeps
                     `started` = -1 for ERC14 (a record holds both the power-off and the
                     power-on time), and two distinct records may share the ledger's key: the
@@ -80,6 +81,8 @@ def load_ledger(paths, zone):
                     k = ("D", term, int(pn), d, int(tariff))
                 elif item == "curve_fwd_active":
                     k = ("C", term, int(pn), utc(t), 0)
+                elif item == "voltage":  # active 0C F25: tariff column = phase 1..3
+                    k = ("U", term, int(pn), utc(t), int(tariff))
                 elif item.startswith("erc"):
                     k = ("V", term, int(pn), utc(t), int(item[3:]))
                 else:
@@ -100,6 +103,8 @@ QUERIES = {
     "D": "SELECT terminal, pn, date, tariff, value FROM frozen WHERE kind = 1 AND item = 'ap_fwd' AND status = 0",
     "C": "SELECT terminal, pn, ts, 0, value FROM curve WHERE item IN ('ap_fwd', 'F101') AND status = 0",
     "V": "SELECT terminal, pn, occurred_at, erc, started FROM events",
+    "U": "SELECT terminal, pn, read_at, CASE quantity WHEN 'ua' THEN 1 WHEN 'ub' THEN 2 ELSE 3 END, "
+         "value FROM instant WHERE quantity IN ('ua', 'ub', 'uc') AND status = 0",
 }
 
 
