@@ -11,21 +11,28 @@
  *   2. hold --hold-s seconds with a heartbeat every --hb-s per connection, then the server's
  *      VmRSS (--server-pid) -> rss_kib;
  *   3. load: --frames frames over the first --load-conns connections, alternating heartbeat
- *      and F129 report, one outstanding frame per connection, paced at --rate frames/s (0:
- *      closed loop, i.e. the maximum) -> rate, CPU of the server's "front-io" threads and of
- *      the whole server per frame (from /proc/<pid>/task/<tid>/stat), confirm latency
- *      percentiles of the reports (send -> confirm received: includes the queue commit) and
- *      of the heartbeats (answered at once).
- * Every answer is checked (terminal address, C, RSEQ = the PSEQ sent); "bad" counts
+ *      and F129 report (--reports-only 1: reports only), up to --window unanswered frames
+ *      per connection (1..15: distinct PSEQs), paced at --rate frames/s (0: closed loop,
+ *      i.e. the maximum; an answer refills its connection at once) -> rate, CPU of the
+ *      server's "front-io" threads and of the whole server per frame (from
+ *      /proc/<pid>/task/<tid>/stat), of --broker-pid (a Kafka broker) and of this client,
+ *      confirm latency percentiles of the reports (send -> confirm received: includes the
+ *      queue's durable hand-off) and of the heartbeats (answered at once).
+ * A report is one F129 frame of --points N points (1..8, pn 1..N, one data unit each, as
+ * `meterflow sim` builds them): 16 + 35 N bytes, N reports. "reports" = confirmed report
+ * frames x N.
+ * Every answer is checked (terminal address, C, RSEQ = a PSEQ outstanding); "bad" counts
  * mismatches and "checksum" sums (a2 * 16 + rseq) of the reports confirmed, so a fast wrong
  * build is caught.
  *
  *   bench_front_load --port P [--conns N] [--term-base T] [--src-base S] [--per-ip 1000]
  *                    [--hold-s 0] [--hb-s 60] [--frames 0] [--rate 0] [--load-conns 1000]
- *                    [--server-pid PID] [--label text]
+ *                    [--window 1] [--points 1] [--reports-only 0]
+ *                    [--server-pid PID] [--broker-pid PID]
  * Thread: one (its own loop). */
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,25 +50,30 @@ struct lc {
     uint16_t a1, a2;
     uint8_t state; /* 0 connecting, 1 login sent, 2 online, 3 dead */
     uint8_t pseq;
-    uint8_t busy, kind; /* outstanding frame: 1 heartbeat, 2 report */
+    uint8_t nout;      /* frames sent and not answered (<= L.window) */
+    uint8_t out[16];   /* by PSEQ: 0 free, else 1 + kind (0 login, 1 heartbeat, 2 report) */
     uint8_t len;
-    uint64_t sent_us, last_hb_us;
+    uint64_t last_hb_us;
+    uint64_t sent_us[16]; /* by PSEQ: send time */
     uint8_t buf[64];
 };
+
+#define MAX_POINTS 8
+#define REPORT_MAX (16 + 35 * MAX_POINTS)
 
 static struct {
     uv_loop_t *loop;
     struct lc *c;
     uint32_t n, connecting, next_connect, online, dead;
-    int port, per_ip, src_base, hold_s, hb_s, load_conns;
+    int port, per_ip, src_base, hold_s, hb_s, load_conns, window, points, reports_only;
     uint32_t term_base;
-    uint64_t frames, sent, answered, bad, checksum, expect_checksum;
+    uint64_t frames, sent, answered, answered_reports, bad, checksum, expect_checksum;
     double rate, budget;
     int phase; /* 1 storm, 2 hold, 3 load */
     uint64_t t0, t_online, t_phase;
     uint32_t rr;
     struct mf_hist hb, rep;
-    int server_pid;
+    int server_pid, broker_pid;
     uv_timer_t tick;
 } L;
 
@@ -84,18 +96,20 @@ static size_t mk_link(struct lc *c, uint8_t dt1, uint8_t *out)
     return sizeof(f);
 }
 
-/* AFN=0C p1 F129 task report, C=C4 (PRM1 fc4), SEQ 7x (CON=1), reading time 2018-08-28 16:18,
- * M=4, total 0.01 kWh, tariffs EE (the data unit of vector c1-f129-rsp). L1 = 43 -> AE 00. */
+/* AFN=0C F129 task report of points 1..L.points, C=C4 (PRM1 fc4), SEQ 7x (CON=1), one data
+ * unit per point: DA for pn, DT F129, reading time 2018-08-28 16:18, M=4, total 0.01 kWh,
+ * tariffs EE (the data unit of vector c1-f129-rsp). L1 = 8 + 35 N (N=1: 43 -> AE 00). */
 static size_t mk_report(struct lc *c, uint8_t *out)
 {
     static const uint8_t unit[35] = { 0x01, 0x01, 0x01, 0x10, 0x18, 0x16, 0x28, 0x08, 0x18,
                                       0x04, 0x00, 0x01, 0x00, 0x00, 0x00, 0xEE, 0xEE, 0xEE,
                                       0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE,
                                       0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE };
+    unsigned l1 = 8u + 35u * (unsigned)L.points, lf = l1 << 2 | 2u;
     uint8_t *f = out;
     f[0] = 0x68;
-    f[1] = f[3] = 0xAE;
-    f[2] = f[4] = 0x00;
+    f[1] = f[3] = (uint8_t)lf;
+    f[2] = f[4] = (uint8_t)(lf >> 8);
     f[5] = 0x68;
     f[6] = 0xC4;
     f[7] = (uint8_t)(c->a1 & 0xFF);
@@ -105,10 +119,14 @@ static size_t mk_report(struct lc *c, uint8_t *out)
     f[11] = 0x00;
     f[12] = 0x0C;
     f[13] = (uint8_t)(0x70 | c->pseq);
-    memcpy(f + 14, unit, sizeof(unit));
-    f[49] = frame_sum(f + 6, 43);
-    f[50] = 0x16;
-    return 51;
+    for (int pn = 1; pn <= L.points; pn++) {
+        uint8_t *u = f + 14 + 35 * (pn - 1);
+        memcpy(u, unit, sizeof(unit));
+        u[0] = (uint8_t)(1u << (pn - 1)); /* DA1: pn 1..8 of group DA2 = 1 */
+    }
+    f[14 + l1 - 8] = frame_sum(f + 6, l1);
+    f[15 + l1 - 8] = 0x16;
+    return 16 + l1 - 8 + 8;
 }
 
 static void on_write(uv_write_t *w, int status)
@@ -128,43 +146,58 @@ static void send_bytes(struct lc *c, const uint8_t *p, size_t n)
     uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, on_write);
 }
 
+/* The next PSEQ not outstanding on c (the caller checked c->nout < L.window <= 15). */
+static void next_pseq(struct lc *c)
+{
+    do
+        c->pseq = (uint8_t)((c->pseq + 1) & 15);
+    while (c->out[c->pseq]);
+}
+
 static void send_frame(struct lc *c, int kind)
 {
-    uint8_t f[64];
+    uint8_t f[REPORT_MAX];
     size_t n;
-    c->pseq = (uint8_t)((c->pseq + 1) & 15);
+    next_pseq(c);
     n = kind == 2 ? mk_report(c, f) : mk_link(c, kind == 0 ? 0x01 : 0x04, f);
-    c->busy = 1;
-    c->kind = (uint8_t)kind;
-    c->sent_us = mf_mono_us();
+    c->out[c->pseq] = (uint8_t)(1 + kind);
+    c->nout++;
+    c->sent_us[c->pseq] = mf_mono_us();
     send_bytes(c, f, n);
     if (kind == 2)
         L.expect_checksum += (uint64_t)c->a2 * 16u + c->pseq;
 }
+
+static void load_fill(struct lc *c);
 
 /* An answer: C=0B for link tests, C=00 for the report confirm; A2 and RSEQ checked. */
 static void on_answer(struct lc *c, const uint8_t *f, size_t n)
 {
     uint64_t now = mf_mono_us();
     uint16_t a2 = (uint16_t)(f[9] | f[10] << 8);
-    uint8_t want_c = c->kind == 2 ? 0x00 : 0x0B;
-    if (n != 20 || f[6] != want_c || a2 != c->a2 || (f[13] & 15) != c->pseq || !c->busy) {
+    uint8_t rseq = f[13] & 15u, kind = (uint8_t)(c->out[rseq] - 1);
+    if (n != 20 || !c->out[rseq] || f[6] != (kind == 2 ? 0x00 : 0x0B) || a2 != c->a2) {
         L.bad++;
         return;
     }
-    c->busy = 0;
-    if (c->kind == 0) {
+    c->out[rseq] = 0;
+    c->nout--;
+    if (kind == 0) {
         c->state = 2;
         L.online++;
         return;
     }
+    uint64_t lat = now - c->sent_us[rseq];
     L.answered++;
-    if (c->kind == 2) {
-        mf_hist_add(&L.rep, now - c->sent_us);
-        L.checksum += (uint64_t)a2 * 16u + (f[13] & 15u);
+    if (kind == 2) {
+        L.answered_reports++;
+        mf_hist_add(&L.rep, lat);
+        L.checksum += (uint64_t)a2 * 16u + rseq;
     } else {
-        mf_hist_add(&L.hb, now - c->sent_us);
+        mf_hist_add(&L.hb, lat);
     }
+    if (L.phase == 3 && L.rate <= 0)
+        load_fill(c); /* closed loop: keep the window full */
 }
 
 static void on_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
@@ -216,6 +249,7 @@ static void on_connect(uv_connect_t *req, int status)
         uv_close((uv_handle_t *)&c->tcp, NULL);
     } else {
         c->state = 1;
+        uv_tcp_nodelay(&c->tcp, 1); /* a window of small frames must not wait for Nagle */
         uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
         send_frame(c, 0);
     }
@@ -298,7 +332,36 @@ static long server_rss(void)
     return v;
 }
 
-static uint64_t cpu0_total, cpu0_io;
+/* CPU (clock ticks) of a whole process (every thread), 0 when pid <= 0 or gone. */
+static uint64_t proc_cpu(int pid)
+{
+    char path[64], line[1024];
+    unsigned long ut = 0, st = 0;
+    if (pid <= 0)
+        return 0;
+    snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    if (fgets(line, sizeof(line), f)) {
+        char *close = strrchr(line, ')');
+        if (!close || sscanf(close + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+                             &ut, &st) != 2)
+            ut = st = 0;
+    }
+    fclose(f);
+    return ut + st;
+}
+
+static uint64_t self_cpu_us(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
+           (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
+}
+
+static uint64_t cpu0_total, cpu0_io, cpu0_broker, cpu0_self_us;
 static long rss_idle = -1;
 
 static void finish(void)
@@ -308,14 +371,22 @@ static void finish(void)
     double tick_us = 1e6 / (double)sysconf(_SC_CLK_TCK);
     server_cpu(&t1, &i1);
     double nf = L.answered ? (double)L.answered : 1.0;
+    double reports = (double)L.answered_reports * L.points;
+    if (secs <= 0)
+        secs = 1;
     printf("bench=front_load conns=%u online=%u dead=%u login_s=%.3f logins_per_s=%.0f "
-           "rss_kib=%ld frames=%llu secs=%.3f rate=%.0f cpu_io_us_per_frame=%.2f "
-           "cpu_total_us_per_frame=%.2f rep_p50_us=%llu rep_p99_us=%llu rep_p999_us=%llu "
+           "rss_kib=%ld frames=%llu secs=%.3f rate=%.0f window=%d points=%d "
+           "report_frames_per_s=%.0f reports_per_s=%.0f cpu_io_us_per_frame=%.2f "
+           "cpu_total_us_per_frame=%.2f cpu_broker_us_per_frame=%.2f "
+           "cpu_client_us_per_frame=%.2f rep_p50_us=%llu rep_p99_us=%llu rep_p999_us=%llu "
            "hb_p50_us=%llu hb_p99_us=%llu bad=%llu checksum=%s\n",
            L.n, L.online, L.dead, (double)(L.t_online - L.t0) / 1e6,
            L.online / ((double)(L.t_online - L.t0 + 1) / 1e6), rss_idle,
-           (unsigned long long)L.answered, secs, L.answered / (secs > 0 ? secs : 1),
+           (unsigned long long)L.answered, secs, (double)L.answered / secs, L.window, L.points,
+           (double)L.answered_reports / secs, reports / secs,
            (double)(i1 - cpu0_io) * tick_us / nf, (double)(t1 - cpu0_total) * tick_us / nf,
+           (double)(proc_cpu(L.broker_pid) - cpu0_broker) * tick_us / nf,
+           (double)(self_cpu_us() - cpu0_self_us) / nf,
            (unsigned long long)mf_hist_quantile(&L.rep, 0.5),
            (unsigned long long)mf_hist_quantile(&L.rep, 0.99),
            (unsigned long long)mf_hist_quantile(&L.rep, 0.999),
@@ -330,27 +401,35 @@ static void hold_heartbeats(uint64_t now)
 {
     for (int k = 0; k < 500 && L.n; k++) {
         struct lc *c = &L.c[L.rr++ % L.n];
-        if (c->state == 2 && !c->busy && now - c->last_hb_us >= (uint64_t)L.hb_s * 1000000u) {
+        if (c->state == 2 && c->nout == 0 &&
+            now - c->last_hb_us >= (uint64_t)L.hb_s * 1000000u) {
             c->last_hb_us = now;
             send_frame(c, 1);
         }
     }
 }
 
+/* Fill c's window while frames (and, paced, the budget) remain. */
+static void load_fill(struct lc *c)
+{
+    while (c->state == 2 && c->nout < L.window && L.sent < L.frames &&
+           (L.rate <= 0 || L.budget >= 1.0)) {
+        send_frame(c, L.reports_only || L.sent % 2 ? 2 : 1);
+        L.sent++;
+        L.budget -= 1.0;
+    }
+}
+
 static void load_step(uint64_t now)
 {
     uint32_t m = MF_MIN((uint32_t)L.load_conns, L.n);
-    if (L.rate > 0)
-        L.budget = MF_MIN(L.budget + L.rate / 1000.0, (double)m);
+    if (L.rate > 0) /* frames due by now (a late tick catches up), at most every window */
+        L.budget = MF_MIN(L.rate * (double)(now - L.t_phase) / 1e6 - (double)L.sent,
+                          (double)m * L.window);
     for (uint32_t k = 0; k < m && L.sent < L.frames; k++) {
         if (L.rate > 0 && L.budget < 1.0)
             break;
-        struct lc *c = &L.c[L.rr++ % m];
-        if (c->state != 2 || c->busy)
-            continue;
-        send_frame(c, L.sent % 2 ? 2 : 1);
-        L.sent++;
-        L.budget -= 1.0;
+        load_fill(&L.c[L.rr++ % m]);
     }
     if (L.answered >= L.frames || now - L.t_phase > 120000000u)
         finish();
@@ -376,9 +455,11 @@ static void on_tick(uv_timer_t *t)
             if (L.server_pid > 0)
                 rss_idle = server_rss();
             server_cpu(&cpu0_total, &cpu0_io);
+            cpu0_broker = proc_cpu(L.broker_pid);
+            cpu0_self_us = self_cpu_us();
             L.phase = 3;
             L.t_phase = now;
-            L.answered = 0;
+            L.answered = L.answered_reports = 0;
             mf_hist_reset(&L.hb);
             mf_hist_reset(&L.rep);
             if (L.frames == 0)
@@ -397,6 +478,8 @@ int main(int argc, char **argv)
     L.per_ip = 1000;
     L.hb_s = 60;
     L.load_conns = 1000;
+    L.window = 1;
+    L.points = 1;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i];
         long v = strtol(argv[i + 1], NULL, 0);
@@ -411,6 +494,10 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--rate")) L.rate = (double)v;
         else if (!strcmp(k, "--load-conns")) L.load_conns = (int)MF_MAX(v, 1);
         else if (!strcmp(k, "--server-pid")) L.server_pid = (int)v;
+        else if (!strcmp(k, "--broker-pid")) L.broker_pid = (int)v;
+        else if (!strcmp(k, "--window")) L.window = (int)MF_MIN(MF_MAX(v, 1), 15);
+        else if (!strcmp(k, "--points")) L.points = (int)MF_MIN(MF_MAX(v, 1), MAX_POINTS);
+        else if (!strcmp(k, "--reports-only")) L.reports_only = v != 0;
         else {
             fprintf(stderr, "bench_front_load: unknown option %s (see the file header)\n", k);
             return 2;
