@@ -100,10 +100,28 @@ int gw_time_encode(unsigned fmt, const struct gw_time *t, uint8_t *out);
 int gw_addr_decode(const uint8_t b[6], uint64_t *addr);
 int gw_addr_encode(uint64_t addr, uint8_t out[6]); /* MF_ERANGE above 999999999999 */
 
-/* A.28 (geographic coordinate, AFN 04 F91, 2013) is not decoded: the reference we have
- * gives only "seconds with 2 decimals, minutes, degrees with an E/W-N/S flag" in 4 bytes,
- * which cannot hold longitudes above 99 degrees in BCD, so we cannot check a layout. It is
- * length-known (gw_fmt_len(28) = 4) and kept as bytes. See docs/PROTOCOL.md. */
+/* A.28 geographic coordinate (AFN 04 F91 / 0A F91, 2013; docs/PROTOCOL.md section 2).
+ * Two layouts, both "seconds with 2 decimals, minutes, degrees with flag F":
+ *   GW_GEO_LEN4 (the protocol text, gw_fmt_len(28)): tenths|hundredths of s, tens|units of
+ *     s, tens|units of min, [F (D7), degree tens (D6..D4), degree units] -> 0..79 degrees
+ *   GW_GEO_LEN5 (met in a public terminal implementation): the same seconds and minutes,
+ *     then tens|units of degrees, [F (D7), 000, hundreds (D3..D0)] -> 0..180 degrees
+ * F = 1 means West (longitude) / South (latitude). Decode returns enum gw_vstatus (absent:
+ * every byte 0xEE; invalid: a non-BCD nibble, a set bit in D6..D4 of the 5-byte form, s or
+ * min >= 60, or more than 180 degrees) and *g zeroed unless OK; MF_EINVAL for another len.
+ * Encode: MF_ERANGE for out-of-range fields or above 79 degrees in the 4-byte layout. */
+#define GW_GEO_LEN4 4u
+#define GW_GEO_LEN5 5u
+struct gw_geo {
+    uint16_t deg;      /* 0..180 */
+    uint8_t min;       /* 0..59 */
+    uint16_t sec_x100; /* seconds x 100, 0..5999 */
+    uint8_t f;         /* flag F: 1 = West / South */
+};
+int gw_geo_decode(const uint8_t *b, size_t len, struct gw_geo *g);
+int gw_geo_encode(const struct gw_geo *g, size_t len, uint8_t *out);
+/* Signed decimal degrees x 10^8 (West/South negative), rounded half away from zero. */
+int64_t gw_geo_deg_e8(const struct gw_geo *g);
 
 /* Fill a field of format fmt with 0xEE ("absent"). */
 void gw_fmt_absent(unsigned fmt, uint8_t *out);
@@ -360,6 +378,11 @@ struct gw_version {                                              /* AFN 09 F1 */
     struct gw_time hw_date;
 };
 int gw_ans_version(struct gw_ubuf *ub, const struct gw_version *v);
+/* AFN 04 F91 (set, downlink) and 0A F91 (answer, uplink): p0, longitude then latitude,
+ * each in A.28 of geo_len bytes (GW_GEO_LEN4 or GW_GEO_LEN5); NULL writes an absent (0xEE)
+ * coordinate. */
+int gw_b_f91(struct gw_ubuf *ub, const struct gw_geo *lon, const struct gw_geo *lat,
+             size_t geo_len);
 /* AFN 10 F1 answer: port + k + bytes (a 645 answer). */
 int gw_ans_forward(struct gw_ubuf *ub, uint8_t port, const uint8_t *data, size_t len);
 

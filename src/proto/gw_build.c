@@ -1,5 +1,6 @@
 /* gw_build.c -- builders of 376.1 data-unit areas: master requests (AFN 00/01/04/05/0A/0C/
- * 0D/0E/10) and terminal answers for the simulator (AFN 02/09/0A/0C/0D/0E/10).
+ * 0D/0E/10) and terminal answers for the simulator (AFN 02/09/0A/0C/0D/0E/10); AFN 04/0A
+ * F91 (terminal location) in either direction.
  *
  * Each builder appends one data unit (DA/DT + data) to a caller-owned gw_ubuf, so a frame
  * may carry several; the first error sticks, later calls do nothing (one check at the end
@@ -318,6 +319,31 @@ int gw_req_forward_read(struct gw_ubuf *ub, const struct gw_fwd_read *f)
     ub_u8(ub, f->di_type);
     ub_u16(ub, f->di & 0xFFFFu);
     return ub_u16(ub, f->di >> 16);
+}
+
+/* ---- AFN 04 / 0A F91 (either direction) ---- */
+
+static int ub_geo(struct gw_ubuf *ub, const struct gw_geo *g, size_t geo_len)
+{
+    uint8_t tmp[GW_GEO_LEN5];
+    if (ub->err)
+        return ub->err;
+    if (!g) {
+        memset(tmp, 0xEE, sizeof tmp);
+    } else if (gw_geo_encode(g, geo_len, tmp) != 0) {
+        return ub_fail(ub, MF_ERANGE);
+    }
+    return gw_ub_bytes(ub, tmp, geo_len);
+}
+
+int gw_b_f91(struct gw_ubuf *ub, const struct gw_geo *lon, const struct gw_geo *lat,
+             size_t geo_len)
+{
+    if (geo_len != GW_GEO_LEN4 && geo_len != GW_GEO_LEN5)
+        return ub_fail(ub, MF_EINVAL);
+    gw_ub_dadt(ub, 0, 91);
+    ub_geo(ub, lon, geo_len);
+    return ub_geo(ub, lat, geo_len);
 }
 
 /* ---- uplink answers ---- */

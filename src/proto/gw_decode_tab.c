@@ -1,6 +1,6 @@
 /* gw_decode_tab.c -- which layout decodes which (direction, AFN, Fn), and the decoders of
- * the small AFNs: 00 confirm/deny, 01 reset, 02 link, 04 set, 05 control, 09 config,
- * 0A query, 0E requests and 10 forwarding.
+ * the small AFNs: 00 confirm/deny, 01 reset, 02 link, 04 set (F1, F10, F91 location),
+ * 05 control, 09 config, 0A query, 0E requests and 10 forwarding.
  *
  * The lookup is a switch on AFN then a range test on Fn into constant descriptor arrays:
  * a handful of compares, no search, no allocation. An Fn without an entry has no known
@@ -140,6 +140,84 @@ static void dec_meter_query(struct gwd_ctx *c, const struct gwd_fn *d)
         gwd_int(c, "serials", i, 2);
 }
 
+/* ---- AFN 04 F91 (set) / 0A F91 (answer): terminal location, longitude then latitude,
+ * each an A.28 coordinate (gw_geo_decode) of 4 bytes (protocol text) or 5 (a terminal
+ * implementation with a hundreds-of-degrees digit; docs/PROTOCOL.md section 2). ---- */
+
+struct geo_names {
+    const char *deg, *d, *m, *s, *f, *raw;
+};
+static const struct geo_names geo_lon = {"longitude_deg", "longitude_d", "longitude_m",
+                                         "longitude_s",   "longitude_f", "longitude_raw"};
+static const struct geo_names geo_lat = {"latitude_deg", "latitude_d", "latitude_m",
+                                         "latitude_s",   "latitude_f", "latitude_raw"};
+
+/* Which layout a F91 unit uses. Nothing in the unit says it; its length does when it ends
+ * the frame (8 = 2 x 4, 10 = 2 x 5). With units after it, the layout whose end is followed
+ * by a defined identifier; the protocol text's 4 bytes when both or neither are. */
+static size_t geo_len(const struct gwd_ctx *c)
+{
+    size_t left = c->left - c->off;
+    struct gw_dadt id;
+
+    if (left == 2u * GW_GEO_LEN5)
+        return GW_GEO_LEN5;
+    if (left < 2u * GW_GEO_LEN4 + 4u ||
+        gw_dadt_decode(c->p + c->off + 2u * GW_GEO_LEN4, &id) == 0)
+        return GW_GEO_LEN4;
+    if (left >= 2u * GW_GEO_LEN5 + 4u &&
+        gw_dadt_decode(c->p + c->off + 2u * GW_GEO_LEN5, &id) == 0)
+        return GW_GEO_LEN5;
+    return GW_GEO_LEN4;
+}
+
+static void geo_value(struct gwd_ctx *c, const char *name, uint8_t kind, int st, int64_t x,
+                      int8_t exp)
+{
+    struct gw_value *v = gwd_push(c, name, 0, kind);
+    if (!v)
+        return;
+    v->status = (uint8_t)st;
+    v->u.i = st == GW_VS_OK ? x : 0;
+    v->exp = exp;
+    v->fmt = 28;
+}
+
+/* One coordinate: signed decimal degrees, then its parts as sent, then the raw bytes (kept
+ * even when absent or invalid, to show what the terminal sent). */
+static void geo_coord(struct gwd_ctx *c, const struct geo_names *nm, size_t len, int lat)
+{
+    const uint8_t *b = gwd_take(c, len);
+    struct gw_value *v;
+    struct gw_geo g;
+    int st;
+
+    if (!b)
+        return;
+    st = gw_geo_decode(b, len, &g);
+    if (st == GW_VS_OK && lat && (g.deg > 90u || (g.deg == 90u && (g.min || g.sec_x100))))
+        st = GW_VS_INVALID;
+    geo_value(c, nm->deg, GW_VK_NUM, st, gw_geo_deg_e8(&g), -8);
+    geo_value(c, nm->d, GW_VK_INT, st, g.deg, 0);
+    geo_value(c, nm->m, GW_VK_INT, st, g.min, 0);
+    geo_value(c, nm->s, GW_VK_NUM, st, g.sec_x100, -2);
+    geo_value(c, nm->f, GW_VK_INT, st, g.f, 0);
+    v = gwd_push(c, nm->raw, 0, GW_VK_BYTES);
+    if (v) {
+        v->u.p = b;
+        v->len = (uint16_t)len;
+    }
+}
+
+static void dec_geo(struct gwd_ctx *c, const struct gwd_fn *d)
+{
+    size_t len = geo_len(c);
+    (void)d;
+    gwd_intv(c, "coord_bytes", 0, (int64_t)len);
+    geo_coord(c, &geo_lon, len, 0);
+    geo_coord(c, &geo_lat, len, 1);
+}
+
 /* AFN 09 F1 terminal version (section 9.14), 41 bytes. */
 static void dec_version(struct gwd_ctx *c, const struct gwd_fn *d)
 {
@@ -246,6 +324,7 @@ static const struct gwd_fn t02[3] = {
 static const struct gwd_fn t04_f1 = {"F1 terminal uplink communication parameters", dec_comm,
                                      0, 0, NULL, NULL, 0};
 static const struct gwd_fn t04_f10 = {"F10 meter configuration", dec_meters, 0, 0, NULL, NULL, 0};
+static const struct gwd_fn t04_f91 = {"F91 terminal location", dec_geo, 0, 0, NULL, NULL, 0};
 static const struct gwd_fn t05[] = {
     {"F1 remote trip", dec_trip, 0, 0, NULL, NULL, 0},
     {"F2 allow closing", dec_none, 0, 0, NULL, NULL, 0},
@@ -298,7 +377,7 @@ const struct gwd_fn *gw_fn_lookup(uint8_t dir, uint8_t afn, uint8_t fn)
     case GW_AFN_SET:
         if (dir)
             return NULL;
-        return fn == 1 ? &t04_f1 : fn == 10 ? &t04_f10 : NULL;
+        return fn == 1 ? &t04_f1 : fn == 10 ? &t04_f10 : fn == 91 ? &t04_f91 : NULL;
     case GW_AFN_CONTROL:
         return dir ? NULL : lookup_05(fn);
     case GW_AFN_CONFIG:
@@ -307,8 +386,8 @@ const struct gwd_fn *gw_fn_lookup(uint8_t dir, uint8_t afn, uint8_t fn)
         return fn == 1 ? &t09_f1_up : NULL;
     case GW_AFN_QUERY:
         if (dir)
-            return fn == 1 ? &t04_f1 : fn == 10 ? &t04_f10 : NULL;
-        return fn == 10 ? &t0a_f10_down : (fn >= 1 && fn <= 9) ? &t_read : NULL;
+            return fn == 1 ? &t04_f1 : fn == 10 ? &t04_f10 : fn == 91 ? &t04_f91 : NULL;
+        return fn == 10 ? &t0a_f10_down : (fn >= 1 && fn <= 9) || fn == 91 ? &t_read : NULL;
     case GW_AFN_CLASS1:
         return gw_fn_lookup_0c(dir, fn);
     case GW_AFN_CLASS2:

@@ -329,3 +329,75 @@ int gw_addr_encode(uint64_t addr, uint8_t out[6])
     }
     return 0;
 }
+
+/* ---- A.28 geographic coordinate ----
+ *
+ * Seconds (2 decimals) in two BCD bytes, least significant first, then minutes, then the
+ * degrees: in the protocol text's 4-byte layout one byte [F, tens (D6..D4), units] (so
+ * 0..79 degrees: longitudes of China, 73..135 E, do not fit); in the 5-byte layout of a
+ * public terminal implementation two bytes [tens|units] [F, 000, hundreds]. F = 1 West /
+ * South. The 3-bit degree tens and the zero bits D6..D4 of the 5-byte form are checked: a
+ * set bit there is INVALID, not a digit silently dropped. */
+static int geo_in_range(const struct gw_geo *g)
+{
+    return g->sec_x100 < 6000u && g->min < 60u &&
+           (g->deg < 180u || (g->deg == 180u && g->min == 0 && g->sec_x100 == 0));
+}
+
+int gw_geo_decode(const uint8_t *b, size_t len, struct gw_geo *g)
+{
+    uint8_t s_lo, s_hi, mi, dlo, dhi = 0, top;
+
+    memset(g, 0, sizeof(*g));
+    if (len != GW_GEO_LEN4 && len != GW_GEO_LEN5)
+        return MF_EINVAL;
+    if (all_ee(b, len))
+        return GW_VS_ABSENT;
+    top = b[len - 1];
+    s_lo = gw_bcd_lut[b[0]];
+    s_hi = gw_bcd_lut[b[1]];
+    mi = gw_bcd_lut[b[2]];
+    if (len == GW_GEO_LEN4) {
+        dlo = gw_bcd_lut[top & 0x7Fu];
+    } else {
+        dlo = gw_bcd_lut[b[3]];
+        dhi = (top & 0x70u) ? X_ : gw_bcd_lut[top & 0x0Fu];
+    }
+    if ((s_lo | s_hi | mi | dlo | dhi) & 0x80u)
+        return GW_VS_INVALID;
+    g->sec_x100 = (uint16_t)(s_hi * 100u + s_lo);
+    g->min = mi;
+    g->deg = (uint16_t)(dhi * 100u + dlo);
+    g->f = top >> 7;
+    if (geo_in_range(g))
+        return GW_VS_OK;
+    memset(g, 0, sizeof(*g));
+    return GW_VS_INVALID;
+}
+
+int gw_geo_encode(const struct gw_geo *g, size_t len, uint8_t *out)
+{
+    if (len != GW_GEO_LEN4 && len != GW_GEO_LEN5)
+        return MF_EINVAL;
+    if (!geo_in_range(g) || g->f > 1u)
+        return MF_ERANGE;
+    if (len == GW_GEO_LEN4 && g->deg > 79u)
+        return MF_ERANGE;
+    out[0] = bcd(g->sec_x100 % 100u);
+    out[1] = bcd(g->sec_x100 / 100u);
+    out[2] = bcd(g->min);
+    out[3] = bcd(g->deg % 100u);
+    if (len == GW_GEO_LEN5)
+        out[4] = (uint8_t)(g->deg / 100u);
+    out[len - 1] |= (uint8_t)(g->f << 7);
+    return 0;
+}
+
+int64_t gw_geo_deg_e8(const struct gw_geo *g)
+{
+    /* hundredths of an arc second; 1 degree = 360000 of them, so x 10^8 / 360000 = x 2500/9,
+     * rounded half away from zero (the largest value, 999 degrees, is far from overflow) */
+    int64_t cs = ((int64_t)g->deg * 60 + g->min) * 6000 + g->sec_x100;
+    int64_t v = (cs * 5000 + 9) / 18;
+    return g->f ? -v : v;
+}

@@ -6,7 +6,8 @@
  *     bytes (when its Tp is valid BCD: an invalid Tp cannot be re-encoded);
  *   - scanning the input in two pieces (split at a point taken from the input) finds the
  *     same first frame as scanning it whole;
- *   - a number that decodes OK encodes back to the same value.
+ *   - a number that decodes OK encodes back to the same value;
+ *   - an A.28 coordinate that decodes OK encodes back to the same bytes (both layouts).
  * Outside BUILD=fuzz, tests/fuzz/replay_main.c replays the corpus as a test. */
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,15 @@ static void formats(const uint8_t *data, size_t size)
                 abort();
         }
         (void)gw_time_decode(fmt, data, &t);
+    }
+    /* A.28 in both layouts: every bit of an OK coordinate is meaningful (D6..D4 of the
+     * 5-byte form must be 0), so it re-encodes to the very same bytes */
+    for (size_t len = GW_GEO_LEN4; len <= GW_GEO_LEN5; len++) {
+        struct gw_geo g;
+        uint8_t out[GW_GEO_LEN5];
+        if (size >= len && gw_geo_decode(data, len, &g) == GW_VS_OK &&
+            (gw_geo_encode(&g, len, out) != 0 || memcmp(out, data, len) != 0))
+            abort();
     }
 }
 

@@ -204,3 +204,44 @@ MF_TEST(cli_pw_len_option)
         json_decref(o[0]);
     CHECK_EQ_INT(run("--bogus", NULL, o, 2, &n), 2);
 }
+
+/* AFN 0A F91 (terminal location, A.28) in JSON: signed decimal degrees plus the parts;
+ * an absent coordinate is null, an invalid one null and listed. Frames written by hand
+ * (C 88, A 4403-0001 MSA 1, SEQ 60, p0 F91 = 00 00 04 0B). */
+MF_TEST(cli_f91_location)
+{
+    json_t *o[2];
+    int n;
+    CHECK_EQ_INT(find_bin(), 0);
+    /* 5-byte layout: 116 23'29.00" E, 39 54'26.37" N */
+    CHECK_EQ_INT(run("'68 5A 00 5A 00 68 88 03 44 01 00 02 0A 60 00 00 04 0B 00 29 23 16 01 "
+                     "37 26 54 39 00 98 16' "
+                     /* 4-byte layout: longitude absent, latitude seconds 2A non-BCD */
+                     "'68 52 00 52 00 68 88 03 44 01 00 02 0A 60 00 00 04 0B EE EE EE EE "
+                     "37 2A 54 39 F1 16'",
+                     NULL, o, 2, &n),
+                 0);
+    CHECK_EQ_INT(n, 2);
+    if (n != 2)
+        return;
+    CHECK_EQ_INT(json_integer_value(json_object_get(unit0(o[0]), "fn")), 91);
+    CHECK_EQ_INT(json_integer_value(data0(o[0], "coord_bytes")), 5);
+    CHECK_NEAR(json_number_value(data0(o[0], "longitude_deg")), 116.39138889, 1e-9);
+    CHECK_NEAR(json_number_value(data0(o[0], "latitude_deg")), 39.907325, 1e-9);
+    CHECK_EQ_INT(json_integer_value(data0(o[0], "longitude_d")), 116);
+    CHECK_EQ_INT(json_integer_value(data0(o[0], "longitude_m")), 23);
+    CHECK_NEAR(json_number_value(data0(o[0], "latitude_s")), 26.37, 1e-9);
+    CHECK_EQ_INT(json_integer_value(data0(o[0], "latitude_f")), 0);
+    CHECK_STR(json_string_value(data0(o[0], "longitude_raw")), "0029231601");
+    CHECK(data0(o[0], "invalid") == NULL);
+
+    CHECK_EQ_INT(json_integer_value(data0(o[1], "coord_bytes")), 4);
+    CHECK(json_is_null(data0(o[1], "longitude_deg")));
+    CHECK(json_is_null(data0(o[1], "latitude_deg")));
+    CHECK_STR(json_string_value(data0(o[1], "latitude_raw")), "372A5439");
+    json_t *inv = data0(o[1], "invalid");
+    CHECK(json_is_array(inv) && json_array_size(inv) == 5); /* latitude_{deg,d,m,s,f} */
+    CHECK_STR(json_string_value(json_array_get(inv, 0)), "latitude_deg");
+    json_decref(o[0]);
+    json_decref(o[1]);
+}
