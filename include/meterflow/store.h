@@ -258,14 +258,16 @@ enum store_cmd_state {
     STORE_CMD_ANSWERED = 2,
     STORE_CMD_FAILED = 3,
     STORE_CMD_TIMEOUT = 4,
+    STORE_CMD_EXPIRED = 5, /* still queued/sent when [web] cmd_expire_s ran out (front gone) */
 };
-/* "queued", "sent", "answered", "failed", "timeout"; NULL for an unknown value. */
+/* "queued", "sent", "answered", "failed", "timeout", "expired"; NULL for an unknown value. */
 const char *store_cmd_state_name(int state);
 /* Inverse of store_cmd_state_name; -1 if unknown. */
 int store_cmd_state_parse(const char *name);
 
 /* Command progress / answer (worker, front). Update of commands[id]; a final state
- * (answered, failed, timeout) is never replaced by an earlier one (queued, sent). */
+ * (answered, failed, timeout, expired) is never replaced by an earlier one (queued, sent);
+ * a final one may replace another (an answer arriving after the expiry is kept). */
 struct store_cmd_result {
     int64_t id;
     uint8_t state;            /* enum store_cmd_state */
@@ -561,6 +563,11 @@ int store_command_create(struct store *st, const struct store_command *c, int64_
 /* Same rule as struct store_cmd_result, outside a batch. 0, or MF_ENOTFOUND when no such
  * command exists or the final-state rule refused the update (nothing changed). */
 int store_command_update(struct store *st, const struct store_cmd_result *r);
+/* Commands still queued or sent that were created before `before` (UTC s) end as "expired":
+ * updated_at = now, answer_json = reason_json (borrowed) unless an answer is stored. *n (may
+ * be NULL) = how many. Idempotent: several web processes may sweep at once. 0 or a status. */
+int store_commands_expire(struct store *st, int64_t before, int64_t now, const char *reason_json,
+                          int64_t *n);
 
 /* ======================================================================================
  * Reads for the web API: ready JSON (given). 0, MF_ENOTFOUND (detail of an unknown object),

@@ -56,7 +56,7 @@
 #define COUNT_CAP_SQL "10001"
 _Static_assert(STORE_COUNT_CAP + 1 == 10001, "COUNT_CAP_SQL must follow STORE_COUNT_CAP");
 #define CAPPED_COUNT(from_where) "SELECT COUNT(*) FROM (SELECT 1 FROM " from_where " LIMIT " COUNT_CAP_SQL ") x"
-#define FINAL_STATES "('answered','failed','timeout')"
+#define FINAL_STATES "('answered','failed','timeout','expired')"
 
 const struct sql_def store_sql[Q_COUNT] = {
     /* ---- readings: value NULL unless status = 0 (ok) ---- */
@@ -171,6 +171,11 @@ const struct sql_def store_sql[Q_COUNT] = {
         " answer_json = COALESCE(" TXT(3) ", answer_json), updated_at = $4"
         " WHERE id = $5 AND (state NOT IN " FINAL_STATES " OR " TXT(1) " IN " FINAL_STATES ")",
         NULL, 0 },
+    /* The sweep of [web] cmd_expire_s: walks commands_state (state, id), not the table. */
+    [Q_CMD_EXPIRE] = {
+        "UPDATE commands SET state = 'expired', updated_at = $1,"
+        " answer_json = COALESCE(answer_json, " TXT(2) ")"
+        " WHERE state IN ('queued', 'sent') AND created_at < $3", NULL, 0 },
     [Q_USE_UPS] = {
         "INSERT INTO daily_use (terminal, pn, date, kwh, status, flags, computed_at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (terminal, pn, date) DO UPDATE SET"

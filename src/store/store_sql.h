@@ -23,6 +23,7 @@ enum {
     Q_SESS_INS,
     Q_SESS_TERM,
     Q_CMD_RESULT,
+    Q_CMD_EXPIRE,
     Q_USE_UPS,
     Q_COLLECT_UPS,
     Q_MISSING_CLEAR,

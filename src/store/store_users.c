@@ -11,7 +11,8 @@
 
 #include "store/store_int.h"
 
-static const char *const cmd_states[] = { "queued", "sent", "answered", "failed", "timeout" };
+static const char *const cmd_states[] = { "queued", "sent", "answered", "failed", "timeout",
+                                                 "expired" };
 
 const char *store_cmd_state_name(int state)
 {
@@ -327,6 +328,30 @@ int store_command_update(struct store *st, const struct store_cmd_result *r)
     rc = st_cmd_result(st, r, &n);
     st_leave(st);
     return rc == 0 && n == 0 ? MF_ENOTFOUND : rc;
+}
+
+int store_commands_expire(struct store *st, int64_t before, int64_t now, const char *reason_json,
+                          int64_t *n)
+{
+    int64_t changed = 0;
+    int rc;
+    if (!reason_json || strlen(reason_json) > 65536)
+        return MF_EINVAL;
+    if ((rc = st_enter(st)) != 0)
+        return rc;
+    struct sq *q = sq_get(st, Q_CMD_EXPIRE);
+    if (!q) {
+        rc = MF_EFATAL;
+    } else {
+        sq_i64(q, now);
+        sq_text(q, reason_json);
+        sq_i64(q, before);
+        rc = sq_run(q, &changed);
+    }
+    st_leave(st);
+    if (n)
+        *n = rc == 0 ? changed : 0;
+    return rc;
 }
 
 /* ---- anomalies ---- */

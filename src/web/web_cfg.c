@@ -33,6 +33,10 @@ const struct mf_cfg_item web_cfg[] = {
       "answer timeout the front applies to a command" },
     { "web", "cmd_retries", MF_CFG_INT, "3", 0, 3, NULL,
       "command retransmissions by the front (376.1 allows at most 3)" },
+    { "web", "cmd_expire_s", MF_CFG_INT, "600", 0, 604800, NULL,
+      "a command still queued or sent this long after its creation ends 'expired' (its front"
+      " died, or none holds the terminal); must exceed (cmd_retries + 1) * cmd_timeout_ms;"
+      " 0: never" },
     { "web", "tls", MF_CFG_BOOL, "false", 0, 0, NULL,
       "serve HTTPS (tls_cert/tls_key); cookies become Secure" },
     { "web", "tls_cert", MF_CFG_STR, "", 0, 0, NULL, "PEM certificate file (tls=true)" },

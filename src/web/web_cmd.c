@@ -27,7 +27,7 @@ int web_h_commands(struct web_req *req)
     }
     if (state && *state) {
         if (store_cmd_state_parse(state) < 0)
-            return web_error(req, 400, "state: queued, sent, answered, failed or timeout");
+            return web_error(req, 400, "state: queued, sent, answered, failed, timeout or expired");
         f.state = state;
     }
     f.pg.page = (int)page;

@@ -292,6 +292,13 @@ struct web {
     size_t max_body_bytes, max_import_bytes;
     int64_t session_ttl_s;
     int64_t cmd_timeout_ms, cmd_retries;
+    int64_t cmd_expire_s;    /* 0: never; else > (retries + 1) * timeout (web_new checks) */
+    int exp_period_s;        /* sweep period of web_expire.c */
+    pthread_t exp_th;
+    pthread_mutex_t exp_mu;  /* guards exp_stop; exp_cv wakes the sweeper to stop */
+    pthread_cond_t exp_cv;
+    int exp_stop, exp_running; /* exp_running: owner's thread only */
+    uint64_t cmd_expired;    /* atomic: commands this process expired */
     int cookie_secure;
     struct web_store_pool *pool;
     struct web_ratelimit *rl_addr, *rl_user;
@@ -310,6 +317,13 @@ struct web {
     int64_t ingest_prev_rows;
     double ingest_rate;
 };
+
+/* Command expiry (web_expire.c): the sweeper thread, started by web_start when
+ * cmd_expire_s > 0, stopped by web_stop; one sweep (any thread; tests): commands queued/sent
+ * and created before now_s - cmd_expire_s become "expired"; *n how many. */
+int web_expire_start(struct web *web);
+void web_expire_stop(struct web *web);
+int web_expire_sweep(struct web *web, int64_t now_s, int64_t *n);
 
 /* Store pool (web_http.c): n handles opened at web_new, borrowed by one request at a time. */
 struct store *web_store_acquire(struct web *web);

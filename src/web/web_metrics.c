@@ -129,6 +129,10 @@ static void http_metrics(struct web *web, struct mf_buf *b)
         (unsigned long long)__atomic_load_n(&web->cmd_rejected_offline, __ATOMIC_RELAXED));
     out(b, "meterflow_web_commands_total{outcome=\"queue_full\"} %llu\n",
         (unsigned long long)__atomic_load_n(&web->cmd_queue_full, __ATOMIC_RELAXED));
+    head(b, "meterflow_web_commands_expired_total", "counter",
+         "commands this process's sweep ended as expired ([web] cmd_expire_s)");
+    out(b, "meterflow_web_commands_expired_total %llu\n",
+        (unsigned long long)__atomic_load_n(&web->cmd_expired, __ATOMIC_RELAXED));
 }
 
 static void queue_metrics(struct web *web, struct mf_buf *b)
@@ -180,7 +184,7 @@ static void store_metrics(struct web_req *req, struct mf_buf *b)
     }
     json_decref(m);
     head(b, "meterflow_commands", "gauge", "stored commands by state");
-    for (int s = STORE_CMD_QUEUED; s <= STORE_CMD_TIMEOUT; s++) {
+    for (int s = STORE_CMD_QUEUED; s <= STORE_CMD_EXPIRED; s++) {
         struct store_command_filter f = { .state = store_cmd_state_name(s) };
         json_t *l = NULL;
         f.pg.page = 1;

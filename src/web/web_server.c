@@ -158,6 +158,18 @@ struct web *web_new(const struct mf_config *cfg, struct mq *q, char *errbuf, siz
     web->session_ttl_s = mf_config_int(cfg, "web", "session_ttl_s");
     web->cmd_timeout_ms = mf_config_int(cfg, "web", "cmd_timeout_ms");
     web->cmd_retries = mf_config_int(cfg, "web", "cmd_retries");
+    web->cmd_expire_s = mf_config_int(cfg, "web", "cmd_expire_s");
+    pthread_mutex_init(&web->exp_mu, NULL);
+    pthread_cond_init(&web->exp_cv, NULL);
+    /* A command a live front still retries must not expire under it. */
+    if (web->cmd_expire_s > 0 &&
+        web->cmd_expire_s * 1000 <= (web->cmd_retries + 1) * web->cmd_timeout_ms) {
+        snprintf(errbuf, errlen, "[web] cmd_expire_s = %lld must exceed (cmd_retries + 1) *"
+                 " cmd_timeout_ms = %lld ms", (long long)web->cmd_expire_s,
+                 (long long)((web->cmd_retries + 1) * web->cmd_timeout_ms));
+        goto fail;
+    }
+    web->exp_period_s = (int)MF_MAX(1, MF_MIN(30, web->cmd_expire_s / 4));
     web->tls = mf_config_bool(cfg, "web", "tls");
     web->cookie_secure = web->tls;
     mf_strlcpy(web->static_dir, mf_config_str(cfg, "web", "static_dir"), sizeof(web->static_dir));
@@ -227,6 +239,12 @@ int web_start(struct web *web, char *errbuf, size_t errlen)
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(web->daemon, MHD_DAEMON_INFO_BIND_PORT);
     web->port = di ? di->port : ntohs(sin.sin_port);
+    if (web_expire_start(web) != 0) {
+        snprintf(errbuf, errlen, "[web] cannot start the command expiry thread");
+        MHD_stop_daemon(web->daemon);
+        web->daemon = NULL;
+        return MF_EFATAL;
+    }
     mf_info("web", "listening on %s://%s:%u", web->tls ? "https" : "http", listen_addr,
             (unsigned)web->port);
     return 0;
@@ -239,6 +257,8 @@ uint16_t web_port(const struct web *web)
 
 void web_stop(struct web *web)
 {
+    if (web)
+        web_expire_stop(web);
     if (web && web->daemon) {
         MHD_stop_daemon(web->daemon);
         web->daemon = NULL;
@@ -261,6 +281,8 @@ void web_free(struct web *web)
     pthread_mutex_destroy(&web->hash_mu);
     pthread_cond_destroy(&web->hash_cv);
     pthread_mutex_destroy(&web->stats_mu);
+    pthread_mutex_destroy(&web->exp_mu);
+    pthread_cond_destroy(&web->exp_cv);
     free(web);
 }
 

@@ -658,6 +658,56 @@ MF_TEST(contract_commands)
     store_close(st);
 }
 
+/* [web] cmd_expire_s: queued/sent commands older than the cut end "expired", with the
+ * reason as their answer; final ones and young ones are left alone; a late answer wins. */
+MF_TEST(contract_commands_expire)
+{
+    char loc[512];
+    int64_t id[4] = { 0 }, n = -1;
+    json_t *j = NULL;
+    struct store *st = ct_fresh(loc, sizeof(loc));
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    for (int i = 0; i < 4; i++) {
+        struct store_command c = { TERM_A, 0x0C, "{}", "alice", i == 3 ? T0 + 100 : T0 };
+        CHECK_EQ_INT(store_command_create(st, &c, &id[i]), 0);
+    }
+    struct store_cmd_result sent = { id[1], STORE_CMD_SENT, 1, NULL, T0 + 1 };
+    CHECK_EQ_INT(store_command_update(st, &sent), 0);
+    struct store_cmd_result ans = { id[2], STORE_CMD_ANSWERED, 1, "{\"v\":1}", T0 + 2 };
+    CHECK_EQ_INT(store_command_update(st, &ans), 0);
+    CHECK_EQ_INT(store_commands_expire(st, T0 + 50, T0 + 60, "{\"error\":\"expired\"}", &n), 0);
+    CHECK_EQ_INT(n, 2);
+    static const char *const want[4] = { "expired", "expired", "answered", "queued" };
+    for (int i = 0; i < 4; i++) {
+        CHECK_EQ_INT(store_command_json(st, id[i], &j), 0);
+        CHECK_STR(ct_str(j, "state"), want[i]);
+        if (i < 2) {
+            CHECK_STR(ct_str(j, "updated_at"), "2026-11-26T00:01:00Z");
+            CHECK_STR(ct_str(json_object_get(j, "answer"), "error"), "expired");
+        }
+        json_decref(j);
+    }
+    CHECK_EQ_INT(store_commands_expire(st, T0 + 50, T0 + 70, "{}", &n), 0);
+    CHECK_EQ_INT(n, 0); /* a second sweeper finds nothing */
+    sent.at = T0 + 80; /* a late "sent" does not reopen an expired command */
+    CHECK_EQ_INT(store_command_update(st, &sent), MF_ENOTFOUND);
+    ans.id = id[0]; /* a late answer is what happened: it replaces "expired" */
+    ans.at = T0 + 90;
+    CHECK_EQ_INT(store_command_update(st, &ans), 0);
+    CHECK_EQ_INT(store_command_json(st, id[0], &j), 0);
+    CHECK_STR(ct_str(j, "state"), "answered");
+    json_decref(j);
+    struct store_command_filter cf = { .state = "expired" };
+    CHECK_EQ_INT(store_commands_json(st, &cf, &j), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(j, "total")), 1);
+    json_decref(j);
+    CHECK_STR(store_cmd_state_name(STORE_CMD_EXPIRED), "expired");
+    CHECK_EQ_INT(store_cmd_state_parse("expired"), STORE_CMD_EXPIRED);
+    store_close(st);
+}
+
 static int ct_day_cb(void *opaque, const struct store_point_day *p)
 {
     struct store_point_day *out = opaque;

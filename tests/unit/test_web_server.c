@@ -146,3 +146,76 @@ MF_TEST(concurrent_clients)
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     CHECK_EQ_INT(system(cmd), 0);
 }
+
+/* [web] cmd_expire_s: a command left queued (its front died) ends "expired" through the
+ * web's sweeper, seen over HTTP; a young one stays queued; too short an expiry for the
+ * front's retries is a start-up error naming the key. */
+MF_TEST(command_expiry)
+{
+    char dir[] = "/tmp/mf-test-webexp-XXXXXX", err[256], hash[256], body[16384], path[64];
+    CHECK(mkdtemp(dir) != NULL);
+    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    CHECK_EQ_INT(mf_config_set(cfg, "meterflow", "data_dir", dir, "test", err, sizeof(err)), 0);
+    CHECK_EQ_INT(mf_config_set(cfg, "web", "port", "0", "test", err, sizeof(err)), 0);
+    CHECK_EQ_INT(mf_config_set(cfg, "web", "cmd_timeout_ms", "1000", "test", err, sizeof(err)), 0);
+    CHECK_EQ_INT(mf_config_set(cfg, "web", "cmd_retries", "1", "test", err, sizeof(err)), 0);
+    CHECK_EQ_INT(mf_config_set(cfg, "web", "cmd_expire_s", "2", "test", err, sizeof(err)), 0);
+    mf_clock_set_zone("Asia/Shanghai");
+
+    struct store *st = store_open(cfg, err, sizeof(err));
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    CHECK_EQ_INT(web_user_password_hash("viewer-pass", hash, sizeof(hash)), 0);
+    CHECK_EQ_INT(store_user_put(st, "viewer", "viewer", hash, 1), 0);
+    int64_t now = (int64_t)(mf_now_us() / 1000000u), old_id = 0, young_id = 0;
+    struct store_command old = { 0x44030001u, 0x0C, "{}", "op", now - 3600 };
+    struct store_command young = { 0x44030001u, 0x0C, "{}", "op", now + 3600 };
+    CHECK_EQ_INT(store_command_create(st, &old, &old_id), 0);
+    CHECK_EQ_INT(store_command_create(st, &young, &young_id), 0);
+
+    /* (1 + 1) retries x 1000 ms = 2 s: an expiry of 2 s could expire a live command */
+    struct web *bad = web_new(cfg, NULL, err, sizeof(err));
+    CHECK(bad == NULL);
+    CHECK(strstr(err, "cmd_expire_s") != NULL);
+    CHECK_EQ_INT(mf_config_set(cfg, "web", "cmd_retries", "0", "test", err, sizeof(err)), 0);
+    struct web *web = web_new(cfg, NULL, err, sizeof(err));
+    CHECK(web != NULL);
+    if (!web)
+        return;
+    CHECK_EQ_INT(web_start(web, err, sizeof(err)), 0);
+    g_port = web_port(web);
+
+    CHECK_EQ_INT(http("POST", "/api/login", NULL,
+                      "{\"username\":\"viewer\",\"password\":\"viewer-pass\"}", body,
+                      sizeof(body)), 200);
+    char tok[80] = "", *t = strstr(body, "\"token\":\"");
+    if (t)
+        mf_strlcpy(tok, t + 9, 65);
+    snprintf(path, sizeof(path), "/api/commands/%lld", (long long)old_id);
+    uint64_t deadline = mf_mono_us() + 20 * 1000000u;
+    int expired = 0;
+    while (!expired && mf_mono_us() < deadline) {
+        CHECK_EQ_INT(http("GET", path, tok, NULL, body, sizeof(body)), 200);
+        expired = strstr(body, "\"state\":\"expired\"") != NULL;
+        if (!expired)
+            usleep(50 * 1000);
+    }
+    CHECK(expired);
+    CHECK(strstr(body, "\"error\":\"expired\"") != NULL);
+    snprintf(path, sizeof(path), "/api/commands/%lld", (long long)young_id);
+    CHECK_EQ_INT(http("GET", path, tok, NULL, body, sizeof(body)), 200);
+    CHECK(strstr(body, "\"state\":\"queued\"") != NULL);
+    CHECK_EQ_INT(http("GET", "/api/commands?state=expired", tok, NULL, body, sizeof(body)), 200);
+    CHECK(strstr(body, "\"total\":1") != NULL);
+    CHECK_EQ_INT(http("GET", "/metrics", NULL, NULL, body, sizeof(body)), 200);
+    CHECK(strstr(body, "meterflow_commands{state=\"expired\"} 1\n") != NULL);
+    CHECK(strstr(body, "meterflow_web_commands_expired_total 1\n") != NULL);
+    web_stop(web);
+    web_free(web);
+    store_close(st);
+    mf_config_free(cfg);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
