@@ -114,6 +114,17 @@ const char *mq_backend_name(const struct mq *q);
 int mq_produce(struct mq *q, enum mq_topic topic, const void *key, size_t key_len, const void *val,
                size_t val_len, mq_done_fn done, void *opaque);
 
+/* Wake-up batching for a thread that produces in bursts (the front's I/O thread, once per
+ * event-loop iteration). mq_produce_lazy is mq_produce (same arguments, returns, ownership
+ * and done() promise) except that a consumer sleeping in mq_poll may not be woken until
+ * the calling thread calls mq_wake(q): a thread using it must call mq_wake before it
+ * blocks or waits for anything. mq_wake is cheap when nothing is owed (one atomic read).
+ * Embedded: one wake-up and lock hand-off per burst instead of one per message. Kafka and
+ * mq_open_sync's topic: the same as mq_produce (librdkafka batches by itself). Any thread. */
+int mq_produce_lazy(struct mq *q, enum mq_topic topic, const void *key, size_t key_len,
+                    const void *val, size_t val_len, mq_done_fn done, void *opaque);
+void mq_wake(struct mq *q);
+
 /* Fire-and-forget produce for messages nobody confirms (readings/events/sessions JSON).
  * Same return values; no callback. */
 int mq_publish(struct mq *q, enum mq_topic topic, const void *key, size_t key_len,

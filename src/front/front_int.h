@@ -144,6 +144,8 @@ struct front_thread {
     uv_tcp_t listener;
     uv_async_t async;
     uv_timer_t sweep;
+    uv_prepare_t wake_prep;    /* mq_wake before the loop blocks ... */
+    uv_check_t wake_check;     /* ... and after each batch of I/O callbacks */
     pthread_t tid;
     int started;
     pthread_mutex_t mu;        /* guards done_*, msg_*, stopping */

@@ -130,7 +130,22 @@ static void io_done(void *opaque, int status)
 static int io_produce(struct front_conn *conn, const uint8_t *key, size_t key_len,
                       const uint8_t *env, size_t len, struct front_pend *pend)
 {
-    return mq_produce(conn->th->f->q, MQ_UPLINK, key, key_len, env, len, io_done, pend);
+    /* Lazy: the consumer is woken once per loop iteration (io_wake), not per frame. */
+    return mq_produce_lazy(conn->th->f->q, MQ_UPLINK, key, key_len, env, len, io_done, pend);
+}
+
+/* Runs after the iteration's I/O callbacks (check) and before the loop blocks (prepare:
+ * covers frames produced by timers and the inbox), so no lazy produce waits for a poll. */
+static void io_wake_check(uv_check_t *h)
+{
+    struct front_thread *th = h->data;
+    mq_wake(th->f->q);
+}
+
+static void io_wake_prep(uv_prepare_t *h)
+{
+    struct front_thread *th = h->data;
+    mq_wake(th->f->q);
 }
 
 static int io_publish(struct front_thread *th, const uint8_t *key, size_t key_len,
@@ -495,6 +510,11 @@ static void io_shutdown_thread(struct front_thread *th)
     uv_timer_stop(&th->sweep);
     if (!uv_is_closing((uv_handle_t *)&th->sweep))
         uv_close((uv_handle_t *)&th->sweep, NULL);
+    mq_wake(th->f->q);
+    if (!uv_is_closing((uv_handle_t *)&th->wake_prep))
+        uv_close((uv_handle_t *)&th->wake_prep, NULL);
+    if (!uv_is_closing((uv_handle_t *)&th->wake_check))
+        uv_close((uv_handle_t *)&th->wake_check, NULL);
     /* th->stopping is set under th->mu, so no done callback sends to a closing handle. */
     if (!uv_is_closing((uv_handle_t *)&th->async))
         uv_close((uv_handle_t *)&th->async, NULL);
@@ -527,6 +547,10 @@ int front_thread_init(struct front_thread *th, struct front *f, int idx, char *e
     th->async.data = th;
     uv_timer_init(&th->loop, &th->sweep);
     th->sweep.data = th;
+    uv_prepare_init(&th->loop, &th->wake_prep);
+    th->wake_prep.data = th;
+    uv_check_init(&th->loop, &th->wake_check);
+    th->wake_check.data = th;
     uint64_t w = MF_MIN(MF_MIN(o->liveness_us, o->login_timeout_us), o->partial_timeout_us) / 4;
     th->walk_us = MF_MAX(MF_MIN(w, (uint64_t)1000000), o->retry_tick_us);
     return 0;
@@ -580,6 +604,8 @@ static void *io_main(void *arg)
     struct front_thread *th = arg;
     uv_timer_start(&th->sweep, io_sweep, th->f->o.retry_tick_us / 1000u,
                    th->f->o.retry_tick_us / 1000u);
+    uv_prepare_start(&th->wake_prep, io_wake_prep);
+    uv_check_start(&th->wake_check, io_wake_check);
     uv_run(&th->loop, UV_RUN_DEFAULT);
     return NULL;
 }

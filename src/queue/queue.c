@@ -138,6 +138,25 @@ int mq_produce(struct mq *q, enum mq_topic topic, const void *key, size_t key_le
     return q->ops->produce(q, topic, key, key_len, val, val_len, done, opaque);
 }
 
+int mq_produce_lazy(struct mq *q, enum mq_topic topic, const void *key, size_t key_len,
+                    const void *val, size_t val_len, mq_done_fn done, void *opaque)
+{
+    if (q == NULL || q->ops->produce_lazy == NULL || (q->sync_fn && topic == q->sync_topic))
+        return mq_produce(q, topic, key, key_len, val, val_len, done, opaque);
+    int rc = mq_args_ok(q, topic, key, key_len, val, val_len);
+    if (rc != 0)
+        return rc;
+    if (done == NULL)
+        return MF_EINVAL;
+    return q->ops->produce_lazy(q, topic, key, key_len, val, val_len, done, opaque);
+}
+
+void mq_wake(struct mq *q)
+{
+    if (q != NULL && q->ops->wake != NULL)
+        q->ops->wake(q);
+}
+
 int mq_publish(struct mq *q, enum mq_topic topic, const void *key, size_t key_len,
                const void *val, size_t val_len)
 {

@@ -20,7 +20,18 @@
  *    to join adopts them (refs = 1).
  * Callbacks are collected under the lock and fired after it is released, on the thread that
  * called commit / release / close.
- * Thread: any; one mutex and one condition variable (CLOCK_MONOTONIC) per handle. */
+ *
+ * Wake-ups. Each consumer has its own condition variable and a `waiting` flag, so a produce
+ * wakes only the consumers of that topic that are asleep (the front's downlink consumer
+ * shares the handle with the worker: an uplink produce must not wake it), and a produce
+ * while the consumer is busy costs no futex call. mq_produce_lazy only marks the waiting
+ * consumers `owed`; mq_wake (the producer's thread, once per event-loop iteration) signals
+ * them: one wake-up and one lock hand-off per burst instead of per message -- on two busy
+ * cores the per-message hand-off was most of the front's CPU (docs/PERFORMANCE.md).
+ * A consumer checks for messages under the lock before it sleeps, so a message produced
+ * while it was not waiting is never left behind a missed signal.
+ * Thread: any; one mutex per handle, one condition variable (CLOCK_MONOTONIC) per consumer. */
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,6 +83,9 @@ struct emb_topic {
 struct emb_cons {
     struct mq_consumer base;
     struct emb_cons *next;
+    pthread_cond_t cond;       /* signalled when this consumer may have work */
+    int waiting;               /* in pthread_cond_timedwait (lock held to read/write) */
+    int owed;                  /* a lazy produce wants it woken at the next mq_wake */
     struct emb_group *groups[MQ_NTOPICS];
     enum mq_topic topics[MQ_NTOPICS];
     size_t ntopics;
@@ -91,7 +105,7 @@ struct emb_batch {
 struct emb_q {
     struct mq base;
     pthread_mutex_t lock;
-    pthread_cond_t cond;
+    atomic_int owed_any;       /* some consumer is owed a wake-up (set under lock) */
     int closing;
     uint32_t nparts;
     size_t max_msgs, max_bytes;
@@ -154,8 +168,29 @@ static void emb_msg_unlink_free(struct emb_msg *m)
     free(m);
 }
 
-static int emb_produce(struct mq *q, enum mq_topic topic, const void *key, size_t key_len,
-                       const void *val, size_t val_len, mq_done_fn done, void *opaque)
+/* Wake (or, lazy, mark owed) the sleeping consumers subscribed to topic. Lock held. */
+static void emb_wake_topic(struct emb_q *eq, enum mq_topic topic, int lazy)
+{
+    for (struct emb_cons *c = eq->consumers; c; c = c->next) {
+        if (!c->waiting)
+            continue;
+        for (size_t i = 0; i < c->ntopics; i++) {
+            if (c->topics[i] != topic)
+                continue;
+            if (lazy) {
+                c->owed = 1;
+                atomic_store_explicit(&eq->owed_any, 1, memory_order_relaxed);
+            } else {
+                pthread_cond_signal(&c->cond);
+            }
+            break;
+        }
+    }
+}
+
+static int emb_produce_any(struct mq *q, enum mq_topic topic, const void *key, size_t key_len,
+                           const void *val, size_t val_len, mq_done_fn done, void *opaque,
+                           int lazy)
 {
     struct emb_q *eq = emb_of(q);
     struct emb_topic *tp = &eq->topics[topic];
@@ -204,10 +239,42 @@ static int emb_produce(struct mq *q, enum mq_topic topic, const void *key, size_
         eq->st.produced++;
         if (done)
             eq->st.in_flight++;
-        pthread_cond_broadcast(&eq->cond);
+        emb_wake_topic(eq, topic, lazy);
     }
     pthread_mutex_unlock(&eq->lock);
     return rc;
+}
+
+static int emb_produce(struct mq *q, enum mq_topic topic, const void *key, size_t key_len,
+                       const void *val, size_t val_len, mq_done_fn done, void *opaque)
+{
+    return emb_produce_any(q, topic, key, key_len, val, val_len, done, opaque, 0);
+}
+
+static int emb_produce_lazy(struct mq *q, enum mq_topic topic, const void *key,
+                            size_t key_len, const void *val, size_t val_len, mq_done_fn done,
+                            void *opaque)
+{
+    return emb_produce_any(q, topic, key, key_len, val, val_len, done, opaque, 1);
+}
+
+/* Signal every consumer a lazy produce left owed. The unlocked load makes the common case
+ * (nothing owed) one atomic read; a flag set just after it belongs to a produce whose
+ * thread calls mq_wake again itself. */
+static void emb_wake(struct mq *q)
+{
+    struct emb_q *eq = emb_of(q);
+
+    if (!atomic_load_explicit(&eq->owed_any, memory_order_relaxed))
+        return;
+    pthread_mutex_lock(&eq->lock);
+    atomic_store_explicit(&eq->owed_any, 0, memory_order_relaxed);
+    for (struct emb_cons *c = eq->consumers; c; c = c->next) {
+        if (c->owed && c->waiting)
+            pthread_cond_signal(&c->cond);
+        c->owed = 0;
+    }
+    pthread_mutex_unlock(&eq->lock);
 }
 
 /* Find or create the group `name` of a topic. Lock held. A new group that is the topic's
@@ -243,12 +310,18 @@ static struct mq_consumer *emb_consumer_open(struct mq *q, const enum mq_topic *
 {
     struct emb_q *eq = emb_of(q);
     struct emb_cons *c = mf_calloc(1, sizeof(*c));
+    pthread_condattr_t ca;
 
     c->base.q = q;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&c->cond, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_mutex_lock(&eq->lock);
     if (eq->closing) {
         pthread_mutex_unlock(&eq->lock);
         snprintf(errbuf, errlen, "queue: closing");
+        pthread_cond_destroy(&c->cond);
         free(c);
         return NULL;
     }
@@ -366,7 +439,11 @@ static int emb_poll(struct mq_consumer *base, struct mq_batch *batch, size_t max
             batch->msgs = NULL;
             eb = NULL;
         }
-        if (pthread_cond_timedwait(&eq->cond, &eq->lock, &deadline) == ETIMEDOUT)
+        c->waiting = 1;
+        int wrc = pthread_cond_timedwait(&c->cond, &eq->lock, &deadline);
+        c->waiting = 0;
+        c->owed = 0;
+        if (wrc == ETIMEDOUT)
             break;
     }
     if (eb != NULL) {
@@ -382,6 +459,24 @@ static int emb_poll(struct mq_consumer *base, struct mq_batch *batch, size_t max
     }
     pthread_mutex_unlock(&eq->lock);
     return rc;
+}
+
+/* Partitions the batch held are free again: wake the sleeping consumers that share one of
+ * its groups (they skipped those partitions while eb->c held them). Lock held. */
+static int emb_shares_group(const struct emb_cons *a, const struct emb_cons *b)
+{
+    for (size_t i = 0; i < a->ntopics; i++)
+        for (size_t j = 0; j < b->ntopics; j++)
+            if (a->groups[i] == b->groups[j])
+                return 1;
+    return 0;
+}
+
+static void emb_wake_group_peers(struct emb_q *eq, const struct emb_batch *eb)
+{
+    for (struct emb_cons *c = eq->consumers; c; c = c->next)
+        if (c->waiting && c != eb->c && emb_shares_group(c, eb->c))
+            pthread_cond_signal(&c->cond);
 }
 
 /* One group's verdict on every message of a batch; unlinks and frees the batch record
@@ -410,11 +505,10 @@ static size_t emb_batch_finish(struct emb_q *eq, struct emb_batch *eb, int statu
         eb->c->batches = eb->next;
     if (eb->next)
         eb->next->prev = eb->prev;
+    emb_wake_group_peers(eq, eb);
     free(eb->m);
     free(eb->g);
     free(eb);
-    /* capacity and partitions were freed: wake producers' retries and other consumers */
-    pthread_cond_broadcast(&eq->cond);
     return ncb;
 }
 
@@ -467,6 +561,7 @@ static void emb_cons_drop(struct emb_q *eq, struct emb_cons *c, struct emb_cb **
             break;
         }
     }
+    pthread_cond_destroy(&c->cond);
     free(c);
 }
 
@@ -540,7 +635,6 @@ static void emb_close(struct mq *q)
 
     pthread_mutex_lock(&eq->lock);
     eq->closing = 1;
-    pthread_cond_broadcast(&eq->cond);
     /* Outstanding batches are not released (that would say MF_ERETRY): the close reports
      * MF_EFATAL for everything still pending, below. */
     while (eq->consumers != NULL) {
@@ -554,13 +648,13 @@ static void emb_close(struct mq *q)
             free(eb);
         }
         eq->consumers = c->next;
+        pthread_cond_destroy(&c->cond);
         free(c);
     }
     emb_drain_all(eq, &cbs, &ncb);
     pthread_mutex_unlock(&eq->lock);
     emb_cbs_fire(cbs, ncb);
     free(cbs);
-    pthread_cond_destroy(&eq->cond);
     pthread_mutex_destroy(&eq->lock);
     mq_base_fini(&eq->base);
     free(eq);
@@ -569,6 +663,8 @@ static void emb_close(struct mq *q)
 static const struct mq_ops emb_ops = {
     .name = "embedded",
     .produce = emb_produce,
+    .produce_lazy = emb_produce_lazy,
+    .wake = emb_wake,
     .consumer_open = emb_consumer_open,
     .poll = emb_poll,
     .commit = emb_commit,
@@ -582,7 +678,6 @@ static const struct mq_ops emb_ops = {
 struct mq *mq_emb_open(const struct mf_config *cfg, char *errbuf, size_t errlen)
 {
     struct emb_q *eq = mf_calloc(1, sizeof(*eq));
-    pthread_condattr_t ca;
 
     if (mq_base_init(&eq->base, &emb_ops, cfg, errbuf, errlen) != 0) {
         free(eq);
@@ -596,9 +691,6 @@ struct mq *mq_emb_open(const struct mf_config *cfg, char *errbuf, size_t errlen)
         eq->topics[t].parts = mf_calloc(eq->nparts, sizeof(*eq->topics[t].parts));
     }
     pthread_mutex_init(&eq->lock, NULL);
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&eq->cond, &ca);
-    pthread_condattr_destroy(&ca);
+    atomic_init(&eq->owed_any, 0);
     return &eq->base;
 }

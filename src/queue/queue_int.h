@@ -17,6 +17,11 @@ struct mq_ops {
     /* done == NULL: fire-and-forget (mq_publish). Arguments already checked. */
     int (*produce)(struct mq *q, enum mq_topic topic, const void *key, size_t key_len,
                    const void *val, size_t val_len, mq_done_fn done, void *opaque);
+    /* Optional (NULL: mq_produce_lazy uses produce, mq_wake does nothing): produce without
+     * waking a sleeping consumer before the next wake call. */
+    int (*produce_lazy)(struct mq *q, enum mq_topic topic, const void *key, size_t key_len,
+                        const void *val, size_t val_len, mq_done_fn done, void *opaque);
+    void (*wake)(struct mq *q);
     struct mq_consumer *(*consumer_open)(struct mq *q, const enum mq_topic *topics,
                                          size_t ntopics, const char *group, char *errbuf,
                                          size_t errlen);

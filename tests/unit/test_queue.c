@@ -355,3 +355,102 @@ MF_TEST(poll_wakes_on_produce)
     CHECK_EQ_INT(atomic_load(&qc_recs[0].status), 0);
     mq_close(q);
 }
+
+/* mq_produce_lazy leaves a sleeping consumer asleep until mq_wake; mq_wake must wake it.
+ * The consumer makes ONE poll with a long timeout: if mq_wake did not signal it, the poll
+ * would end empty after 20 s and the test fails. (The short sleep only makes it likely that
+ * the consumer is asleep when the produce happens, so the owed path is the one taken; the
+ * result does not depend on it.) */
+struct lazy_arg {
+    struct mq_consumer *c;
+    struct mq *q;
+    size_t got;
+    int rc;
+};
+
+static void *lazy_consumer(void *p)
+{
+    struct lazy_arg *a = p;
+    struct mq_batch b;
+    a->rc = mq_consumer_poll(a->c, &b, 10, 20000);
+    a->got = b.n;
+    if (b.n > 0)
+        mq_commit(a->q, &b);
+    return NULL;
+}
+
+MF_TEST(lazy_produce_wakes_at_mq_wake)
+{
+    struct mq *q = emb_open_with(0, NULL);
+    struct lazy_arg a = { .c = qc_consumer(q, MQ_UPLINK, "workers"), .q = q };
+    struct timespec ts = { 0, 30 * 1000 * 1000 };
+    pthread_t t;
+
+    qc_reset();
+    pthread_create(&t, NULL, lazy_consumer, &a);
+    nanosleep(&ts, NULL);
+    CHECK_EQ_INT(mq_produce_lazy(q, MQ_UPLINK, "term-1", 6, "v", 1, qc_done, &qc_recs[0]), 0);
+    mq_wake(q);
+    pthread_join(t, NULL);
+    CHECK_EQ_INT(a.rc, 0);
+    CHECK_EQ_INT(a.got, 1);
+    CHECK(qc_wait_calls(1, 5000));
+    CHECK_EQ_INT(atomic_load(&qc_recs[0].status), 0); /* done(0) only after the commit */
+    mq_wake(q);                                        /* nothing owed: a no-op */
+    mq_close(q);
+}
+
+/* A lazy produce to a consumer that is not asleep is found by its next poll, no wake needed;
+ * argument checks are mq_produce's. */
+MF_TEST(lazy_produce_without_wake_is_polled)
+{
+    struct mq *q = emb_open_with(2, NULL);
+    struct mq_consumer *c = qc_consumer(q, MQ_UPLINK, "workers");
+    struct mq_batch b;
+
+    qc_reset();
+    CHECK_EQ_INT(mq_produce_lazy(q, MQ_UPLINK, "k", 1, "a", 1, qc_done, &qc_recs[0]), 0);
+    CHECK_EQ_INT(mq_produce_lazy(q, MQ_UPLINK, "k", 1, "b", 1, qc_done, &qc_recs[1]), 0);
+    CHECK_EQ_INT(mq_produce_lazy(q, MQ_UPLINK, "k", 1, "c", 1, qc_done, &qc_recs[2]),
+                 MF_EFULL); /* capacity 2: backpressure as with mq_produce */
+    CHECK_EQ_INT(mq_produce_lazy(q, MQ_UPLINK, "k", 1, "d", 1, NULL, NULL), MF_EINVAL);
+    CHECK_EQ_INT(mq_consumer_poll(c, &b, 10, 0), 0);
+    CHECK_EQ_INT(b.n, 2);
+    CHECK_EQ_INT(atomic_load(&qc_recs[0].calls), 0);
+    CHECK_EQ_INT(mq_commit(q, &b), 0);
+    CHECK_EQ_INT(qc_count_status(2, 0), 2);
+    CHECK_EQ_INT(atomic_load(&qc_recs[2].calls), 0); /* never accepted: never called */
+    mq_close(q);
+}
+
+/* Two consumers of one group, one partition: while A holds the partition, B's poll finds
+ * nothing it may take and sleeps; A's commit frees the partition and must wake B, whose
+ * single 20 s poll then returns the message produced meanwhile. */
+MF_TEST(commit_wakes_a_group_peer)
+{
+    char err[256];
+    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    CHECK_EQ_INT(mf_config_set(cfg, "queue", "partitions", "1", "test", err, sizeof(err)), 0);
+    struct mq *q = mq_open(cfg, err, sizeof(err));
+    mf_config_free(cfg);
+    struct mq_consumer *ca = qc_consumer(q, MQ_UPLINK, "workers");
+    struct lazy_arg b_arg = { .c = qc_consumer(q, MQ_UPLINK, "workers"), .q = q };
+    struct timespec ts = { 0, 30 * 1000 * 1000 };
+    struct mq_batch b;
+    pthread_t t;
+
+    qc_reset();
+    CHECK_EQ_INT(qc_produce(q, MQ_UPLINK, 1, 0, 0), 0);
+    CHECK_EQ_INT(mq_consumer_poll(ca, &b, 10, 0), 0);
+    CHECK_EQ_INT(b.n, 1); /* A holds the only partition */
+    CHECK_EQ_INT(qc_produce(q, MQ_UPLINK, 2, 0, 1), 0);
+    pthread_create(&t, NULL, lazy_consumer, &b_arg);
+    nanosleep(&ts, NULL);
+    CHECK_EQ_INT(mq_commit(q, &b), 0);
+    pthread_join(t, NULL);
+    CHECK_EQ_INT(b_arg.rc, 0);
+    CHECK_EQ_INT(b_arg.got, 1);
+    CHECK(qc_wait_calls(2, 5000));
+    CHECK_EQ_INT(qc_count_status(2, 0), 2);
+    mq_close(q);
+}
