@@ -31,10 +31,11 @@
  *                    [--server-pid PID] [--broker-pid PID]
  * Thread: one (its own loop). */
 #include <arpa/inet.h>
+#include <signal.h>
 #include <stdio.h>
-#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -69,12 +70,15 @@ static struct {
     uint32_t term_base;
     uint64_t frames, sent, answered, answered_reports, bad, checksum, expect_checksum;
     double rate, budget;
-    int phase; /* 1 storm, 2 hold, 3 load */
-    uint64_t t0, t_online, t_phase;
+    int phase; /* 1 storm, 2 hold, 3 load, 4 wait for SIGUSR1, 5 closing, 6 reconnect */
+    int reconnect, max_connecting;
+    uint32_t nclosed, online_first;
+    uint64_t t0, t_online, t_phase, t_signal, t_reonline;
     uint32_t rr;
     struct mf_hist hb, rep;
     int server_pid, broker_pid;
     uv_timer_t tick;
+    uv_signal_t sig;
 } L;
 
 static uint8_t frame_sum(const uint8_t *p, size_t n)
@@ -200,6 +204,12 @@ static void on_answer(struct lc *c, const uint8_t *f, size_t n)
         load_fill(c); /* closed loop: keep the window full */
 }
 
+static void on_closed(uv_handle_t *h)
+{
+    (void)h;
+    L.nclosed++;
+}
+
 static void on_alloc(uv_handle_t *h, size_t sz, uv_buf_t *b)
 {
     static char rbuf[4096];
@@ -216,7 +226,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         if (c->state != 3) {
             c->state = 3;
             L.dead++;
-            uv_close((uv_handle_t *)s, NULL);
+            uv_close((uv_handle_t *)s, on_closed);
         }
         return;
     }
@@ -246,7 +256,7 @@ static void on_connect(uv_connect_t *req, int status)
     if (status < 0) {
         c->state = 3;
         L.dead++;
-        uv_close((uv_handle_t *)&c->tcp, NULL);
+        uv_close((uv_handle_t *)&c->tcp, on_closed);
     } else {
         c->state = 1;
         uv_tcp_nodelay(&c->tcp, 1); /* a window of small frames must not wait for Nagle */
@@ -258,7 +268,7 @@ static void on_connect(uv_connect_t *req, int status)
 
 static void start_connect(void)
 {
-    while (L.connecting < 1000 && L.next_connect < L.n) {
+    while (L.connecting < (uint32_t)L.max_connecting && L.next_connect < L.n) {
         struct lc *c = &L.c[L.next_connect];
         struct sockaddr_in src, dst;
         uint32_t ipn = (uint32_t)L.src_base + L.next_connect / (uint32_t)L.per_ip;
@@ -278,7 +288,7 @@ static void start_connect(void)
             uv_tcp_connect(&c->creq, &c->tcp, (struct sockaddr *)&dst, on_connect) != 0) {
             c->state = 3;
             L.dead++;
-            uv_close((uv_handle_t *)&c->tcp, NULL);
+            uv_close((uv_handle_t *)&c->tcp, on_closed);
             continue;
         }
         L.connecting++;
@@ -379,9 +389,9 @@ static void finish(void)
            "report_frames_per_s=%.0f reports_per_s=%.0f cpu_io_us_per_frame=%.2f "
            "cpu_total_us_per_frame=%.2f cpu_broker_us_per_frame=%.2f "
            "cpu_client_us_per_frame=%.2f rep_p50_us=%llu rep_p99_us=%llu rep_p999_us=%llu "
-           "hb_p50_us=%llu hb_p99_us=%llu bad=%llu checksum=%s\n",
-           L.n, L.online, L.dead, (double)(L.t_online - L.t0) / 1e6,
-           L.online / ((double)(L.t_online - L.t0 + 1) / 1e6), rss_idle,
+           "hb_p50_us=%llu hb_p99_us=%llu reconnect_s=%.3f reonline=%u bad=%llu checksum=%s\n",
+           L.n, L.online_first, L.dead, (double)(L.t_online - L.t0) / 1e6,
+           L.online_first / ((double)(L.t_online - L.t0 + 1) / 1e6), rss_idle,
            (unsigned long long)L.answered, secs, (double)L.answered / secs, L.window, L.points,
            (double)L.answered_reports / secs, reports / secs,
            (double)(i1 - cpu0_io) * tick_us / nf, (double)(t1 - cpu0_total) * tick_us / nf,
@@ -391,7 +401,9 @@ static void finish(void)
            (unsigned long long)mf_hist_quantile(&L.rep, 0.99),
            (unsigned long long)mf_hist_quantile(&L.rep, 0.999),
            (unsigned long long)mf_hist_quantile(&L.hb, 0.5),
-           (unsigned long long)mf_hist_quantile(&L.hb, 0.99), (unsigned long long)L.bad,
+           (unsigned long long)mf_hist_quantile(&L.hb, 0.99),
+           L.t_reonline ? (double)(L.t_reonline - L.t_signal) / 1e6 : -1.0,
+           L.t_reonline ? L.online : 0, (unsigned long long)L.bad,
            L.checksum == L.expect_checksum ? "ok" : "MISMATCH");
     fflush(stdout);
     uv_stop(L.loop);
@@ -435,6 +447,34 @@ static void load_step(uint64_t now)
         finish();
 }
 
+/* SIGUSR1 (phase 4): the outage. Close every connection; on_tick reconnects them all once
+ * every handle is closed. */
+static void on_usr1(uv_signal_t *h, int signum)
+{
+    (void)h;
+    (void)signum;
+    if (L.phase != 4)
+        return;
+    L.t_signal = mf_mono_us();
+    L.phase = 5;
+    for (uint32_t i = 0; i < L.n; i++)
+        if (!uv_is_closing((uv_handle_t *)&L.c[i].tcp))
+            uv_close((uv_handle_t *)&L.c[i].tcp, on_closed);
+}
+
+static void reconnect_step(uint64_t now)
+{
+    if (L.phase == 5 && L.nclosed >= L.n) { /* every handle closed: connect them all again */
+        memset(L.c, 0, L.n * sizeof(*L.c));
+        L.online = L.dead = L.connecting = L.next_connect = 0;
+        L.phase = 6;
+        start_connect();
+    } else if (L.phase == 6 && (L.online + L.dead >= L.n || now - L.t_signal > 300000000u)) {
+        L.t_reonline = now;
+        finish();
+    }
+}
+
 static void on_tick(uv_timer_t *t)
 {
     uint64_t now = mf_mono_us();
@@ -442,11 +482,22 @@ static void on_tick(uv_timer_t *t)
     if (L.phase == 1) {
         if (L.online + L.dead >= L.n || now - L.t0 > 300000000u) {
             L.t_online = now;
+            L.online_first = L.online;
             L.phase = 2;
             L.t_phase = now;
+            /* heartbeats spread evenly over the period, as real terminals' are */
             for (uint32_t i = 0; i < L.n; i++)
-                L.c[i].last_hb_us = now;
+                L.c[i].last_hb_us = now - (uint64_t)L.hb_s * 1000000u * i / L.n;
+            printf("online conns=%u online=%u dead=%u login_s=%.3f\n", L.n, L.online, L.dead,
+                   (double)(L.t_online - L.t0) / 1e6);
+            fflush(stdout);
         }
+        return;
+    }
+    if (L.phase >= 4) {
+        if (L.phase == 4)
+            hold_heartbeats(now);
+        reconnect_step(now);
         return;
     }
     if (L.phase == 2) {
@@ -462,8 +513,13 @@ static void on_tick(uv_timer_t *t)
             L.answered = L.answered_reports = 0;
             mf_hist_reset(&L.hb);
             mf_hist_reset(&L.rep);
-            if (L.frames == 0)
+            if (L.frames == 0 && L.reconnect) {
+                printf("held conns=%u online=%u dead=%u\n", L.n, L.online, L.dead);
+                fflush(stdout);
+                L.phase = 4; /* heartbeats go on until SIGUSR1 */
+            } else if (L.frames == 0) {
                 finish();
+            }
         }
         return;
     }
@@ -480,6 +536,7 @@ int main(int argc, char **argv)
     L.load_conns = 1000;
     L.window = 1;
     L.points = 1;
+    L.max_connecting = 1000;
     for (int i = 1; i + 1 < argc; i += 2) {
         const char *k = argv[i];
         long v = strtol(argv[i + 1], NULL, 0);
@@ -498,6 +555,8 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--window")) L.window = (int)MF_MIN(MF_MAX(v, 1), 15);
         else if (!strcmp(k, "--points")) L.points = (int)MF_MIN(MF_MAX(v, 1), MAX_POINTS);
         else if (!strcmp(k, "--reports-only")) L.reports_only = v != 0;
+        else if (!strcmp(k, "--reconnect")) L.reconnect = v != 0;
+        else if (!strcmp(k, "--max-connecting")) L.max_connecting = (int)MF_MAX(v, 1);
         else {
             fprintf(stderr, "bench_front_load: unknown option %s (see the file header)\n", k);
             return 2;
@@ -511,6 +570,11 @@ int main(int argc, char **argv)
     L.c = calloc(L.n, sizeof(*L.c));
     mf_hist_reset(&L.hb);
     mf_hist_reset(&L.rep);
+    if (L.reconnect) { /* before the first connect: the script may signal any time after */
+        uv_signal_init(L.loop, &L.sig);
+        uv_signal_start(&L.sig, on_usr1, SIGUSR1);
+        uv_unref((uv_handle_t *)&L.sig);
+    }
     L.phase = 1;
     L.t0 = mf_mono_us();
     start_connect();
