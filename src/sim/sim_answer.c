@@ -195,7 +195,7 @@ static void answer_c2(struct sim_term *st, const struct gw_frame *fr)
     struct gw_ubuf ub;
     struct gw_dadt d;
     uint16_t pns[2040];
-    size_t off = 0, tag_len = 0;
+    size_t off = 0;
     int full = 0;
 
     gw_ub_init(&ub, st->sp->scratch, SIM_UNITS_MAX);
@@ -205,7 +205,7 @@ static void answer_c2(struct sim_term *st, const struct gw_frame *fr)
         off += 4;
         /* every Fn of an identifier must share the tag length; we take the first's */
         size_t np = dadt_points(st, &d, pns, MF_ARRAY_LEN(pns));
-        tag_len = d.nfn ? (d.fn[0] == 101 ? 7 : 3) : 0;
+        size_t tag_len = d.nfn ? (d.fn[0] == 101 ? 7 : 3) : 0;
         if (!tag_len || off + tag_len > fr->units_len)
             break;
         for (size_t i = 0; i < np && !full; i++)

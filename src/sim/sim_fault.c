@@ -28,11 +28,10 @@ static void day_text(int32_t day, char *out, size_t len)
 
 static int text_day(const char *s, int32_t *day)
 {
-    int y, m, d, n = 0;
-    if (!s || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || s[n] || m < 1 || m > 12 ||
-        d < 1 || d > 31)
+    struct sim_ymdhms t;
+    if (sim_time_parse(s, SIM_TP_DATE, &t) != 0)
         return MF_EINVAL;
-    *day = mf_date_to_days(y, m, d);
+    *day = mf_date_to_days(t.year, t.mon, t.day);
     return 0;
 }
 
@@ -127,7 +126,8 @@ static int faults_from_file(const struct sim_cfg *cfg, const char *path, struct 
     char line[1024];
     long lineno = 0;
     if (!fp) {
-        fprintf(stderr, "meterflow sim: --faults %s: %s\n", path, strerror(errno));
+        char eb[128];
+        fprintf(stderr, "meterflow sim: --faults %s: %s\n", path, mf_strerror(errno, eb, sizeof(eb)));
         return MF_EINVAL;
     }
     while (fgets(line, sizeof(line), fp)) {
@@ -217,7 +217,8 @@ int sim_ground_truth_write(const struct sim_model *m, const char *path)
 {
     FILE *fp = fopen(path, "w");
     if (!fp) {
-        fprintf(stderr, "meterflow sim: --ground-truth %s: %s\n", path, strerror(errno));
+        char eb[128];
+        fprintf(stderr, "meterflow sim: --ground-truth %s: %s\n", path, mf_strerror(errno, eb, sizeof(eb)));
         return MF_ESYS;
     }
     for (size_t i = 0; i < m->nfaults; i++) {
@@ -245,10 +246,12 @@ static FILE *open_csv(const char *dir, const char *name, const char *header)
     char path[1024];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
     FILE *fp = fopen(path, "w");
-    if (!fp)
-        fprintf(stderr, "meterflow sim: --master-data %s: %s\n", path, strerror(errno));
-    else
+    if (!fp) {
+        char eb[128];
+        fprintf(stderr, "meterflow sim: --master-data %s: %s\n", path, mf_strerror(errno, eb, sizeof(eb)));
+    } else {
         fprintf(fp, "%s\n", header);
+    }
     return fp;
 }
 

@@ -25,7 +25,8 @@ int sim_ledger_open(struct sim_ledger *l, const char *path, char *errbuf, size_t
         return 0;
     l->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (l->fd < 0) {
-        snprintf(errbuf, errlen, "ledger %s: %s", path, strerror(errno));
+        char eb[128];
+        snprintf(errbuf, errlen, "ledger %s: %s", path, mf_strerror(errno, eb, sizeof(eb)));
         return MF_ESYS;
     }
     return 0;

@@ -25,12 +25,13 @@
 static size_t meter_read(struct sim_term *st, uint16_t pn, uint32_t di, uint8_t *out)
 {
     const struct sim_model *m = st->sp->model;
-    int64_t now = sim_proc_now_ls(st->sp), ind[SIM_TARIFFS + 1];
+    int64_t now = sim_proc_now_ls(st->sp);
     struct sim_instant in;
     struct gw_time t;
 
     if ((di & 0xFFFF00FFu) == 0x00010000u) { /* 0001xx00: total (xx=00), tariffs, block */
         unsigned sel = di >> 8 & 0xFF;
+        int64_t ind[SIM_TARIFFS + 1];
         if (sim_indication(m, st->idx, pn, now, ind) != 0 || (sel > SIM_TARIFFS && sel != 0xFF))
             return 0;
         if (sel != 0xFF)
@@ -67,9 +68,10 @@ static size_t meter_read(struct sim_term *st, uint16_t pn, uint32_t di, uint8_t 
 static int meter_answer(struct sim_term *st, uint16_t pn, const struct dlt645_frame *f,
                         uint8_t *out, size_t cap)
 {
-    uint8_t data[64], err = 0x02; /* "no requested data" */
+    uint8_t err = 0x02; /* "no requested data" */
     int is1997 = 0;
     if (f->func == DLT645_READ) {
+        uint8_t data[64];
         uint32_t di = dlt645_di(f, &is1997);
         size_t n = dlt645_read_data(di, data);
         size_t v = is1997 ? 0 : meter_read(st, pn, di, data + n);

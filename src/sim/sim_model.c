@@ -446,3 +446,53 @@ int64_t sim_clock_error(const struct sim_model *m, uint32_t term, int64_t ls)
     }
     return e;
 }
+
+/* Exactly n decimal digits at *p (advanced past them). */
+static int take_digits(const char **p, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        char ch = (*p)[i];
+        if (ch < '0' || ch > '9')
+            return MF_EINVAL;
+        v = v * 10 + (ch - '0');
+    }
+    *p += n;
+    *out = v;
+    return 0;
+}
+
+static int month_days(int y, int m)
+{
+    static const uint8_t dm[13] = { 0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    return m == 2 && y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) ? 29 : dm[m];
+}
+
+int sim_time_parse(const char *s, unsigned flags, struct sim_ymdhms *t)
+{
+    const char *p = s;
+
+    memset(t, 0, sizeof(*t));
+    if (!s || take_digits(&p, 4, &t->year) || *p++ != '-' || take_digits(&p, 2, &t->mon) ||
+        *p++ != '-' || take_digits(&p, 2, &t->day))
+        return MF_EINVAL;
+    if (t->mon < 1 || t->mon > 12 || t->day < 1 || t->day > month_days(t->year, t->mon))
+        return MF_EINVAL;
+    if (flags & SIM_TP_PREFIX)
+        return 0;
+    if (*p == 'T' && (flags & (SIM_TP_HM | SIM_TP_HM_REQ))) {
+        p++;
+        if (take_digits(&p, 2, &t->hour) || *p++ != ':' || take_digits(&p, 2, &t->min))
+            return MF_EINVAL;
+        if (*p == ':' && (flags & SIM_TP_SEC)) {
+            p++;
+            if (take_digits(&p, 2, &t->sec))
+                return MF_EINVAL;
+        }
+    } else if (flags & SIM_TP_HM_REQ) {
+        return MF_EINVAL;
+    }
+    if (*p || t->hour > 23 || t->min > 59 || t->sec > 59)
+        return MF_EINVAL;
+    return 0;
+}

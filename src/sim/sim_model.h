@@ -169,4 +169,20 @@ double sim_vclock_cross_el(const struct sim_vclock *vc);
 const char *sim_fault_kind_name(int kind);
 int sim_fault_kind_parse(const char *name); /* -1 if unknown */
 
+/* ---- dates on the command line, in the ledger and the faults file ---- */
+
+/* Parse "YYYY-MM-DD", then "THH:MM" and ":SS" as `flags` allow, strictly: exact digit
+ * counts (no sign, no blank), a real calendar date (leap years), hour < 24, min/sec < 60,
+ * nothing after (unless SIM_TP_PREFIX: then only the date is read and the rest ignored).
+ * Fields not given are 0. 0, or MF_EINVAL. */
+#define SIM_TP_DATE 0u   /* the date only */
+#define SIM_TP_HM 1u     /* "THH:MM" may follow */
+#define SIM_TP_HM_REQ 2u /* "THH:MM" must follow */
+#define SIM_TP_SEC 4u    /* ":SS" may follow HH:MM */
+#define SIM_TP_PREFIX 8u /* read the date at the start of a longer string */
+struct sim_ymdhms {
+    int year, mon, day, hour, min, sec;
+};
+int sim_time_parse(const char *s, unsigned flags, struct sim_ymdhms *t);
+
 #endif

@@ -73,7 +73,7 @@ static int mtab_set_unit(struct sim_term *st, const struct gw_decoded *dec,
     int64_t n = vint(dec, un, "count", 0);
     if (n < 0 || n > (int64_t)MTAB_MAX)
         return MF_EINVAL;
-    for (uint16_t i = 1; i <= n; i++) {
+    for (uint16_t i = 1; i <= (uint16_t)n; i++) { /* n <= MTAB_MAX (2040), checked above */
         struct gw_meter_cfg mc;
         int64_t serial = vint(dec, un, "serial", i), pn = vint(dec, un, "pn", i);
         if (serial < 1 || serial > (int64_t)MTAB_MAX || pn < 0 || pn > 2040)

@@ -316,7 +316,8 @@ static void tick_events(struct sim_term *st, int64_t now)
     }
     for (int i = 0; i < 4 && total > 0 && now >= st->next_event_ls; i++) {
         double u = sim_rng_unit(&st->rng) * total;
-        uint16_t pn = (uint16_t)(1 + sim_rng_next(&st->rng) % m->npoints);
+        /* npoints >= 1 (sim_model_init refuses 0); the guard keeps the modulo visibly safe */
+        uint16_t pn = (uint16_t)(1 + sim_rng_next(&st->rng) % (m->npoints ? m->npoints : 1u));
         int erc = u < cfg->erc14_per_day ? 14 : u < cfg->erc14_per_day + cfg->erc13_per_day ? 13 : 24;
         int64_t at = st->next_event_ls; /* the scheduled instant: deterministic */
         make_event(st, at, sim_term_clock(st, at), erc, pn);

@@ -140,7 +140,8 @@ int sim_run(const struct sim_cfg *cfg, const struct sim_model *model)
     struct sim_stats *stats = mmap(NULL, sizeof(*stats) * (size_t)n, PROT_READ | PROT_WRITE,
                                    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (stats == MAP_FAILED) {
-        fprintf(stderr, "meterflow sim: mmap: %s\n", strerror(errno));
+        char eb[128];
+        fprintf(stderr, "meterflow sim: mmap: %s\n", mf_strerror(errno, eb, sizeof(eb)));
         return 2;
     }
     memset(stats, 0, sizeof(*stats) * (size_t)n);
@@ -151,7 +152,8 @@ int sim_run(const struct sim_cfg *cfg, const struct sim_model *model)
         if (pids[i] == 0)
             _exit(sim_proc_run(cfg, model, &stats[i], (uint32_t)i, (uint32_t)n));
         if (pids[i] < 0) {
-            fprintf(stderr, "meterflow sim: fork: %s\n", strerror(errno));
+            char eb[128];
+            fprintf(stderr, "meterflow sim: fork: %s\n", mf_strerror(errno, eb, sizeof(eb)));
             mf_stop_requested = 1;
         }
     }

@@ -61,10 +61,10 @@ static int vrec_cmp(const void *a, const void *b)
 
 static int civil_to_utc(const char *s, int64_t *out)
 {
-    int y, mo, d, h, mi, n = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d%n", &y, &mo, &d, &h, &mi, &n) != 5 || s[n])
+    struct sim_ymdhms t;
+    if (sim_time_parse(s, SIM_TP_HM_REQ, &t) != 0)
         return MF_EINVAL;
-    struct mf_civil c = { y, mo, d, h, mi, 0 };
+    struct mf_civil c = { t.year, t.mon, t.day, t.hour, t.min, 0 };
     *out = mf_civil_to_utc(&c);
     return 0;
 }
@@ -72,7 +72,7 @@ static int civil_to_utc(const char *s, int64_t *out)
 static int rec_from_line(const struct sim_ledger_rec *lr, struct vrec *r)
 {
     uint16_t a1, a2;
-    int y, m, d, n = 0;
+    struct sim_ymdhms day;
     memset(r, 0, sizeof(*r));
     if (gw_terminal_parse(lr->terminal, &a1, &a2) != 0)
         return MF_EINVAL;
@@ -87,9 +87,9 @@ static int rec_from_line(const struct sim_ledger_rec *lr, struct vrec *r)
     }
     if (strcmp(lr->item, "day_fwd_active") == 0) {
         r->item = IT_DAILY;
-        if (sscanf(lr->time, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || lr->time[n])
+        if (sim_time_parse(lr->time, SIM_TP_DATE, &day) != 0)
             return MF_EINVAL;
-        r->t = mf_date_to_days(y, m, d);
+        r->t = mf_date_to_days(day.year, day.mon, day.day);
         return 0;
     }
     if (strcmp(lr->item, "voltage") == 0)
@@ -111,7 +111,8 @@ static int ledger_load(const char *path, struct vset *vs)
     FILE *fp = fopen(path, "r");
     char line[512];
     if (!fp) {
-        fprintf(stderr, "meterflow sim: --ledger %s: %s\n", path, strerror(errno));
+        char eb[128];
+        fprintf(stderr, "meterflow sim: --ledger %s: %s\n", path, mf_strerror(errno, eb, sizeof(eb)));
         return MF_ESYS;
     }
     while (fgets(line, sizeof(line), fp)) {
@@ -137,7 +138,8 @@ static int ledger_load(const char *path, struct vset *vs)
         vs->v[vs->n++] = r;
     }
     fclose(fp);
-    qsort(vs->v, vs->n, sizeof(*vs->v), vrec_cmp);
+    if (vs->n > 1) /* an empty ledger leaves vs->v NULL: qsort must not see it */
+        qsort(vs->v, vs->n, sizeof(*vs->v), vrec_cmp);
     size_t w = 0; /* the same value confirmed twice (a retransmission) counts once */
     for (size_t i = 0; i < vs->n; i++) {
         if (w && vrec_cmp(&vs->v[w - 1], &vs->v[i]) == 0) {
@@ -191,10 +193,10 @@ static int utc_of(json_t *o, const char *key, int64_t *t)
 static int date_of(json_t *o, const char *key, int64_t *days)
 {
     const char *s = json_string_value(json_object_get(o, key));
-    int y, m, d;
-    if (!s || sscanf(s, "%4d-%2d-%2d", &y, &m, &d) != 3)
+    struct sim_ymdhms t;
+    if (sim_time_parse(s, SIM_TP_DATE | SIM_TP_PREFIX, &t) != 0)
         return MF_EINVAL;
-    *days = mf_date_to_days(y, m, d);
+    *days = mf_date_to_days(t.year, t.mon, t.day);
     return 0;
 }
 
@@ -202,7 +204,7 @@ static int ok_value(json_t *o, double *v)
 {
     json_t *st = json_object_get(o, "status");
     json_t *val = json_object_get(o, "value");
-    if ((st && json_is_string(st) && strcmp(json_string_value(st), "ok") != 0) ||
+    if ((json_is_string(st) && strcmp(json_string_value(st), "ok") != 0) ||
         !json_is_number(val))
         return 0;
     *v = json_number_value(val);
@@ -297,7 +299,7 @@ static int fetch_events(struct store *st, struct vset *vs, uint32_t key)
 /* Check one (terminal, pn) group g[0..n): one store read per item kind. */
 static int check_group(struct store *st, struct vset *vs, const struct vrec *g, size_t n)
 {
-    for (uint8_t item = IT_ENERGY; item <= IT_CURVE; item++) {
+    for (unsigned item = IT_ENERGY; item <= IT_CURVE; item++) {
         int64_t t0 = INT64_MAX, t1 = INT64_MIN;
         for (size_t i = 0; i < n; i++)
             if (g[i].item == item) {
@@ -306,7 +308,7 @@ static int check_group(struct store *st, struct vset *vs, const struct vrec *g, 
             }
         if (t0 == INT64_MAX)
             continue;
-        int rc = fetch(st, vs, g, item, t0, t1);
+        int rc = fetch(st, vs, g, (uint8_t)item, t0, t1);
         if (rc != 0)
             return rc;
     }

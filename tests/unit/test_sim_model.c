@@ -9,6 +9,7 @@
 #include "harness.h"
 #include "meterflow/clock.h"
 #include "meterflow/common.h"
+#include "meterflow/sim.h"
 #include "sim/sim_ledger.h"
 #include "sim/sim_model.h"
 #include "sim/sim_verify.h"
@@ -398,4 +399,47 @@ MF_TEST(sim_theft_area_has_no_other_fault)
         CHECK_EQ_INT(thefts, 1);
         free(f);
     }
+}
+
+/* Dates of the command line, ledger and faults file: strict, and real calendar dates. */
+MF_TEST(sim_time_parse_strict)
+{
+    struct sim_ymdhms t;
+    CHECK_EQ_INT(sim_time_parse("2024-02-29", SIM_TP_DATE, &t), 0);
+    CHECK(t.year == 2024 && t.mon == 2 && t.day == 29 && t.hour == 0);
+    CHECK_EQ_INT(sim_time_parse("2024-02-29T23:59:58", SIM_TP_HM | SIM_TP_SEC, &t), 0);
+    CHECK(t.hour == 23 && t.min == 59 && t.sec == 58);
+    CHECK_EQ_INT(sim_time_parse("2024-02-29T23:59", SIM_TP_HM_REQ, &t), 0);
+    CHECK(t.hour == 23 && t.min == 59 && t.sec == 0);
+    CHECK_EQ_INT(sim_time_parse("2024-03-01T00:00:00Z", SIM_TP_DATE | SIM_TP_PREFIX, &t), 0);
+    CHECK(t.mon == 3 && t.day == 1);
+    static const char *const bad_hm_sec[] = {
+        "2023-02-29", "2024-02-30", "2024-04-31", "2024-13-01", "2024-00-10", "2024-01-00",
+        "2024-1-05", "2024-01-5", "+024-01-05", "2024-01-05x", "2024-01-05T24:00",
+        "2024-01-05T-1:00", "2024-01-05T10:60", "2024-01-05T10:00:60", "2024-01-05T1:00",
+        "2024-01-05T10:00:5", "2024-01-05T10:00junk", "2024-01-05 10:00", "", "2024",
+    };
+    for (size_t i = 0; i < MF_ARRAY_LEN(bad_hm_sec); i++)
+        if (sim_time_parse(bad_hm_sec[i], SIM_TP_HM | SIM_TP_SEC, &t) != MF_EINVAL)
+            mf_test_fail(__FILE__, __LINE__, "accepted '%s'", bad_hm_sec[i]);
+    CHECK_EQ_INT(sim_time_parse(NULL, SIM_TP_DATE, &t), MF_EINVAL);
+    CHECK_EQ_INT(sim_time_parse("2024-01-05T10:00", SIM_TP_DATE, &t), MF_EINVAL);
+    CHECK_EQ_INT(sim_time_parse("2024-01-05", SIM_TP_HM_REQ, &t), MF_EINVAL);
+    CHECK_EQ_INT(sim_time_parse("2024-01-05T10:00:30", SIM_TP_HM, &t), MF_EINVAL);
+}
+
+/* `meterflow sim --start` refuses what sim_time_parse refuses (exit 2), and a --dry-run
+ * with a good one succeeds without connecting. */
+MF_TEST(sim_cli_start_checked)
+{
+    static const char *const bad[] = {"2024-02-30", "2024-01-05T-1:00", "2024-01-05junk",
+                                      "1999-12-31"};
+    for (size_t i = 0; i < MF_ARRAY_LEN(bad); i++) {
+        char *argv[] = {"sim", "--dry-run", "--terminals", "1", "--start", (char *)bad[i]};
+        CHECK_EQ_INT(sim_main((int)MF_ARRAY_LEN(argv), argv, NULL, NULL), 2);
+    }
+    char *argv[] = {"sim", "--dry-run", "--terminals", "1", "--start", "2024-02-29T10:30"};
+    CHECK_EQ_INT(sim_main((int)MF_ARRAY_LEN(argv), argv, NULL, NULL), 0);
+    char *argv2[] = {"sim", "--dry-run", "--heartbeat-style", "2010"};
+    CHECK_EQ_INT(sim_main((int)MF_ARRAY_LEN(argv2), argv2, NULL, NULL), 2);
 }

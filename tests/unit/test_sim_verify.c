@@ -106,6 +106,20 @@ MF_TEST(sim_verify_against_sqlite)
     CHECK_EQ_INT(c.conflicts, 1);
     CHECK_EQ_INT(c.bad_lines, 1);
 
+    /* dates checked strictly: 30 February, hour 24, trailing text, a missing time */
+    write_ledger("4403-0001 3 day_fwd_active 2026-02-30 0 1\n"
+                 "4403-0001 3 fwd_active 2026-11-26T24:00 0 1\n"
+                 "4403-0001 3 fwd_active 2026-11-26T10:15x 0 1\n"
+                 "4403-0001 3 fwd_active 2026-11-26 0 1\n");
+    CHECK_EQ_INT(sim_verify_count(&o, &c), 0);
+    CHECK_EQ_INT(c.bad_lines, 4);
+    CHECK_EQ_INT(c.confirmed, 0);
+    /* an empty ledger: nothing to check (and no qsort of a NULL array: UBSan) */
+    write_ledger("");
+    CHECK_EQ_INT(sim_verify_count(&o, &c), 0);
+    CHECK_EQ_INT(c.confirmed, 0);
+    CHECK_EQ_INT(c.bad_lines, 0);
+
     o.db_path = NULL; /* no store given */
     CHECK_EQ_INT(sim_verify(&o), 2);
     unlink(ledger);
