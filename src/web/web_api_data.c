@@ -279,7 +279,8 @@ int web_h_anomalies(struct web_req *req)
         (rc = arg_text(req, "state", 8, &f.state)) || (rc = web_arg_time(req, "from", 0, &f.from)) ||
         (rc = web_arg_time(req, "to", 0, &f.to)))
         return rc;
-    if (f.state && strcmp(f.state, "open") && strcmp(f.state, "ack") && strcmp(f.state, "closed"))
+    if (f.state && strcmp(f.state, "open") != 0 && strcmp(f.state, "ack") != 0 &&
+        strcmp(f.state, "closed") != 0)
         return web_error(req, 400, "state: open, ack or closed");
     f.pg.page = (int)page;
     f.pg.page_size = (int)size;
@@ -300,7 +301,8 @@ int web_h_anomaly_state(struct web_req *req)
     if (!body)
         return web_error(req, 400, "%s", err);
     if (web_json_str(body, "state", 8, &state) != 0 ||
-        (strcmp(state, "open") && strcmp(state, "ack") && strcmp(state, "closed"))) {
+        (strcmp(state, "open") != 0 && strcmp(state, "ack") != 0 &&
+         strcmp(state, "closed") != 0)) {
         json_decref(body);
         return web_error(req, 400, "state: open, ack or closed");
     }

@@ -74,7 +74,7 @@ static int parse_di(json_t *body, struct web_cmd_req *out)
         return MF_EINVAL;
     uint32_t v = 0;
     for (int i = 0; i < 8; i++) {
-        int c = di[i];
+        int c = (unsigned char)di[i]; /* a negative char is undefined for isxdigit() */
         if (!isxdigit(c))
             return MF_EINVAL;
         v = v << 4 | (uint32_t)(isdigit(c) ? c - '0' : (tolower(c) - 'a' + 10));
@@ -152,7 +152,7 @@ int web_cmd_req_parse(json_t *body, struct web_cmd_req *out, char *err, size_t e
     }
     json_object_foreach(body, key, v)
     {
-        if (strcmp(key, "type") && strcmp(key, "terminal") &&
+        if (strcmp(key, "type") != 0 && strcmp(key, "terminal") != 0 &&
             !field_allowed(type_fields[out->type], key)) {
             snprintf(err, errlen, "%s takes no field '%.32s'", type, key);
             return MF_EINVAL;

@@ -54,8 +54,9 @@ static struct web_store_pool *pool_new(const struct mf_config *cfg, size_t n, ch
     struct web_store_pool *p = mf_calloc(1, sizeof(*p));
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    p->all = mf_calloc(n, sizeof(*p->all));
-    p->free_list = mf_calloc(n, sizeof(*p->free_list));
+    /* arrays of pointers: sizeof(a pointer) is meant */
+    p->all = mf_calloc(n, sizeof(*p->all));             /* NOLINT(bugprone-sizeof-expression) */
+    p->free_list = mf_calloc(n, sizeof(*p->free_list)); /* NOLINT(bugprone-sizeof-expression) */
     for (size_t i = 0; i < n; i++) {
         struct store *st = store_open(cfg, errbuf, errlen);
         if (!st) {
@@ -121,7 +122,8 @@ static char *read_pem(const char *path, char *errbuf, size_t errlen)
     size_t n;
 
     if (!f) {
-        snprintf(errbuf, errlen, "[web] cannot read '%s': %s", path, strerror(errno));
+        char eb[128];
+        snprintf(errbuf, errlen, "[web] cannot read '%s': %s", path, mf_strerror(errno, eb, sizeof(eb)));
         return NULL;
     }
     mf_buf_init(&b, 1 << 20);

@@ -227,6 +227,10 @@ MF_TEST(command_bodies)
                            "\"meter\":\"15123001106\"}", &cr), MF_EINVAL);
     CHECK_EQ_INT(parse_cmd("{\"terminal\":\"4403-0012\",\"type\":\"meter_read\","
                            "\"meter\":\"151230011061\",\"di\":\"0001000G\"}", &cr), MF_EINVAL);
+    /* a non-ASCII byte (UTF-8 of U+00E9: C3 A9, negative as char) in an 8-byte DI */
+    CHECK_EQ_INT(parse_cmd("{\"terminal\":\"4403-0012\",\"type\":\"meter_read\","
+                           "\"meter\":\"151230011061\",\"di\":\"00010\\u00e90\"}", &cr),
+                 MF_EINVAL);
     CHECK_EQ_INT(parse_cmd("{\"terminal\":\"4403-0012\",\"type\":\"read_meter_config\","
                            "\"serials\":[0]}", &cr), MF_EINVAL);
 }
