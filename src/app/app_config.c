@@ -120,8 +120,9 @@ int app_config_apply_common(const struct mf_config *cfg)
         return -1;
     }
     if (mkdir(dir, 0750) != 0 && errno != EEXIST) {
+        char eb[128];
         fprintf(stderr, "meterflow: config error: [meterflow] data_dir: cannot create '%s': %s\n",
-                dir, strerror(errno));
+                dir, mf_strerror(errno, eb, sizeof(eb)));
         return -1;
     }
     return 0;

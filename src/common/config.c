@@ -278,7 +278,8 @@ int mf_config_load_file(struct mf_config *cfg, const char *path, char *errbuf, s
     struct ini_ctx ctx = { cfg, path, errbuf, errlen, 0, NULL, NULL, 0, 0 };
     FILE *f = fopen(path, "r");
     if (!f) {
-        snprintf(errbuf, errlen, "%s: cannot open config file: %s", path, strerror(errno));
+        char eb[128];
+        snprintf(errbuf, errlen, "%s: cannot open config file: %s", path, mf_strerror(errno, eb, sizeof(eb)));
         return MF_EINVAL;
     }
     ctx.f = f;
