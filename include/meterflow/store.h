@@ -56,6 +56,11 @@ struct store_opts {
     int sqlite_sync_full;      /* 0: synchronous=NORMAL (survives a process crash; the last
                                 * transactions may be lost on power loss), 1: FULL */
     int busy_timeout_ms;       /* SQLite busy_timeout; PostgreSQL lock_timeout (0 none) */
+    int sqlite_cache_mib;      /* SQLite page cache per handle, MiB */
+    int sqlite_mmap_mib;       /* SQLite mmap_size, MiB (0: reads through read()) */
+    int sqlite_ckpt_pages;     /* WAL pages that trigger a checkpoint (wal_autocheckpoint) */
+    int sqlite_ckpt_bg;        /* 1: checkpoints in a thread of the handle's own, not in the
+                                * committing thread (store_sqlite.c) */
     int frames_keep;           /* raw frames kept per terminal by store_retention_run */
     int curve_days, instant_days, frames_days; /* retention; 0 = keep forever */
     int retention_chunk;       /* rows deleted per retention transaction; 0 = 50,000 */
@@ -66,7 +71,8 @@ struct store_opts {
                                 * MF_EFATAL */
 };
 
-/* Defaults of every option (sqlite, NORMAL, 5000 ms, 200 frames, 90/30/7 days). */
+/* Defaults of every option (sqlite, NORMAL, 5000 ms, the [store] table's defaults for the
+ * cache, mmap and checkpoints, 200 frames, 90/30/7 days). */
 void store_opts_default(struct store_opts *o);
 
 /* Open the backend chosen by [store] (backend, sqlite_file under [meterflow] data_dir,

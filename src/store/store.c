@@ -38,6 +38,10 @@ void store_opts_default(struct store_opts *o)
     memset(o, 0, sizeof(*o));
     o->backend = STORE_SQLITE;
     o->busy_timeout_ms = 5000;
+    o->sqlite_cache_mib = 128;
+    o->sqlite_mmap_mib = 1024;
+    o->sqlite_ckpt_pages = 4000;
+    o->sqlite_ckpt_bg = 1;
     o->frames_keep = 200;
     o->curve_days = 90;
     o->instant_days = 30;
@@ -150,6 +154,10 @@ struct store *store_open(const struct mf_config *cfg, char *errbuf, size_t errle
     o.pg_conninfo = mf_config_str(cfg, "store", "pg_conninfo");
     o.sqlite_sync_full = strcmp(mf_config_str(cfg, "store", "sqlite_sync"), "full") == 0;
     o.busy_timeout_ms = (int)mf_config_int(cfg, "store", "busy_timeout_ms");
+    o.sqlite_cache_mib = (int)mf_config_int(cfg, "store", "sqlite_cache_mib");
+    o.sqlite_mmap_mib = (int)mf_config_int(cfg, "store", "sqlite_mmap_mib");
+    o.sqlite_ckpt_pages = (int)mf_config_int(cfg, "store", "sqlite_checkpoint_pages");
+    o.sqlite_ckpt_bg = strcmp(mf_config_str(cfg, "store", "sqlite_checkpoint"), "background") == 0;
     o.curve_days = (int)mf_config_int(cfg, "store", "curve_days");
     o.instant_days = (int)mf_config_int(cfg, "store", "instant_days");
     o.frames_days = (int)mf_config_int(cfg, "store", "frames_days");

@@ -72,6 +72,9 @@ struct sdrv_ops {
      * every queued result and stop. Any other statement reads the queued results first.
      * 0 or the first queued statement's error. */
     int (*pipe)(struct store *st, int on);
+    /* Driver counters for store_metrics_json ("driver" object; gives a new reference), or
+     * NULL when the driver has none. */
+    json_t *(*stats)(struct store *st);
 };
 
 extern const struct sdrv_ops store_sqlite_ops;

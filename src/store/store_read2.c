@@ -321,6 +321,8 @@ int store_metrics_json(struct store *st, json_t **out)
         json_object_set_new(*out, "backend", json_string(store_backend_name(st)));
         json_object_set_new(*out, "schema_version", json_integer(st->schema_version));
         json_object_set_new(*out, "tables", tables);
+        if (st->ops->stats)
+            json_object_set_new(*out, "driver", st->ops->stats(st));
     } else {
         json_decref(tables);
     }

@@ -11,11 +11,30 @@
  * come back), IOERR, NOMEM, CANTOPEN, PROTOCOL -> MF_ERETRY; everything else (constraint,
  * syntax, schema, mismatch) -> MF_EFATAL.
  *
+ * Page cache and I/O ([store] sqlite_cache_mib, sqlite_mmap_mib): the store's tables are
+ * keyed by terminal, so a batch of reports from many terminals touches leaf pages all over
+ * each b-tree; a cache that holds the working set and reads through mmap (no read() copy
+ * per page) are what keep the worker's writes from becoming page I/O.
+ *
+ * Checkpoints ([store] sqlite_checkpoint, sqlite_checkpoint_pages): SQLite's automatic
+ * checkpoint runs inside the committing thread -- for the worker, the single writer of the
+ * embedded pipeline, that put copying WAL pages into the database file and its fdatasync on
+ * the path every confirm waits for. In "background" mode a wal_hook on the handle wakes a
+ * thread with its own connection that runs PASSIVE checkpoints (they never block the writer
+ * or readers) once the WAL holds sqlite_checkpoint_pages pages; the thread is started on the
+ * first such commit, so handles that never fill the WAL (readers, tests) never start one. If
+ * the thread cannot be started, or the WAL reaches 8x the threshold (checkpoints starved),
+ * the committing thread checkpoints itself, as "inline" mode always does. Durability does not
+ * change: a commit is durable (per sqlite_sync) when it is in the WAL; checkpoints only move
+ * committed pages into the main file.
+ *
  * Parameters: the catalogue writes $1..$n; SQLite indexes named parameters by first
  * appearance, so prepare checks that parameter i is named "$i" (a misordered statement would
  * otherwise bind values to the wrong columns).
  *
- * Thread: the handle's lock holder (SQLITE_OPEN_NOMUTEX: the store serialises). */
+ * Thread: the handle's lock holder (SQLITE_OPEN_NOMUTEX: the store serialises); the
+ * checkpoint thread touches only its own connection and struct sl_ckpt (under ck->mu). */
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,7 +48,31 @@ struct sl_stmt {
     int64_t changes;
 };
 
-#define DB(st) ((sqlite3 *)(st)->drv)
+/* The background checkpointer of one read-write handle (see the header). */
+struct sl_ckpt {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    pthread_t th;
+    int started;     /* th is running (set and read by the writer thread only) */
+    int failed;      /* could not start: checkpoint inline from now on (writer thread) */
+    int pending;     /* under mu: the writer asks for a checkpoint */
+    int stop;        /* under mu: close asks the thread to end */
+    sqlite3 *db;     /* the thread's own connection, opened by the thread's starter */
+    int64_t n_bg;    /* under mu: checkpoints run by the thread */
+    int64_t n_inline; /* under mu: checkpoints run by the committing thread */
+};
+
+/* st->drv: the connection and its checkpoint state. */
+struct sl_conn {
+    sqlite3 *db;
+    char *path;          /* owned: for the checkpoint thread's connection */
+    int ckpt_pages;      /* WAL size (pages) that triggers a checkpoint */
+    int ckpt_bg;         /* 1: background mode */
+    struct sl_ckpt ck;
+};
+
+#define CONN(st) ((struct sl_conn *)(st)->drv)
+#define DB(st) (CONN(st)->db)
 
 static int sl_class(int rc)
 {
@@ -59,43 +102,191 @@ static int sl_exec(struct store *st, const char *sql)
     return rc == SQLITE_OK ? 0 : sl_fail(st, rc, sql);
 }
 
-static int sl_open(struct store *st, const struct store_opts *o, char *errbuf, size_t errlen)
-{
-    sqlite3 *db = NULL;
-    char pragma[128];
-    int flags = o->readonly ? SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
-                            : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-    int rc = sqlite3_open_v2(o->sqlite_path ? o->sqlite_path : "", &db, flags, NULL);
+/* ---- checkpoints ---- */
 
-    if (rc != SQLITE_OK) {
-        snprintf(errbuf, errlen, "sqlite: cannot open '%s': %s", o->sqlite_path,
-                 db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
-        sqlite3_close(db);
-        return MF_EFATAL;
+static void *ckpt_main(void *arg)
+{
+    struct sl_ckpt *ck = arg;
+    int nlog = 0, nckpt = 0;
+
+    pthread_mutex_lock(&ck->mu);
+    for (;;) {
+        while (!ck->pending && !ck->stop)
+            pthread_cond_wait(&ck->cv, &ck->mu);
+        if (ck->stop)
+            break;
+        ck->pending = 0;
+        pthread_mutex_unlock(&ck->mu);
+        /* PASSIVE copies what no reader still needs and returns; a second pass picks up
+         * what the writer appended meanwhile, so the WAL can restart from its beginning
+         * (it does once every frame is backfilled). Two passes at most: a reader holding
+         * an old snapshot must not make this thread spin. */
+        int done = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            if (sqlite3_wal_checkpoint_v2(ck->db, "main", SQLITE_CHECKPOINT_PASSIVE, &nlog,
+                                          &nckpt) != SQLITE_OK || nlog < 0)
+                break; /* busy (another checkpointer) or not WAL: the next commit asks again */
+            done = 1;
+            if (nckpt >= nlog)
+                break;
+        }
+        pthread_mutex_lock(&ck->mu);
+        ck->n_bg += done;
     }
-    st->drv = db;
-    sqlite3_extended_result_codes(db, 1);
-    sqlite3_busy_timeout(db, o->busy_timeout_ms);
-    snprintf(pragma, sizeof(pragma), "PRAGMA synchronous=%s",
-             o->sqlite_sync_full ? "FULL" : "NORMAL");
+    pthread_mutex_unlock(&ck->mu);
+    return NULL;
+}
+
+/* Start the thread with its own connection (writer thread, first full WAL). 0 or -1. */
+static int ckpt_start(struct sl_conn *c)
+{
+    struct sl_ckpt *ck = &c->ck;
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+
+    /* A new connection learns that the file is in WAL mode on its first read; until then a
+     * checkpoint on it answers "not in WAL mode" and does nothing. */
+    if (sqlite3_open_v2(c->path, &ck->db, flags, NULL) != SQLITE_OK ||
+        sqlite3_exec(ck->db, "PRAGMA journal_mode=WAL", NULL, NULL, NULL) != SQLITE_OK) {
+        sqlite3_close(ck->db);
+        ck->db = NULL;
+        return -1;
+    }
+    if (pthread_create(&ck->th, NULL, ckpt_main, ck) != 0) {
+        sqlite3_close(ck->db);
+        ck->db = NULL;
+        return -1;
+    }
+    ck->started = 1;
+    return 0;
+}
+
+static void ckpt_stop(struct sl_conn *c)
+{
+    struct sl_ckpt *ck = &c->ck;
+    if (ck->started) {
+        pthread_mutex_lock(&ck->mu);
+        ck->stop = 1;
+        pthread_cond_signal(&ck->cv);
+        pthread_mutex_unlock(&ck->mu);
+        pthread_join(ck->th, NULL);
+        ck->started = 0;
+    }
+    sqlite3_close(ck->db); /* before the handle's own: the last one out removes the WAL */
+    ck->db = NULL;
+}
+
+/* sqlite3_wal_hook: after every commit on the handle, npages = frames in the WAL. Runs in
+ * the committing thread, with the handle's lock held. */
+static int sl_wal_hook(void *arg, sqlite3 *db, const char *name, int npages)
+{
+    struct sl_conn *c = arg;
+    struct sl_ckpt *ck = &c->ck;
+
+    if (npages < c->ckpt_pages)
+        return SQLITE_OK;
+    if (c->ckpt_bg && !ck->failed && !ck->started && ckpt_start(c) != 0)
+        ck->failed = 1;
+    if (ck->started && npages < 8 * c->ckpt_pages) {
+        pthread_mutex_lock(&ck->mu);
+        ck->pending = 1;
+        pthread_cond_signal(&ck->cv);
+        pthread_mutex_unlock(&ck->mu);
+        return SQLITE_OK;
+    }
+    /* inline: what SQLite's own autocheckpoint does (a failure leaves the WAL to the next) */
+    sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    pthread_mutex_lock(&ck->mu);
+    ck->n_inline++;
+    pthread_mutex_unlock(&ck->mu);
+    return SQLITE_OK;
+}
+
+/* ---- open / close ---- */
+
+static void conn_free(struct sl_conn *c)
+{
+    if (!c)
+        return;
+    ckpt_stop(c);
+    sqlite3_close(c->db);
+    pthread_cond_destroy(&c->ck.cv);
+    pthread_mutex_destroy(&c->ck.mu);
+    free(c->path);
+    free(c);
+}
+
+/* The PRAGMAs of a new connection. 0 or status (st->err says which). */
+static int sl_pragmas(struct store *st, const struct store_opts *o)
+{
+    char sync[64], cache[64], mmap[64];
+    int rc;
+
+    snprintf(sync, sizeof(sync), "PRAGMA synchronous=%s", o->sqlite_sync_full ? "FULL" : "NORMAL");
+    /* negative cache_size = KiB */
+    snprintf(cache, sizeof(cache), "PRAGMA cache_size=%lld", -1024LL * o->sqlite_cache_mib);
+    snprintf(mmap, sizeof(mmap), "PRAGMA mmap_size=%lld", 1048576LL * o->sqlite_mmap_mib);
     /* journal_mode=WAL answers a row; sqlite3_exec ignores it. A read-only handle finds the
      * file in WAL mode already (set by the writer that created it). */
-    if ((!o->readonly && (rc = sl_exec(st, "PRAGMA journal_mode=WAL")) != 0) || (rc = sl_exec(st, pragma)) != 0 ||
-        (rc = sl_exec(st, "PRAGMA temp_store=MEMORY")) != 0 ||
-        (rc = sl_exec(st, "PRAGMA cache_size=-32768")) != 0) {
-        snprintf(errbuf, errlen, "%s (file '%s')", st->err, o->sqlite_path);
-        sqlite3_close(db);
+    if ((!o->readonly && (rc = sl_exec(st, "PRAGMA journal_mode=WAL")) != 0) ||
+        (rc = sl_exec(st, sync)) != 0 || (rc = sl_exec(st, "PRAGMA temp_store=MEMORY")) != 0 ||
+        (rc = sl_exec(st, cache)) != 0 || (rc = sl_exec(st, mmap)) != 0)
+        return rc;
+    return 0;
+}
+
+static int sl_open(struct store *st, const struct store_opts *o, char *errbuf, size_t errlen)
+{
+    struct sl_conn *c = mf_calloc(1, sizeof(*c));
+    const char *path = o->sqlite_path ? o->sqlite_path : "";
+    int flags = o->readonly ? SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX
+                            : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    int rc;
+
+    pthread_mutex_init(&c->ck.mu, NULL);
+    pthread_cond_init(&c->ck.cv, NULL);
+    c->path = mf_strdup(path);
+    c->ckpt_pages = o->sqlite_ckpt_pages > 0 ? o->sqlite_ckpt_pages : 1000;
+    /* a temporary or in-memory database cannot be opened a second time by the thread */
+    c->ckpt_bg = o->sqlite_ckpt_bg && path[0] && strcmp(path, ":memory:") != 0;
+    rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(errbuf, errlen, "sqlite: cannot open '%s': %s", path,
+                 c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
+        conn_free(c);
+        return MF_EFATAL;
+    }
+    st->drv = c;
+    sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_busy_timeout(c->db, o->busy_timeout_ms);
+    if ((rc = sl_pragmas(st, o)) != 0) {
+        snprintf(errbuf, errlen, "%s (file '%s')", st->err, path);
+        conn_free(c);
         st->drv = NULL;
         return rc;
     }
+    if (!o->readonly) /* replaces SQLite's autocheckpoint (also a wal_hook) */
+        sqlite3_wal_hook(c->db, sl_wal_hook, c);
     return 0;
 }
 
 static void sl_close(struct store *st)
 {
-    if (st->drv)
-        sqlite3_close(DB(st));
+    conn_free(st->drv);
     st->drv = NULL;
+}
+
+/* Checkpoint counters for store_metrics_json (the handle's lock held). */
+static json_t *sl_stats(struct store *st)
+{
+    struct sl_ckpt *ck = &CONN(st)->ck;
+    json_t *o;
+
+    pthread_mutex_lock(&ck->mu);
+    o = json_pack("{s:s, s:I, s:I}", "checkpoint_mode", CONN(st)->ckpt_bg ? "background" : "inline",
+                  "checkpoints_background", (json_int_t)ck->n_bg,
+                  "checkpoints_inline", (json_int_t)ck->n_inline);
+    pthread_mutex_unlock(&ck->mu);
+    return o;
 }
 
 static int sl_ensure(struct store *st)
@@ -277,4 +468,5 @@ const struct sdrv_ops store_sqlite_ops = {
     .col_blob = sl_col_blob,
     .row_end = NULL,
     .flush = NULL,
+    .stats = sl_stats,
 };
