@@ -47,6 +47,23 @@ void web_free(struct web *web);
 typedef void (*web_stats_fn)(void *opaque, struct mf_buf *out);
 void web_set_stats_cb(struct web *web, web_stats_fn fn, void *opaque);
 
+/* The Prometheus endpoint of a process without the web (`meterflow front`, `meterflow
+ * worker`; web_msrv.c): GET /metrics answers "meterflow_up{role=ROLE} 1", a scrape counter
+ * and what fn appends (called on the server's thread, concurrently with the process's own
+ * threads: read snapshots only). listen: an IPv4 address; port 0: any free one
+ * (web_msrv_port). fn, opaque: kept until web_msrv_stop. Gives the server, or NULL with
+ * errbuf saying why (address in use, bad address).
+ * web_msrv_start_cfg takes [metrics] listen / port; port -1 (the default) means no endpoint:
+ * NULL with *failed = 0. web_msrv_stop accepts NULL; no call of fn runs after it returns. */
+struct web_msrv;
+struct web_msrv *web_msrv_start(const char *listen_addr, int port, const char *role,
+                                web_stats_fn fn, void *opaque, char *errbuf, size_t errlen);
+struct web_msrv *web_msrv_start_cfg(const struct mf_config *cfg, const char *role,
+                                    web_stats_fn fn, void *opaque, int *failed, char *errbuf,
+                                    size_t errlen);
+uint16_t web_msrv_port(const struct web_msrv *m);
+void web_msrv_stop(struct web_msrv *m);
+
 /* For `meterflow user`: check a role name ("viewer", "operator", "admin"), a user name
  * ([A-Za-z0-9._-], 1..32) and a new password (8..256 bytes); hash a password with Argon2id
  * (libsodium crypto_pwhash_str, interactive limits) into out (>= 128 bytes) for

@@ -46,9 +46,11 @@ int app_config_apply_common(const struct mf_config *cfg);
 
 struct front;
 struct mq;
+struct worker;
 struct mf_buf;
-/* Prometheus lines for the front's and the queue's counters (app_metrics.c). */
+/* Prometheus lines for the front's, the worker's and the queue's counters (app_metrics.c). */
 void app_metrics_front(struct front *f, struct mf_buf *out);
+void app_metrics_worker(struct worker *w, struct mf_buf *out);
 void app_metrics_queue(struct mq *q, struct mf_buf *out);
 
 /* Install SIGINT/SIGTERM handlers that set mf_stop_requested; ignore SIGPIPE. */

@@ -1,13 +1,18 @@
-/* app_metrics.c -- Prometheus text for the counters of the front and the queue, appended to
- * the web's /metrics by `meterflow run` (the web itself reports store and command figures).
+/* app_metrics.c -- Prometheus text for the counters of the front, the worker and the queue:
+ * appended to the web's /metrics by `meterflow run` (the web itself reports store and command
+ * figures), and the whole page of the [metrics] endpoint of `meterflow front` / `meterflow
+ * worker` (web_msrv.c) in the distributed setup.
  * Thread: called concurrently from HTTP threads; reads snapshots only. */
+#include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "app/app.h"
 #include "meterflow/buf.h"
 #include "meterflow/common.h"
 #include "meterflow/front.h"
 #include "meterflow/queue.h"
+#include "meterflow/worker.h"
 
 static int prom(struct mf_buf *out, const char *name, const char *type, const char *help,
                 const char *labels, double v)
@@ -83,4 +88,45 @@ void app_metrics_queue(struct mq *q, struct mf_buf *out)
          (double)s.in_flight);
     prom(out, "meterflow_queue_lag_messages", "gauge", "consumer lag (-1 unknown)", NULL,
          (double)s.lag);
+}
+
+void app_metrics_worker(struct worker *w, struct mf_buf *out)
+{
+    struct worker_stats s;
+    worker_stats_get(w, &s);
+    static const struct {
+        const char *name, *help;
+        size_t off;
+    } c[] = {
+        { "meterflow_worker_messages_total", "envelopes consumed from uplink",
+          offsetof(struct worker_stats, messages) },
+        { "meterflow_worker_frames_total", "frames among them",
+          offsetof(struct worker_stats, frames) },
+        { "meterflow_worker_decode_errors_total", "frames stored raw: did not decode completely",
+          offsetof(struct worker_stats, decode_errors) },
+        { "meterflow_worker_bad_envelopes_total", "envelopes that did not decode (skipped)",
+          offsetof(struct worker_stats, bad_envelopes) },
+        { "meterflow_worker_records_total", "store records written",
+          offsetof(struct worker_stats, records) },
+        { "meterflow_worker_batches_total", "store batches written",
+          offsetof(struct worker_stats, batches) },
+        { "meterflow_worker_store_retries_total", "store batch writes that said retry later",
+          offsetof(struct worker_stats, store_retries) },
+        { "meterflow_worker_commits_total", "queue positions committed",
+          offsetof(struct worker_stats, commits) },
+        { "meterflow_worker_published_total", "JSON messages published (readings, events, ...)",
+          offsetof(struct worker_stats, published) },
+        { "meterflow_worker_analytics_runs_total", "analytics runs",
+          offsetof(struct worker_stats, analytics_runs) },
+        { "meterflow_worker_recollect_sent_total", "re-collection requests sent",
+          offsetof(struct worker_stats, recollect_sent) },
+        { "meterflow_worker_dropped_records_total", "records refused by a store cap",
+          offsetof(struct worker_stats, dropped_records) },
+    };
+    for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+        uint64_t v;
+        memcpy(&v, (const char *)&s + c[i].off, sizeof(v));
+        if (prom(out, c[i].name, "counter", c[i].help, NULL, (double)v) != 0)
+            return;
+    }
 }

@@ -1,7 +1,7 @@
 /* cmd_front.c -- `meterflow front`: the terminal front-end as its own process (distributed
  * setup: Kafka queue, several fronts sharing the port with SO_REUSEPORT or behind a load
  * balancer). Config, queue, front, signals, clean stop; a one-line progress report every
- * 60 s at info level.
+ * 60 s at info level; GET /metrics on [metrics] listen:port when a port is set.
  * Thread: main (the front runs its own threads). */
 #include <stdio.h>
 #include <time.h>
@@ -11,6 +11,7 @@
 #include "meterflow/front.h"
 #include "meterflow/log.h"
 #include "meterflow/queue.h"
+#include "meterflow/web.h"
 
 static void front_usage(const struct mf_config *cfg)
 {
@@ -34,6 +35,18 @@ static void front_report(struct front *f)
             (unsigned long long)mf_hist_quantile(&st.confirm_latency_us, 0.99));
 }
 
+struct front_metrics_ctx {
+    struct front *f;
+    struct mq *q;
+};
+
+static void front_metrics(void *opaque, struct mf_buf *out)
+{
+    struct front_metrics_ctx *ctx = opaque;
+    app_metrics_front(ctx->f, out);
+    app_metrics_queue(ctx->q, out);
+}
+
 int cmd_front(int argc, char **argv)
 {
     static const char *const extra[] = { "--port-file", NULL };
@@ -41,6 +54,8 @@ int cmd_front(int argc, char **argv)
     int next, rc;
     struct mq *q = NULL;
     struct front *f = NULL;
+    struct web_msrv *ms = NULL;
+    struct front_metrics_ctx mctx;
     struct mf_config *cfg = app_cmd_config(argc, argv, front_usage, extra, &next, &rc);
     const char *port_file = NULL;
 
@@ -71,6 +86,13 @@ int cmd_front(int argc, char **argv)
         fprintf(pf, "%d\n", front_port(f));
         fclose(pf);
     }
+    mctx = (struct front_metrics_ctx){ f, q };
+    int mfail;
+    ms = web_msrv_start_cfg(cfg, "front", front_metrics, &mctx, &mfail, err, sizeof(err));
+    if (mfail) {
+        fprintf(stderr, "meterflow front: %s\n", err);
+        goto out;
+    }
     uint64_t ticks = 0;
     while (!mf_stop_requested) {
         struct timespec ts = { 0, 100 * 1000000L };
@@ -82,6 +104,7 @@ int cmd_front(int argc, char **argv)
     front_report(f);
     rc = 0;
 out:
+    web_msrv_stop(ms); /* before the front and queue it reads */
     front_stop(f);
     mq_close(q); /* fires the callbacks of frames still in flight (no confirm for them) */
     front_free(f);

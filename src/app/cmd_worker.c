@@ -1,7 +1,8 @@
 /* cmd_worker.c -- `meterflow worker`: the worker as its own process (distributed setup:
  * Kafka queue, PostgreSQL or SQLite store; several workers share the uplink partitions in
  * the consumer group [worker] group; exactly one should run the analytics).
- * Config, queue, worker, signals, clean stop; a progress line every 60 s at info level.
+ * Config, queue, worker, signals, clean stop; a progress line every 60 s at info level;
+ * GET /metrics on [metrics] listen:port when a port is set.
  * Thread: main (the worker runs its own threads). */
 #include <stdio.h>
 #include <time.h>
@@ -10,6 +11,7 @@
 #include "meterflow/common.h"
 #include "meterflow/log.h"
 #include "meterflow/queue.h"
+#include "meterflow/web.h"
 #include "meterflow/worker.h"
 
 static void worker_usage(const struct mf_config *cfg)
@@ -38,12 +40,26 @@ static void worker_report(struct worker *w)
             (unsigned long long)s.dropped_records);
 }
 
+struct worker_metrics_ctx {
+    struct worker *w;
+    struct mq *q;
+};
+
+static void worker_metrics(void *opaque, struct mf_buf *out)
+{
+    struct worker_metrics_ctx *ctx = opaque;
+    app_metrics_worker(ctx->w, out);
+    app_metrics_queue(ctx->q, out);
+}
+
 int cmd_worker(int argc, char **argv)
 {
     char err[512];
     int next, rc;
     struct mq *q = NULL;
     struct worker *w = NULL;
+    struct web_msrv *ms = NULL;
+    struct worker_metrics_ctx mctx;
     struct mf_config *cfg = app_cmd_config(argc, argv, worker_usage, NULL, &next, &rc);
 
     if (!cfg)
@@ -62,6 +78,14 @@ int cmd_worker(int argc, char **argv)
         fprintf(stderr, "meterflow worker: %s\n", w ? "cannot start threads" : err);
         goto out;
     }
+    mctx = (struct worker_metrics_ctx){ w, q };
+    int mfail;
+    ms = web_msrv_start_cfg(cfg, "worker", worker_metrics, &mctx, &mfail, err, sizeof(err));
+    if (mfail) {
+        fprintf(stderr, "meterflow worker: %s\n", err);
+        worker_stop(w);
+        goto out;
+    }
     uint64_t ticks = 0;
     while (!mf_stop_requested && !worker_failed(w)) {
         struct timespec ts = { 0, 100 * 1000000L };
@@ -70,6 +94,7 @@ int cmd_worker(int argc, char **argv)
             worker_report(w);
     }
     mf_info("worker", worker_failed(w) ? "stopping after a fatal error" : "stopping");
+    web_msrv_stop(ms);
     worker_stop(w);
     worker_report(w);
     rc = worker_failed(w) ? 1 : 0;

@@ -43,3 +43,14 @@ const struct mf_cfg_item web_cfg[] = {
     { "web", "tls_key", MF_CFG_STR, "", 0, 0, NULL, "PEM private key file (tls=true)" },
     MF_CFG_END,
 };
+
+/* [metrics]: the Prometheus endpoint of `meterflow front` and `meterflow worker` (web_msrv.c);
+ * `meterflow run` and `meterflow web` serve /metrics on the web's own port instead. */
+const struct mf_cfg_item metrics_cfg[] = {
+    { "metrics", "listen", MF_CFG_STR, "127.0.0.1", 0, 0, NULL,
+      "address of the /metrics endpoint of meterflow front / worker (IPv4)" },
+    { "metrics", "port", MF_CFG_INT, "-1", -1, 65535, NULL,
+      "port of that endpoint; -1: none (the default: fronts and workers share hosts, give each"
+      " process its own), 0: any free port (logged)" },
+    MF_CFG_END,
+};

@@ -14,6 +14,7 @@
 #      the web's /metrics shows the terminals and the answered commands.
 #   4. the readings / sessions / events topics read back with kcat match QUEUE.md's schemas.
 #   5. config errors: each role refuses an unknown key and a bad value, naming it.
+#   Front and worker of 1. serve GET /metrics on their own [metrics] port: counters checked.
 # Appends "distributed <passed> <failed>" to $MF_RESULTS. Alone: bash tests/integ/distributed.sh
 set -u
 cd "$(dirname "$0")/../.."
@@ -75,8 +76,10 @@ for k in terminals meters; do cl_mf admin import "$k" "$D/mdb/$k.csv" >/dev/null
 [ $imp = 0 ] && ok "master data imported into PostgreSQL" || ko "import"
 echo "$PW" | cl_mf admin user add admin --role admin >/dev/null && ok "admin user created" || ko "user add"
 
-cl_worker w1 meterflow.node_id=11 worker.analytics=true || ko "worker w1 start"
-cl_front f1 meterflow.node_id=1 || ko "front f1 start"
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+MP_W=$(free_port); MP_F=$(free_port)   # [metrics] endpoints of the worker and the front
+cl_worker w1 meterflow.node_id=11 worker.analytics=true metrics.port="$MP_W" || ko "worker w1 start"
+cl_front f1 meterflow.node_id=1 metrics.port="$MP_F" || ko "front f1 start"
 cl_web web meterflow.node_id=21 || { ko "web start"; finish; exit 1; }
 cl_login admin "$PW" && ok "admin logs in through the web" || ko "login"
 
@@ -107,6 +110,26 @@ grep -q " day_fwd_active 2026-11-20 " "$D/ledger1" && ok "1. daily values (after
 cl_wait 30 verify_clean "$D/ledger1" && ok "1. verify against PostgreSQL: 0 missing, 0 mismatched" \
   || { ko "1. verify"; head -3 "$D/ledger1.verify"; }
 cl_wait 20 online 4403-0001 False && ok "1. offline after the simulator's logout" || ko "1. still online"
+# Fronts and workers are their own processes: each answers GET /metrics on [metrics] port.
+metric() { # PORT NAME: the value of an unlabelled sample (empty when absent)
+  curl -s --max-time 5 "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1==n {print $2; exit}'
+}
+scrape_ok() { # the front saw the simulator's logins and frames; the worker stored them
+  local li fi wm wr
+  li=$(metric "$MP_F" meterflow_front_logins_total); fi=$(metric "$MP_F" meterflow_front_frames_in_total)
+  wm=$(metric "$MP_W" meterflow_worker_messages_total); wr=$(metric "$MP_W" meterflow_worker_records_total)
+  echo "  front /metrics: logins=$li frames_in=$fi; worker /metrics: messages=$wm records=$wr"
+  python3 -c "import sys; v=[float(x) for x in sys.argv[1:]]; sys.exit(not (len(v)==4 and v[0]>=30 and v[1]>v[0] and v[2]>0 and v[3]>0))" \
+    "$li" "$fi" "$wm" "$wr"
+}
+curl -s --max-time 5 "http://127.0.0.1:$MP_F/metrics" | grep -q '^meterflow_up{role="front"} 1$' \
+  && curl -s --max-time 5 "http://127.0.0.1:$MP_W/metrics" | grep -q '^meterflow_up{role="worker"} 1$' \
+  && ok "1. front and worker processes answer GET /metrics on their [metrics] ports" \
+  || ko "1. front/worker /metrics not answering"
+scrape_ok && ok "1. their counters: 30 logins, frames in, worker messages and records stored" \
+  || ko "1. front/worker /metrics counters"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MP_F/api/health")" = 404 ] \
+  && ok "1. the metrics port serves nothing else (404)" || ko "1. metrics port answers other paths"
 cl_api GET "/api/terminals/4403-0001/points/1/energy?from=2026-11-20&to=2026-11-22"
 echo "$CL_BODY" | jq_py "it=[i for i in d['items'] if i['item']=='ap_fwd' and i['tariff']==0 and i['status']=='ok']; sys.exit(not (len(it)>=3 and all(isinstance(i['value'],float) and i['value']>0 for i in it)))" \
   && ok "1. point energy through the API" || ko "1. energy: $CL_HTTP $(echo "$CL_BODY" | head -c 300)"

@@ -27,7 +27,8 @@ static const struct mf_cfg_item t_meterflow_cfg[] = {
     { "meterflow", "zone", MF_CFG_STR, "Asia/Shanghai", 0, 0, NULL, "" },
     MF_CFG_END,
 };
-static const struct mf_cfg_item *const t_tables[] = { t_meterflow_cfg, store_cfg, web_cfg, NULL };
+static const struct mf_cfg_item *const t_tables[] = { t_meterflow_cfg, store_cfg, web_cfg,
+                                                      metrics_cfg, NULL };
 static const char *const t_pass[] = { NULL };
 
 static uint16_t g_port;
@@ -218,4 +219,51 @@ MF_TEST(command_expiry)
     char cmd[128];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     CHECK_EQ_INT(system(cmd), 0);
+}
+
+static void t_stats(void *opaque, struct mf_buf *out)
+{
+    int *calls = opaque;
+    char line[64];
+    int n = snprintf(line, sizeof(line), "meterflow_test_calls %d\n", ++*calls);
+    (void)mf_buf_append(out, line, (size_t)n);
+}
+
+/* The [metrics] endpoint of front / worker processes (web_msrv.c): GET /metrics is the
+ * process's page, anything else 404 / 405; [metrics] port -1 starts nothing. */
+MF_TEST(metrics_endpoint)
+{
+    char err[256], body[4096];
+    int calls = 0, failed = 1;
+    struct web_msrv *m = web_msrv_start("127.0.0.1", 0, "front", t_stats, &calls, err,
+                                        sizeof(err));
+    CHECK(m != NULL);
+    if (!m)
+        return;
+    g_port = web_msrv_port(m);
+    CHECK(g_port != 0);
+    CHECK_EQ_INT(http("GET", "/metrics", NULL, NULL, body, sizeof(body)), 200);
+    CHECK(strstr(body, "meterflow_up{role=\"front\"} 1\n") != NULL);
+    CHECK(strstr(body, "meterflow_test_calls 1\n") != NULL);
+    CHECK_EQ_INT(http("GET", "/metrics", NULL, NULL, body, sizeof(body)), 200);
+    CHECK(strstr(body, "meterflow_metrics_scrapes_total 2\n") != NULL);
+    CHECK_EQ_INT(http("GET", "/api/health", NULL, NULL, body, sizeof(body)), 404);
+    CHECK_EQ_INT(http("POST", "/metrics", NULL, "{}", body, sizeof(body)), 405);
+    web_msrv_stop(m);
+    CHECK_EQ_INT(calls, 2);
+    CHECK(web_msrv_start("not-an-ip", 0, "x", t_stats, &calls, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "listen") != NULL);
+
+    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    CHECK(web_msrv_start_cfg(cfg, "worker", t_stats, &calls, &failed, err, sizeof(err)) == NULL);
+    CHECK_EQ_INT(failed, 0); /* default port -1: no endpoint, not an error */
+    CHECK_EQ_INT(mf_config_set(cfg, "metrics", "port", "0", "test", err, sizeof(err)), 0);
+    m = web_msrv_start_cfg(cfg, "worker", t_stats, &calls, &failed, err, sizeof(err));
+    CHECK(m != NULL && failed == 0);
+    g_port = web_msrv_port(m);
+    CHECK_EQ_INT(http("GET", "/metrics", NULL, NULL, body, sizeof(body)), 200);
+    CHECK(strstr(body, "meterflow_up{role=\"worker\"} 1\n") != NULL);
+    web_msrv_stop(m);
+    web_msrv_stop(NULL);
+    mf_config_free(cfg);
 }
