@@ -639,6 +639,9 @@ int store_kpi_online_json(struct store *st, int64_t from, int64_t to, json_t **o
  * [{"date","area","expected","collected","rate"}] */
 int store_kpi_collect_json(struct store *st, int32_t from_date, int32_t to_date,
                            const char *area, json_t **out);
+/* Collection success of every area (of master data) for one date, by area id, at most
+ * `limit` (1..100000) rows, same shape as above: one range scan, whatever the area count. */
+int store_kpi_collect_areas_json(struct store *st, int32_t date, int limit, json_t **out);
 /* Missing points of a date (area NULL = all), paginated: items {"terminal","pn","area"}. */
 int store_kpi_missing_json(struct store *st, int32_t date, const char *area,
                            const struct store_page *pg, json_t **out);

@@ -379,6 +379,12 @@ const struct sql_def store_sql[Q_COUNT] = {
     [Q_COLLECT_RANGE] = {
         "SELECT date, area, expected, collected, rate FROM collect_day WHERE date >= $1"
         " AND date <= $2 AND area = $3 ORDER BY date", NULL, 0 },
+    /* Every area of one date in one range scan of collect_day's key (date, area): the
+     * dashboard's per-area table (was one probe per area plus a meter count per area). */
+    [Q_COLLECT_AREAS] = {
+        "SELECT c.date, c.area, c.expected, c.collected, c.rate FROM collect_day c"
+        " JOIN areas a ON a.id = c.area WHERE c.date = $1 AND c.area <> ''"
+        " ORDER BY c.area LIMIT $2", NULL, 0 },
     [Q_MISSING_COUNT] = {
         "SELECT COUNT(*) FROM collect_missing WHERE date = $1 AND " ANY_TEXT(2, "area"),
         NULL, 0 },

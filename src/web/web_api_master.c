@@ -274,32 +274,7 @@ int web_h_import(struct web_req *req)
 /* Per-area collection rows of one date: [{"area","expected","collected","rate"}...]. */
 int web_collect_by_area(struct web_req *req, int32_t date, json_t **out)
 {
-    json_t *areas = NULL, *a, *res = json_array();
-    size_t i;
-    int rc = store_areas_json(req->st, &areas);
-
-    if (rc != 0) {
-        json_decref(res);
-        return rc;
-    }
-    json_array_foreach(areas, i, a)
-    {
-        const char *id = json_string_value(json_object_get(a, "id"));
-        json_t *rows = NULL;
-        if (!id || i >= 1000)
-            continue;
-        rc = store_kpi_collect_json(req->st, date, date, id, &rows);
-        if (rc != 0)
-            break;
-        if (json_array_size(rows) > 0)
-            json_array_append(res, json_array_get(rows, 0));
-        json_decref(rows);
-    }
-    json_decref(areas);
-    if (rc != 0) {
-        json_decref(res);
-        return rc;
-    }
-    *out = res;
-    return 0;
+    /* One range scan of collect_day (date, area) joined to areas, first 1,000 areas: the
+     * cost no longer grows with a per-area query (docs/PERFORMANCE.md "API"). */
+    return store_kpi_collect_areas_json(req->st, date, 1000, out);
 }

@@ -708,6 +708,46 @@ MF_TEST(contract_commands_expire)
     store_close(st);
 }
 
+/* The dashboard's per-area collection table of one date: areas of master data only, by id,
+ * capped; other dates and the overall row left out. */
+MF_TEST(contract_collect_areas)
+{
+    char loc[512];
+    json_t *j = NULL;
+    struct store *st = ct_fresh(loc, sizeof(loc));
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    static const char *const ids[3] = { "A02", "A01", "A03" };
+    for (int i = 0; i < 3; i++) {
+        struct store_area ar = { .id = ids[i], .name = ids[i], .loss_threshold = 0.1 };
+        CHECK_EQ_INT(store_area_put(st, &ar), 0);
+    }
+    struct store_collect co[5] = { { D0, NULL, 10, 9, T0 }, { D0, "A02", 4, 4, T0 },
+                                   { D0, "A01", 4, 3, T0 }, { D0, "A99", 2, 1, T0 },
+                                   { D0 - 1, "A01", 4, 1, T0 } };
+    struct store_batch b = { 0 };
+    b.collect = co;
+    b.n_collect = 5;
+    CHECK_EQ_INT(store_batch_write(st, &b), 0);
+    CHECK_EQ_INT(store_kpi_collect_areas_json(st, D0, 1000, &j), 0);
+    CHECK_EQ_INT(json_array_size(j), 2); /* A03 has no row, A99 is no area of master data */
+    CHECK_STR(ct_str(json_array_get(j, 0), "area"), "A01");
+    CHECK_STR(ct_str(json_array_get(j, 0), "date"), "2026-11-26");
+    CHECK_NEAR(json_real_value(json_object_get(json_array_get(j, 0), "rate")), 0.75, 1e-12);
+    CHECK_STR(ct_str(json_array_get(j, 1), "area"), "A02");
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(j, 1), "collected")), 4);
+    json_decref(j);
+    CHECK_EQ_INT(store_kpi_collect_areas_json(st, D0, 1, &j), 0);
+    CHECK_EQ_INT(json_array_size(j), 1);
+    json_decref(j);
+    CHECK_EQ_INT(store_kpi_collect_areas_json(st, D0 + 1, 1000, &j), 0);
+    CHECK_EQ_INT(json_array_size(j), 0);
+    json_decref(j);
+    CHECK_EQ_INT(store_kpi_collect_areas_json(st, D0, 0, &j), MF_EINVAL);
+    store_close(st);
+}
+
 static int ct_day_cb(void *opaque, const struct store_point_day *p)
 {
     struct store_point_day *out = opaque;

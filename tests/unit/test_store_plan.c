@@ -93,7 +93,7 @@ static const int reads[] = {
     Q_CMDS_LIST, Q_CMDS_LIST_T, Q_CMDS_COUNT, Q_CMDS_COUNT_T,
     Q_AUDIT_LIST, Q_AUDIT_COUNT, Q_TERM_FRAMES, Q_TERM_POINTS, Q_TERM_MCFG,
     Q_METERS_LIST_T, Q_METERS_COUNT_T, Q_MISSING_LIST, Q_MISSING_COUNT, Q_RECOL_LIST,
-    Q_RECOL_COUNT, Q_RECOL_DUE, Q_TERMS_LIST, Q_METERS_LIST,
+    Q_RECOL_COUNT, Q_RECOL_DUE, Q_TERMS_LIST, Q_METERS_LIST, Q_COLLECT_AREAS,
 };
 
 MF_TEST(sqlite_list_and_point_queries_use_indexes)
@@ -130,7 +130,8 @@ MF_TEST(sqlite_list_and_point_queries_use_indexes)
                  { Q_CMDS_LIST_T, "USING INDEX commands_terminal (terminal=?" },
                  { Q_METERS_LIST_T, "USING PRIMARY KEY (terminal=?" },
                  { Q_PT_CURVE, "USING PRIMARY KEY (terminal=? AND pn=? AND item=? AND ts>?" },
-                 { Q_PT_FROZEN, "USING PRIMARY KEY (terminal=? AND pn=? AND kind=? AND date>?" } };
+                 { Q_PT_FROZEN, "USING PRIMARY KEY (terminal=? AND pn=? AND kind=? AND date>?" },
+                 { Q_COLLECT_AREAS, "SEARCH c USING PRIMARY KEY (date=?)" } };
     for (size_t i = 0; i < MF_ARRAY_LEN(want); i++) {
         CHECK_EQ_INT(plan_of(db, store_sql[want[i].id].sql, plan, sizeof(plan)), 0);
         if (!strstr(plan, want[i].index))
