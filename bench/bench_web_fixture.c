@@ -201,7 +201,10 @@ static void day(struct fx *f, int32_t date, double *ind)
                                           .consumed_kwh = cons[a], .meters_expected = exp - 1,
                                           .meters_counted = got[a] - 1,
                                           .flag = (supply[a] - cons[a]) / supply[a] > 0.08,
-                                          .computed_at = f->now };
+                                          .computed_at = f->now,
+                                          .rate = (supply[a] - cons[a]) / supply[a],
+                                          .threshold = 0.08, .has_supply = 1, .has_rate = 1,
+                                          .has_allowance = 1, .has_threshold = 1 };
         total += got[a];
     }
     co[0] = (struct store_collect){ .date = date, .area = NULL, .expected = (int32_t)np,

@@ -243,6 +243,8 @@ struct store_frame {
     int64_t at_us;       /* received (or sent) at, UTC microseconds */
     uint8_t dir;         /* 1 up (terminal -> master), 0 down */
     const char *hex;     /* upper-case hex with spaces, <= 3 * 16391 bytes */
+    const char *error;   /* why the frame did not parse or decode completely, <= 256 bytes;
+                          * NULL: it decoded (or was not decoded: downlink) */
 };
 
 /* Session change from the front. Appended to the session log [terminal, at, state] and, when
@@ -322,15 +324,26 @@ struct store_missing {
 #define STORE_LOSS_HIGH 1       /* rate above the area's threshold */
 #define STORE_LOSS_NEGATIVE 2   /* consumed > supply */
 #define STORE_LOSS_INCOMPLETE 3 /* supply or some customer meters missing */
+/* some customer meters missing, but the rate stays above the threshold even with their
+ * usual consumption (the allowance) counted: docs/ANALYTICS.md (schema step 3) */
+#define STORE_LOSS_HIGH_MISSING 4
 
-/* Line loss of an area for a day. Upsert of [date, area]. */
+/* Line loss of an area for a day. Upsert of [date, area].
+ * Stored columns: supply_kwh (NULL unless has_supply), consumed_kwh, loss_kwh = supply -
+ * consumed (NULL unless has_supply), rate (NULL unless has_rate), allowance_kwh (NULL unless
+ * has_allowance), threshold (NULL unless has_threshold): set what you know. */
 struct store_line_loss {
     int32_t date;
     const char *area;
-    double supply_kwh, consumed_kwh; /* loss = supply - consumed, rate = loss / supply */
+    double supply_kwh, consumed_kwh; /* consumed includes allowance_kwh */
     int32_t meters_expected, meters_counted;
     uint8_t flag;        /* STORE_LOSS_* */
     int64_t computed_at;
+    /* schema step 3 */
+    double rate;          /* the judged rate (supply - consumed) / supply, a fraction */
+    double allowance_kwh; /* estimate for the customers with no consumption (0: none) */
+    double threshold;     /* the area's high-loss threshold the flag was judged by */
+    uint8_t has_supply, has_rate, has_allowance, has_threshold;
 };
 
 /* Anomaly. [kind, terminal, pn, at]; an existing one is left as is (keeps the operator's
@@ -448,6 +461,33 @@ struct store_point_day {
  * (terminal, pn). */
 typedef int (*store_point_day_fn)(void *opaque, const struct store_point_day *p);
 int store_points_day_iter(struct store *st, int32_t date, store_point_day_fn fn, void *opaque);
+
+/* Meter addresses seen per point (the terminal's meter table, AFN=0A F10 answers and our own
+ * 04 F10 writes, logged by the batch's meter_cfg records): for each point every address seen
+ * at or after `from` and before `to`, plus the last one seen before `from` (the address in
+ * force at `from`), ordered by (terminal, pn, seen_at). Daily consumption compares the
+ * addresses in force at the ends of two days (the `replaced` rule). Strings borrowed. */
+struct store_meter_addr {
+    uint32_t term;
+    uint16_t pn;
+    int64_t seen_at;     /* UTC s (the meter_cfg record's read_at) */
+    const char *addr;    /* 12 digits as stored */
+};
+typedef int (*store_meter_addr_fn)(void *opaque, const struct store_meter_addr *a);
+int store_meter_addr_iter(struct store *st, int64_t from, int64_t to, store_meter_addr_fn fn,
+                          void *opaque);
+
+/* Session changes per terminal in [from, to) from the session log (the flapping rule):
+ * logins (state online, reason "online") and offline changes (any reason), terminals with
+ * at least one of either, ordered by terminal. */
+struct store_session_count {
+    uint32_t term;
+    int32_t logins, offlines;
+    int64_t first_at, last_at; /* of the counted changes, UTC s */
+};
+typedef int (*store_session_count_fn)(void *opaque, const struct store_session_count *c);
+int store_session_counts_iter(struct store *st, int64_t from, int64_t to,
+                              store_session_count_fn fn, void *opaque);
 
 /* Areas with their supply meter and threshold, for line loss. Strings borrowed. */
 struct store_area_row {
@@ -602,7 +642,8 @@ int store_terminals_json(struct store *st, const struct store_terminal_filter *f
 /* {"id",...as above..., "pw_len","login_answer","version":{...}|null,
  *  "ec1","ec2", "points":[{"pn","addr","area","customer_class","is_area_meter","multiplier"}],
  *  "meter_cfg":[{"serial","pn","port","baud","protocol","addr","tariffs","user_class"}],
- *  "frames":[{"at","dir":"up"|"down","hex"}] (newest first, at most frames_limit)} */
+ *  "frames":[{"at","dir":"up"|"down","hex","error"}] (newest first, at most frames_limit;
+ *  error: why an uplink frame did not decode, else null)} */
 int store_terminal_json(struct store *st, const char *terminal, int frames_limit, json_t **out);
 
 /* Point data, oldest first. Time ranges are [from, to) in UTC s, date ranges [from, to] days.
@@ -646,7 +687,8 @@ int store_kpi_collect_areas_json(struct store *st, int32_t date, int limit, json
 int store_kpi_missing_json(struct store *st, int32_t date, const char *area,
                            const struct store_page *pg, json_t **out);
 /* [{"date","area","supply_kwh","consumed_kwh","loss_kwh","rate","flag",
- *   "meters_expected","meters_counted"}] for dates [from, to], area NULL = every area. */
+ *   "meters_expected","meters_counted","allowance_kwh","threshold"}] for dates [from, to],
+ * area NULL = every area. */
 int store_kpi_lineloss_json(struct store *st, int32_t from_date, int32_t to_date,
                             const char *area, json_t **out);
 

@@ -143,7 +143,23 @@ static const char *const step2[] = {
     NULL,
 };
 
-static const char *const *const steps[] = { step1, step2 };
+/* Step 3: analytics (docs/ANALYTICS.md). line_loss gets the judged allowance and threshold
+ * and a flag of its own (4) for "high despite missing meters" (before, flag 1 with
+ * meters_counted < meters_expected); frames keep why an uplink frame did not decode; the
+ * session log is read by time for the flapping rule; meter addresses are logged per point
+ * (seen_at = the meter_cfg record's read_at) for the meter-replacement rule. */
+static const char *const step3[] = {
+    "ALTER TABLE line_loss ADD COLUMN allowance_kwh DOUBLE PRECISION",
+    "ALTER TABLE line_loss ADD COLUMN threshold DOUBLE PRECISION",
+    "UPDATE line_loss SET flag = 4 WHERE flag = 1 AND meters_counted < meters_expected",
+    "ALTER TABLE frames ADD COLUMN error TEXT",
+    "CREATE INDEX session_log_at ON session_log (at)",
+    "CREATE TABLE meter_addr_log (terminal TEXT NOT NULL, pn INTEGER NOT NULL,"
+    " seen_at BIGINT NOT NULL, addr TEXT NOT NULL, PRIMARY KEY (terminal, pn, seen_at)){WOR}",
+    NULL,
+};
+
+static const char *const *const steps[] = { step1, step2, step3 };
 
 /* Expand the tokens of one DDL statement for the backend into out. */
 static int ddl_expand(const struct store *st, const char *in, char *out, size_t cap)

@@ -146,11 +146,15 @@ const struct sql_def store_sql[Q_COUNT] = {
         " WHERE meter_cfg.read_at <= excluded.read_at", NULL, 0 },
     [Q_MCFG_DEL] = {
         "DELETE FROM meter_cfg WHERE terminal = $1 AND serial = $2 AND read_at <= $3", NULL, 0 },
+    /* the address of a meter-table entry, logged per point (the replacement rule) */
+    [Q_MADDR_INS] = {
+        "INSERT INTO meter_addr_log (terminal, pn, seen_at, addr) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT DO NOTHING", NULL, 0 },
     [Q_FWD_INS] = {
         "INSERT INTO fwd645 (cmd_id, terminal, addr, di, value, status, raw, at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING", NULL, 0 },
     [Q_FRAME_INS] = {
-        "INSERT INTO frames (terminal, at_us, dir, hex) VALUES ($1, $2, $3, $4)"
+        "INSERT INTO frames (terminal, at_us, dir, hex, error) VALUES ($1, $2, $3, $4, $5)"
         " ON CONFLICT DO NOTHING", NULL, 0 },
     [Q_SESS_INS] = {
         "INSERT INTO session_log (terminal, at, online, reason, peer, clock_offset_s)"
@@ -192,13 +196,14 @@ const struct sql_def store_sql[Q_COUNT] = {
         " ON CONFLICT DO NOTHING", NULL, 0 },
     [Q_LOSS_UPS] = {
         "INSERT INTO line_loss (date, area, supply_kwh, consumed_kwh, loss_kwh, rate, flag,"
-        " meters_expected, meters_counted, computed_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        " meters_expected, meters_counted, computed_at, allowance_kwh, threshold)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
         " ON CONFLICT (date, area) DO UPDATE SET supply_kwh = excluded.supply_kwh,"
         " consumed_kwh = excluded.consumed_kwh, loss_kwh = excluded.loss_kwh,"
         " rate = excluded.rate, flag = excluded.flag,"
         " meters_expected = excluded.meters_expected, meters_counted = excluded.meters_counted,"
-        " computed_at = excluded.computed_at", NULL, 0 },
+        " computed_at = excluded.computed_at, allowance_kwh = excluded.allowance_kwh,"
+        " threshold = excluded.threshold", NULL, 0 },
     [Q_ANOM_INS] = {
         "INSERT INTO anomalies (kind, terminal, pn, area, at, date, severity, evidence_json,"
         " state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open') ON CONFLICT DO NOTHING",
@@ -324,6 +329,18 @@ const struct sql_def store_sql[Q_COUNT] = {
         "SELECT terminal, pn, date, state, attempts, next_at, deadline_at, cmd_id, updated_at"
         " FROM recollect WHERE state IN ('pending', 'sent') AND next_at <= $1"
         " AND deadline_at > $1 ORDER BY next_at LIMIT $2", NULL, 0 },
+    /* Every address seen in [$1, $2) and the last one before $1, per point. */
+    [Q_MADDR_RANGE] = {
+        "SELECT a.terminal, a.pn, a.seen_at, a.addr FROM meter_addr_log a"
+        " WHERE (a.seen_at >= $1 OR a.seen_at = (SELECT MAX(b.seen_at) FROM meter_addr_log b"
+        "  WHERE b.terminal = a.terminal AND b.pn = a.pn AND b.seen_at < $1))"
+        " AND a.seen_at < $2 ORDER BY a.terminal, a.pn, a.seen_at", NULL, 0 },
+    /* Logins and offline changes per terminal in [$1, $2) (session_log_at). */
+    [Q_SESS_COUNTS] = {
+        "SELECT terminal, SUM(CASE WHEN online = 1 AND reason = 'online' THEN 1 ELSE 0 END),"
+        " SUM(CASE WHEN online = 0 THEN 1 ELSE 0 END), MIN(at), MAX(at) FROM session_log"
+        " WHERE at >= $1 AND at < $2 AND (online = 0 OR reason = 'online')"
+        " GROUP BY terminal ORDER BY terminal", NULL, 0 },
 
     /* ---- reads for the web: column names drive the JSON (store_json.c) ---- */
     [Q_TERMS_COUNT] = { "SELECT COUNT(*) FROM terminals" TERMS_WHERE, NULL, 0 },
@@ -343,8 +360,8 @@ const struct sql_def store_sql[Q_COUNT] = {
         "SELECT serial, pn, port, baud, protocol, addr, tariffs, user_class, collector, read_at"
         " FROM meter_cfg WHERE terminal = $1 ORDER BY serial", NULL, 0 },
     [Q_TERM_FRAMES] = {
-        "SELECT at_us, CASE WHEN dir = 1 THEN 'up' ELSE 'down' END AS dir, hex FROM frames"
-        " WHERE terminal = $1 ORDER BY at_us DESC, dir LIMIT $2", NULL, 0 },
+        "SELECT at_us, CASE WHEN dir = 1 THEN 'up' ELSE 'down' END AS dir, hex, error"
+        " FROM frames WHERE terminal = $1 ORDER BY at_us DESC, dir LIMIT $2", NULL, 0 },
     [Q_PT_ENERGY] = {
         "SELECT item, tariff, read_at, value, status FROM energy WHERE terminal = $1"
         " AND pn = $2 AND read_at >= $3 AND read_at < $4 ORDER BY read_at, item, tariff"
@@ -393,8 +410,8 @@ const struct sql_def store_sql[Q_COUNT] = {
         ANY_TEXT(2, "area") " ORDER BY terminal, pn LIMIT $3 OFFSET $4", NULL, 0 },
     [Q_LOSS_RANGE] = {
         "SELECT date, area, supply_kwh, consumed_kwh, loss_kwh, rate, flag, meters_expected,"
-        " meters_counted FROM line_loss WHERE date >= $1 AND date <= $2 AND "
-        ANY_TEXT(3, "area") " ORDER BY date, area", NULL, 0 },
+        " meters_counted, allowance_kwh, threshold FROM line_loss WHERE date >= $1"
+        " AND date <= $2 AND " ANY_TEXT(3, "area") " ORDER BY date, area", NULL, 0 },
     [Q_ANOMS_COUNT] = { CAPPED_COUNT("anomalies" ANOMS_WHERE), NULL, 0 },
     [Q_ANOMS_LIST] = {
         "SELECT id, kind, terminal, pn, area, at, date, severity, evidence_json, state"

@@ -18,6 +18,7 @@ enum {
     Q_VERSION_UPS,
     Q_MCFG_UPS,
     Q_MCFG_DEL,
+    Q_MADDR_INS,
     Q_FWD_INS,
     Q_FRAME_INS,
     Q_SESS_INS,
@@ -67,6 +68,8 @@ enum {
     Q_POINTS_DAY,
     Q_AREAS_ALL,
     Q_RECOL_DUE,
+    Q_MADDR_RANGE,
+    Q_SESS_COUNTS,
     /* reads for the web (JSON) */
     Q_TERMS_COUNT,
     Q_TERMS_LIST,

@@ -1,7 +1,8 @@
 /* store_wread.c -- reads for the worker and the front, as C values: the terminal's login
  * settings, event pointers, a stored frozen value, online counts, and the per-point daily
  * pass (store_points_day_iter) that daily consumption, collection success and line loss are
- * computed from.
+ * computed from; the meter addresses logged per point and the session changes counted per
+ * terminal (the replacement and flapping rules).
  *
  * Iterators call back while the statement is open and the handle is locked: the callback must
  * not call the store with the same handle (it would deadlock); strings it gets are borrowed
@@ -220,6 +221,73 @@ int store_recollect_due(struct store *st, int64_t now, int limit, store_recollec
             r.cmd_id = sq_col_i64(q, 7);
             r.updated_at = sq_col_i64(q, 8);
             stop = fn(opaque, &r);
+        }
+        sq_reset(q);
+        if (stop)
+            rc = stop;
+    }
+    st_leave(st);
+    return rc;
+}
+
+int store_meter_addr_iter(struct store *st, int64_t from, int64_t to, store_meter_addr_fn fn,
+                          void *opaque)
+{
+    struct store_meter_addr a;
+    int stop = 0;
+    int rc = st_enter(st);
+    if (rc != 0)
+        return rc;
+    struct sq *q = sq_get(st, Q_MADDR_RANGE);
+    if (!q) {
+        rc = MF_EFATAL;
+    } else {
+        sq_i64(q, from);
+        sq_i64(q, to);
+        while (!stop && (rc = sq_step(q)) == 1) {
+            uint32_t key = 0;
+            if (st_term_parse(sq_col_text(q, 0), &key) != 0)
+                continue; /* not a terminal id of ours: nothing to compare it with */
+            memset(&a, 0, sizeof(a));
+            a.term = key;
+            a.pn = (uint16_t)sq_col_i64(q, 1);
+            a.seen_at = sq_col_i64(q, 2);
+            a.addr = sq_col_text(q, 3);
+            stop = fn(opaque, &a);
+        }
+        sq_reset(q);
+        if (stop)
+            rc = stop;
+    }
+    st_leave(st);
+    return rc;
+}
+
+int store_session_counts_iter(struct store *st, int64_t from, int64_t to,
+                              store_session_count_fn fn, void *opaque)
+{
+    struct store_session_count c;
+    int stop = 0;
+    int rc = st_enter(st);
+    if (rc != 0)
+        return rc;
+    struct sq *q = sq_get(st, Q_SESS_COUNTS);
+    if (!q) {
+        rc = MF_EFATAL;
+    } else {
+        sq_i64(q, from);
+        sq_i64(q, to);
+        while (!stop && (rc = sq_step(q)) == 1) {
+            uint32_t key = 0;
+            if (st_term_parse(sq_col_text(q, 0), &key) != 0)
+                continue;
+            memset(&c, 0, sizeof(c));
+            c.term = key;
+            c.logins = (int32_t)sq_col_i64(q, 1);
+            c.offlines = (int32_t)sq_col_i64(q, 2);
+            c.first_at = sq_col_i64(q, 3);
+            c.last_at = sq_col_i64(q, 4);
+            stop = fn(opaque, &c);
         }
         sq_reset(q);
         if (stop)

@@ -66,7 +66,9 @@ static int batch_check(struct store *st, const struct store_batch *b)
               b->events[i].raw_len <= 257 && (b->events[i].raw || !b->events[i].raw_len) &&
                   text_ok(b->events[i].fields_json, JSON_TEXT_MAX),
               "events");
-    CHECK_ALL(b->frames, b->n_frames, b->frames[i].hex && strlen(b->frames[i].hex) <= HEX_MAX,
+    CHECK_ALL(b->frames, b->n_frames,
+              b->frames[i].hex && strlen(b->frames[i].hex) <= HEX_MAX &&
+                  text_ok(b->frames[i].error, TEXT_MAX),
               "frames");
     CHECK_ALL(b->fwd645, b->n_fwd645,
               code_ok(b->fwd645[i].addr) && b->fwd645[i].raw_len <= 512 &&
@@ -301,6 +303,19 @@ static int w_versions(struct store *st, const struct store_version *r, size_t n)
     return 0;
 }
 
+/* The entry's address, logged per point for the replacement rule (store_meter_addr_iter). */
+static int w_meter_addr(struct store *st, const char *t, const struct store_meter_cfg *r)
+{
+    struct sq *q = sq_get(st, Q_MADDR_INS);
+    if (!q)
+        return MF_EFATAL;
+    sq_text(q, t);
+    sq_i64(q, r->pn);
+    sq_i64(q, r->read_at);
+    sq_text(q, r->addr);
+    return sq_run(q, NULL);
+}
+
 static int w_meter_cfg(struct store *st, const struct store_meter_cfg *r, size_t n)
 {
     char t[12];
@@ -322,6 +337,8 @@ static int w_meter_cfg(struct store *st, const struct store_meter_cfg *r, size_t
         }
         sq_i64(q, r[i].read_at);
         int rc = sq_run(q, NULL);
+        if (rc == 0 && r[i].pn != 0 && r[i].addr && r[i].addr[0])
+            rc = w_meter_addr(st, t, &r[i]);
         if (rc != 0)
             return rc;
     }
@@ -364,6 +381,7 @@ static int w_frames(struct store *st, const struct store_frame *r, size_t n)
         sq_i64(q, r[i].at_us);
         sq_i64(q, r[i].dir ? 1 : 0);
         sq_text(q, r[i].hex);
+        sq_text(q, r[i].error);
         rc = sq_row_end(q, &ins);
     }
     st_count(st, T_FRAMES, ins);

@@ -90,28 +90,36 @@ static int w_missing(struct store *st, const struct store_missing *r, size_t n)
     return rc;
 }
 
+static void f64_or_null(struct sq *q, int has, double v)
+{
+    if (has)
+        sq_f64(q, v);
+    else
+        sq_null(q);
+}
+
+/* Every column the caller did not know is NULL (store.h): the rate is the caller's, never
+ * recomputed from a supply that may be a partial or absent one. */
 static int w_line_loss(struct store *st, const struct store_line_loss *r, size_t n)
 {
     int64_t ch = 0;
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         struct sq *q = sq_get(st, Q_LOSS_UPS);
-        double loss = r[i].supply_kwh - r[i].consumed_kwh;
         if (!q)
             return MF_EFATAL;
         sq_i64(q, r[i].date);
         sq_text(q, area_key(r[i].area));
-        sq_f64(q, r[i].supply_kwh);
+        f64_or_null(q, r[i].has_supply, r[i].supply_kwh);
         sq_f64(q, r[i].consumed_kwh);
-        sq_f64(q, loss);
-        if (r[i].supply_kwh > 0)
-            sq_f64(q, loss / r[i].supply_kwh);
-        else
-            sq_null(q);
+        f64_or_null(q, r[i].has_supply, r[i].supply_kwh - r[i].consumed_kwh);
+        f64_or_null(q, r[i].has_rate, r[i].rate);
         sq_i64(q, r[i].flag);
         sq_i64(q, r[i].meters_expected);
         sq_i64(q, r[i].meters_counted);
         sq_i64(q, r[i].computed_at);
+        f64_or_null(q, r[i].has_allowance, r[i].allowance_kwh);
+        f64_or_null(q, r[i].has_threshold, r[i].threshold);
         rc = sq_row_end(q, &ch);
     }
     (void)ch; /* upsert: counts writes, not rows */

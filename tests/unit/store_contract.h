@@ -81,8 +81,9 @@ static void ct_batch(struct store_batch *b)
                                             1.5 + i };
     ct_ev[0] = (struct store_event){ TERM_A, 1, 14, 2, 1, 0, T0 + 60, T0 + 70,
                                      "{\"kind\":\"power_off\"}", ct_raw_ev, sizeof(ct_raw_ev) };
-    ct_frames[0] = (struct store_frame){ TERM_A, (T0 + 70) * 1000000 + 5, 1, "68 32 00" };
-    ct_frames[1] = (struct store_frame){ TERM_A, (T0 + 71) * 1000000, 0, "68 4A 00" };
+    ct_frames[0] = (struct store_frame){ TERM_A, (T0 + 70) * 1000000 + 5, 1, "68 32 00",
+                                         "frame does not parse: malformed input" };
+    ct_frames[1] = (struct store_frame){ TERM_A, (T0 + 71) * 1000000, 0, "68 4A 00", NULL };
     ct_sess[0] = (struct store_session){ TERM_A, 1, 1, -3, "login", "10.0.0.7:40001", T0 + 5 };
     b->energy = ct_energy;
     b->n_energy = 5;
@@ -107,24 +108,52 @@ MF_TEST(contract_migrate_fresh_and_reopen)
     CHECK(st != NULL);
     if (!st)
         return;
-    CHECK_EQ_INT(store_schema_version(st), 2);
+    CHECK_EQ_INT(store_schema_version(st), 3);
     store_close(st);
     st = ct_open(loc); /* second open: nothing to migrate, same version */
     CHECK(st != NULL);
     if (st)
-        CHECK_EQ_INT(store_schema_version(st), 2);
+        CHECK_EQ_INT(store_schema_version(st), 3);
     struct store *st2 = ct_open(loc); /* two handles at once */
     CHECK(st2 != NULL);
     store_close(st2);
     store_close(st);
-    /* A database left at step 1 (as an older meterflow created it) is taken to step 2 on
+    /* A database left at step 2 is taken to step 3: its columns, index and table are
+     * created, and a line-loss row flagged high with meters missing gets flag 4 (high
+     * despite missing) while a plain high one keeps flag 1. */
+    static const char *const undo3[] = {
+        "DROP INDEX session_log_at", "DROP TABLE meter_addr_log",
+        "ALTER TABLE frames DROP COLUMN error", "ALTER TABLE line_loss DROP COLUMN threshold",
+        "ALTER TABLE line_loss DROP COLUMN allowance_kwh",
+        "DELETE FROM schema_version WHERE version = 3" };
+    for (size_t i = 0; i < sizeof(undo3) / sizeof(undo3[0]); i++)
+        CHECK_EQ_INT(ct_sql(loc, undo3[i]), 0);
+    CHECK_EQ_INT(ct_sql(loc, "INSERT INTO line_loss (date, area, consumed_kwh, flag,"
+                             " meters_expected, meters_counted, computed_at)"
+                             " VALUES (1, 'A', 1, 1, 5, 4, 1), (1, 'B', 1, 1, 5, 5, 1)"), 0);
+    st = ct_open(loc);
+    CHECK(st != NULL);
+    if (st) {
+        CHECK_EQ_INT(store_schema_version(st), 3);
+        json_t *j = NULL;
+        CHECK_EQ_INT(store_kpi_lineloss_json(st, 1, 1, NULL, &j), 0);
+        CHECK_EQ_INT(json_array_size(j), 2);
+        CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(j, 0), "flag")), 4);
+        CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(j, 1), "flag")), 1);
+        CHECK(json_is_null(json_object_get(json_array_get(j, 0), "threshold")));
+        json_decref(j);
+    }
+    store_close(st);
+    /* A database left at step 1 (as an older meterflow created it) is taken to step 3 on
      * open: step 2's index is created (dropping it again succeeds). */
     CHECK_EQ_INT(ct_sql(loc, "DROP INDEX anomalies_terminal"), 0);
+    for (size_t i = 0; i < sizeof(undo3) / sizeof(undo3[0]); i++)
+        CHECK_EQ_INT(ct_sql(loc, undo3[i]), 0);
     CHECK_EQ_INT(ct_sql(loc, "DELETE FROM schema_version WHERE version = 2"), 0);
     st = ct_open(loc);
     CHECK(st != NULL);
     if (st)
-        CHECK_EQ_INT(store_schema_version(st), 2);
+        CHECK_EQ_INT(store_schema_version(st), 3);
     store_close(st);
     CHECK_EQ_INT(ct_sql(loc, "DROP INDEX anomalies_terminal"), 0);
 }
@@ -145,7 +174,7 @@ MF_TEST(contract_readonly_handle)
     struct store *ro = ct_open_ro(loc);
     CHECK(ro != NULL);
     if (ro) {
-        CHECK_EQ_INT(store_schema_version(ro), 2);
+        CHECK_EQ_INT(store_schema_version(ro), 3);
         CHECK_EQ_INT(store_point_energy_json(ro, "4403-0012", 1, T0, T0 + 3600, &j), 0);
         CHECK_EQ_INT(json_array_size(j), 5);
         json_decref(j);
@@ -386,6 +415,8 @@ MF_TEST(contract_events_ec_sessions_clock)
     CHECK_STR(ct_str(json_array_get(fr, 0), "dir"), "down");
     CHECK_STR(ct_str(json_array_get(fr, 0), "at"), "2026-11-26T00:01:11.000000Z");
     CHECK_STR(ct_str(json_array_get(fr, 1), "at"), "2026-11-26T00:01:10.000005Z");
+    CHECK_STR(ct_str(json_array_get(fr, 1), "error"), "frame does not parse: malformed input");
+    CHECK(json_is_null(json_object_get(json_array_get(fr, 0), "error")));
     CHECK(json_is_null(json_object_get(j, "version")));
     json_decref(j);
     CHECK_EQ_INT(ct_rows(st, "session_log"), 2);
@@ -792,7 +823,11 @@ MF_TEST(contract_analytics_and_kpis)
     struct store_daily_use du = { TERM_A, 1, STORE_V_OK, 0, D0, 9.5, T0 + 3600 };
     struct store_collect co[2] = { { D0, NULL, 4, 3, T0 }, { D0, "A01", 4, 3, T0 } };
     struct store_missing mi = { D0, TERM_B, 3, "A01" };
-    struct store_line_loss ll = { D0, "A01", 100, 92, 4, 3, STORE_LOSS_OK, T0 };
+    /* A01 known; A02 with the supply unknown and no allowance estimate: NULLs, not zeros */
+    struct store_line_loss ll[2] = {
+        { D0, "A01", 100, 92, 4, 3, STORE_LOSS_OK, T0, 0.08, 0, 0.1, 1, 1, 1, 1 },
+        { D0, "A02", 0, 40, 4, 2, STORE_LOSS_INCOMPLETE, T0, 0, 0, 0.08, 0, 0, 0, 1 },
+    };
     struct store_anomaly an = { "backwards", TERM_A, 1, "A01", T0 + 7, D0, 2,
                                 "{\"prev\":10,\"now\":9}" };
     struct store_online_sample os = { T0, 10, 9 };
@@ -804,8 +839,8 @@ MF_TEST(contract_analytics_and_kpis)
     ab.n_collect = 2;
     ab.missing = &mi;
     ab.n_missing = 1;
-    ab.line_loss = &ll;
-    ab.n_line_loss = 1;
+    ab.line_loss = ll;
+    ab.n_line_loss = 2;
     ab.anomalies = &an;
     ab.n_anomalies = 1;
     ab.online = &os;
@@ -829,6 +864,17 @@ MF_TEST(contract_analytics_and_kpis)
     CHECK_EQ_INT(json_array_size(j), 1);
     CHECK_NEAR(json_real_value(json_object_get(json_array_get(j, 0), "loss_kwh")), 8, 1e-12);
     CHECK_NEAR(json_real_value(json_object_get(json_array_get(j, 0), "rate")), 0.08, 1e-12);
+    CHECK_NEAR(json_real_value(json_object_get(json_array_get(j, 0), "allowance_kwh")), 0, 1e-12);
+    CHECK_NEAR(json_real_value(json_object_get(json_array_get(j, 0), "threshold")), 0.1, 1e-12);
+    json_decref(j);
+    CHECK_EQ_INT(store_kpi_lineloss_json(st, D0, D0, "A02", &j), 0);
+    CHECK_EQ_INT(json_array_size(j), 1);
+    CHECK(json_is_null(json_object_get(json_array_get(j, 0), "supply_kwh")));
+    CHECK(json_is_null(json_object_get(json_array_get(j, 0), "loss_kwh")));
+    CHECK(json_is_null(json_object_get(json_array_get(j, 0), "rate")));
+    CHECK(json_is_null(json_object_get(json_array_get(j, 0), "allowance_kwh")));
+    CHECK_NEAR(json_real_value(json_object_get(json_array_get(j, 0), "consumed_kwh")), 40, 1e-12);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(j, 0), "flag")), 3);
     json_decref(j);
     CHECK_EQ_INT(store_kpi_online_json(st, T0 - 10, T0 + 10, &j), 0);
     CHECK_EQ_INT(json_integer_value(json_object_get(j, "registered")), 1);
@@ -867,6 +913,85 @@ MF_TEST(contract_analytics_and_kpis)
     json_decref(j);
     CHECK_EQ_INT(ct_rows(st, "anomalies"), 1);
     CHECK_EQ_INT(ct_rows(st, "collect_missing"), 1);
+    store_close(st);
+}
+
+/* The reads of the replacement and flapping rules. */
+struct ct_addrs {
+    int n;
+    char seen[8][96];
+};
+
+static int ct_addr_cb(void *opaque, const struct store_meter_addr *a)
+{
+    struct ct_addrs *c = opaque;
+    if (c->n < 8)
+        snprintf(c->seen[c->n++], sizeof(c->seen[0]), "%08X/%u/%lld/%s", (unsigned)a->term,
+                 (unsigned)a->pn, (long long)(a->seen_at - T0), a->addr);
+    return 0;
+}
+
+static int ct_sess_cb(void *opaque, const struct store_session_count *c)
+{
+    struct ct_addrs *o = opaque;
+    if (o->n < 8)
+        snprintf(o->seen[o->n++], sizeof(o->seen[0]), "%08X %d %d %lld %lld", (unsigned)c->term,
+                 (int)c->logins, (int)c->offlines, (long long)(c->first_at - T0),
+                 (long long)(c->last_at - T0));
+    return 0;
+}
+
+MF_TEST(contract_meter_addr_and_session_counts)
+{
+    char loc[512];
+    struct store *st = ct_fresh(loc, sizeof(loc));
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    /* pn 3's meter seen as ...01 at T0-100 and T0+50, replaced by ...02 at T0+200; pn 4's
+     * only entry is deleted (pn 0: not logged) */
+    struct store_meter_cfg mc[4] = {
+        { TERM_A, 3, 3, 31, 3, 30, 4, 0x11, "440300001001", NULL, T0 - 100 },
+        { TERM_A, 3, 3, 31, 3, 30, 4, 0x11, "440300001001", NULL, T0 + 50 },
+        { TERM_A, 3, 3, 31, 3, 30, 4, 0x11, "440300001002", NULL, T0 + 200 },
+        { TERM_A, 4, 0, 31, 3, 30, 4, 0x11, "440300001004", NULL, T0 + 60 },
+    };
+    struct store_batch b = { .meter_cfg = mc, .n_meter_cfg = 4 };
+    CHECK_EQ_INT(store_batch_write(st, &b), 0);
+    CHECK_EQ_INT(store_batch_write(st, &b), 0); /* redelivered: no second row */
+    struct ct_addrs c = { 0 };
+    CHECK_EQ_INT(store_meter_addr_iter(st, T0, T0 + 1000, ct_addr_cb, &c), 0);
+    CHECK_EQ_INT(c.n, 3); /* the one in force at T0, then the two seen after */
+    CHECK_STR(c.seen[0], "44030012/3/-100/440300001001");
+    CHECK_STR(c.seen[1], "44030012/3/50/440300001001");
+    CHECK_STR(c.seen[2], "44030012/3/200/440300001002");
+    memset(&c, 0, sizeof(c));
+    CHECK_EQ_INT(store_meter_addr_iter(st, T0 + 100, T0 + 200, ct_addr_cb, &c), 0);
+    CHECK_EQ_INT(c.n, 1); /* [from, to): only the address in force at from */
+    CHECK_STR(c.seen[0], "44030012/3/50/440300001001");
+
+    /* A: 3 logins, 2 offline, 1 clock (not counted), one login before the window;
+     * B: 1 offline in the window */
+    struct store_session ss[8] = {
+        { TERM_A, 1, 0, 0, "online", NULL, T0 - 5 },
+        { TERM_A, 1, 0, 0, "online", NULL, T0 + 1 },
+        { TERM_A, 0, 0, 0, "closed", NULL, T0 + 4 },
+        { TERM_A, 1, 0, 0, "online", NULL, T0 + 9 },
+        { TERM_A, 1, 1, 3, "clock", NULL, T0 + 10 },
+        { TERM_A, 0, 0, 0, "timeout", NULL, T0 + 15 },
+        { TERM_A, 1, 0, 0, "online", NULL, T0 + 20 },
+        { TERM_B, 0, 0, 0, "logout", NULL, T0 + 30 },
+    };
+    struct store_batch sb = { .sessions = ss, .n_sessions = 8 };
+    CHECK_EQ_INT(store_batch_write(st, &sb), 0);
+    memset(&c, 0, sizeof(c));
+    CHECK_EQ_INT(store_session_counts_iter(st, T0, T0 + 60, ct_sess_cb, &c), 0);
+    CHECK_EQ_INT(c.n, 2);
+    CHECK_STR(c.seen[0], "44030012 3 2 1 20");
+    CHECK_STR(c.seen[1], "4403ABCD 0 1 30 30");
+    memset(&c, 0, sizeof(c));
+    CHECK_EQ_INT(store_session_counts_iter(st, T0 + 100, T0 + 200, ct_sess_cb, &c), 0);
+    CHECK_EQ_INT(c.n, 0);
     store_close(st);
 }
 

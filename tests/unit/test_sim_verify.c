@@ -147,13 +147,20 @@ MF_TEST(sim_score_against_sqlite)
     if (!st)
         return;
     int32_t d = mf_date_to_days(2026, 11, 26);
-    struct store_anomaly an[2] = {
+    /* stopped: one of two truths found, one false alarm; theft: the line_loss anomaly of
+     * A00002 matches, the one of A00003 does not; flap: 4403-0002 found, 4403-0003 not */
+    struct store_anomaly an[6] = {
         { "stopped", term1(), 3, NULL, utc(2026, 11, 27, 1, 0), d, 2, NULL },
         { "stopped", term1(), 5, NULL, utc(2026, 11, 27, 1, 0), d, 2, NULL },
+        { "line_loss", term1() + 4, 1, "A00002", utc(2026, 11, 25, 16, 0), d, 2, NULL },
+        { "line_loss", term1() + 8, 1, "A00003", utc(2026, 11, 25, 16, 0), d, 2, NULL },
+        { "flapping", term1() + 1, 0, NULL, utc(2026, 11, 26, 16, 0), d + 1, 1, NULL },
+        { "flapping", term1() + 1, 0, NULL, utc(2026, 11, 30, 16, 0), d + 5, 1, NULL },
     };
-    struct store_line_loss ll = { d, "A00002", 100.0, 80.0, 5, 5, STORE_LOSS_HIGH, 1 };
+    struct store_line_loss ll = { d, "A00002", 100.0, 80.0, 5, 5, STORE_LOSS_HIGH, 1, 0.2, 0, 0.1,
+                                  1, 1, 1, 1 };
     struct store_frozen f = { term1(), 7, STORE_FROZEN_DAILY, 0, STORE_V_OK, "ap_fwd", d, 1.5, 0 };
-    struct store_batch b = { .anomalies = an, .n_anomalies = 2, .line_loss = &ll,
+    struct store_batch b = { .anomalies = an, .n_anomalies = 6, .line_loss = &ll,
                              .n_line_loss = 1, .frozen = &f, .n_frozen = 1 };
     CHECK_EQ_INT(store_batch_write(st, &b), 0);
     store_close(st);
@@ -165,7 +172,11 @@ MF_TEST(sim_score_against_sqlite)
           "{\"kind\":\"theft\",\"terminal\":\"4403-0005\",\"pn\":0,\"area\":1,\"area_id\":"
           "\"A00002\",\"from\":\"2026-11-26\",\"to\":\"2026-11-26\"}\n"
           "{\"kind\":\"drop\",\"terminal\":\"4403-0001\",\"pn\":7,\"area\":0,\"area_id\":"
-          "\"A00001\",\"from\":\"2026-11-26\",\"to\":\"2026-11-27\"}\n",
+          "\"A00001\",\"from\":\"2026-11-26\",\"to\":\"2026-11-27\"}\n"
+          "{\"kind\":\"flap\",\"terminal\":\"4403-0002\",\"pn\":0,\"area\":0,\"area_id\":"
+          "\"A00001\",\"from\":\"2026-11-26\",\"to\":\"2026-11-26\"}\n"
+          "{\"kind\":\"flap\",\"terminal\":\"4403-0003\",\"pn\":0,\"area\":0,\"area_id\":"
+          "\"A00001\",\"from\":\"2026-11-26\",\"to\":\"2026-11-26\"}\n",
           fp);
     fclose(fp);
     struct sim_verify_opts o = { .ground_truth = gt, .db_path = sdb };
@@ -181,10 +192,13 @@ MF_TEST(sim_score_against_sqlite)
     CHECK_EQ_INT(rc, 0);
     size_t len;
     char *text = mf_test_read_file(out, &len);
-    CHECK(text && strstr(text, "kind=stopped truth=2 detected=1 anomalies=2 matching=1 "
-                               "precision=0.50 recall=0.50"));
-    CHECK(text && strstr(text, "kind=theft(line_loss_high) truth=1 detected=1 anomalies=1 "
-                               "matching=1 precision=1.00 recall=1.00"));
+    CHECK(text && strstr(text, "fault=stopped kind=stopped truth=2 detected=1 anomalies=2 "
+                               "matching=1 precision=0.50 recall=0.50"));
+    CHECK(text && strstr(text, "fault=theft kind=line_loss truth=1 detected=1 anomalies=2 "
+                               "matching=1 precision=0.50 recall=1.00"));
+    /* the flapping anomaly of D + 1 is within the window's day after; D + 5 is not */
+    CHECK(text && strstr(text, "fault=flap kind=flapping truth=2 detected=1 anomalies=2 "
+                               "matching=1 precision=0.50 recall=0.50"));
     CHECK(text && strstr(text, "kind=drop days=2 recollected=1 rate=0.50"));
     free(text);
     char cmd[256];
