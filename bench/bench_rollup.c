@@ -74,7 +74,7 @@ int main(int argc, char **argv)
     struct proc_cfg cfg;
     proc_cfg_defaults(&cfg);
     cfg.window_days = days - 1;
-    struct proc_rollup_in in = { 20000, pts, n, nareas, NULL, hist, days };
+    struct proc_rollup_in in = { 20000, pts, n, nareas, NULL, hist, days, NULL, 0 };
     struct proc_rollup_out out = { cons, areas, 0, 0, { av, 0, acap, 0 } };
     uint64_t t0 = mf_mono_us();
     int rc = proc_rollup(&cfg, &in, &out);

@@ -58,6 +58,8 @@ struct proc_cfg {
     int clock_max_offset_s;     /* terminal/meter clock deviation threshold */
     int offline_max_hours;      /* long offline threshold */
     int erc_min_severity;       /* ERC events at or above this severity become anomalies */
+    int flap_min_logins;        /* flapping: at least this many logins on day D ... */
+    int flap_min_offlines;      /* ... and at least this many offline changes */
 };
 void proc_cfg_defaults(struct proc_cfg *c);
 
@@ -74,7 +76,8 @@ enum proc_anomaly_kind {
     PROC_AN_EVENT = 8,      /* an ERC event at or above the configured severity */
     PROC_AN_RESET = 9,      /* register restarted near zero (meter reset) */
     PROC_AN_REPLACED = 10,  /* meter address changed between two frozen values */
-    PROC_AN_LINE_LOSS = 11, /* area loss high even with the missing meters' allowance */
+    PROC_AN_LINE_LOSS = 11, /* area loss high (with the missing meters' allowance, if any) */
+    PROC_AN_FLAPPING = 12,  /* terminal logged in and dropped many times in one day */
 };
 const char *proc_anomaly_kind_str(int kind); /* "backwards", "stopped", ... */
 
@@ -169,6 +172,11 @@ void proc_consumption(const struct proc_cfg *cfg, int32_t day, uint64_t point,
 void proc_consumption_hist(const struct proc_cfg *cfg, int32_t day, uint64_t point,
                            int64_t modulus_e4, const int64_t *hist, int hist_days,
                            struct proc_cons *out, struct proc_anoms *an);
+/* The same with the meter address in force at the end of each history day (addr[j] for
+ * hist[j], 0 unknown; NULL: none known), so a changed address gives PROC_CONS_REPLACED. */
+void proc_consumption_hist_addr(const struct proc_cfg *cfg, int32_t day, uint64_t point,
+                                int64_t modulus_e4, const int64_t *hist, const uint64_t *addr,
+                                int hist_days, struct proc_cons *out, struct proc_anoms *an);
 
 /* Register modulus from a meter's integer digits (AFN 04/0A F10: 4..7 digits): 10^digits
  * kWh in e4 units. Anything else gives the default (6 digits). */
@@ -224,6 +232,12 @@ struct proc_area_out {
     uint8_t status;            /* enum proc_loss_status */
 };
 
+struct proc_addr {
+    uint64_t point;
+    int32_t day;          /* civil day the address was seen */
+    uint64_t addr;        /* the meter address as a number (12 BCD digits read as decimal) */
+};
+
 struct proc_rollup_in {
     int32_t day;
     const struct proc_point *points; /* borrowed; sorted by key */
@@ -235,6 +249,10 @@ struct proc_rollup_in {
      * proc_consumption_hist (PROC_HIST_NONE where missing, absent or invalid). */
     const int64_t *hist;             /* borrowed; npoints * hist_days entries */
     int hist_days;                   /* 1..PROC_WINDOW_MAX */
+    /* Meter addresses seen (the terminal's meter table), sorted by (point, day): from `day`
+     * on, the point's meter is `addr`. May be NULL/0: the replaced rule then never fires. */
+    const struct proc_addr *addrs;   /* borrowed; naddrs entries */
+    size_t naddrs;
 };
 
 struct proc_rollup_out {
@@ -247,8 +265,8 @@ struct proc_rollup_out {
 };
 
 /* Compute everything for in->day in one pass over the points.
- * 0, or MF_EINVAL when points are not sorted, an area index is out of range or hist_days is
- * out of range. */
+ * 0, or MF_EINVAL when points or addrs are not sorted, an area index is out of range or
+ * hist_days is out of range. */
 int proc_rollup(const struct proc_cfg *cfg, const struct proc_rollup_in *in,
                 struct proc_rollup_out *out);
 
@@ -286,6 +304,18 @@ struct proc_presence {
 };
 void proc_offline(const struct proc_cfg *cfg, int32_t day, int64_t now,
                   const struct proc_presence *p, size_t n, struct proc_anoms *an);
+
+/* A terminal's session changes within civil day D (the session log). */
+struct proc_sessions {
+    uint32_t terminal;
+    int32_t logins;       /* logins (session online) */
+    int32_t offlines;     /* offline changes, any reason (logout, timeout, closed, ...) */
+    int64_t first_at;     /* UTC s of the first counted change */
+};
+/* Flapping: logins >= flap_min_logins and offlines >= flap_min_offlines on D; one anomaly
+ * per terminal (pn 0): value = logins, ref = offlines, threshold = flap_min_logins. */
+void proc_flapping(const struct proc_cfg *cfg, int32_t day, const struct proc_sessions *s,
+                   size_t n, struct proc_anoms *an);
 
 /* ERC severity table (docs/ANALYTICS.md); unknown and vendor ERCs are PROC_SEV_INFO. */
 int proc_erc_severity(int erc);

@@ -35,6 +35,8 @@ void proc_cfg_defaults(struct proc_cfg *c)
     c->clock_max_offset_s = 300;
     c->offline_max_hours = 24;
     c->erc_min_severity = PROC_SEV_MAJOR;
+    c->flap_min_logins = 10;
+    c->flap_min_offlines = 10;
 }
 
 struct proc_anomaly *proc_anoms_push(struct proc_anoms *a)
@@ -266,9 +268,9 @@ void proc_consumption(const struct proc_cfg *cfg, int32_t day, uint64_t point,
     cons_core(cfg, day, point, modulus_e4, &w, out, an);
 }
 
-void proc_consumption_hist(const struct proc_cfg *cfg, int32_t day, uint64_t point,
-                           int64_t modulus_e4, const int64_t *hist, int hist_days,
-                           struct proc_cons *out, struct proc_anoms *an)
+void proc_consumption_hist_addr(const struct proc_cfg *cfg, int32_t day, uint64_t point,
+                                int64_t modulus_e4, const int64_t *hist, const uint64_t *addr,
+                                int hist_days, struct proc_cons *out, struct proc_anoms *an)
 {
     struct cons_win w;
     int win = window_days(cfg);
@@ -276,7 +278,14 @@ void proc_consumption_hist(const struct proc_cfg *cfg, int32_t day, uint64_t poi
     for (int j = 0; j < hist_days; j++) {
         int32_t d = day - hist_days + 1 + j;
         if (hist[j] >= 0 && d >= day - win)
-            win_add(&w, d, hist[j], 0);
+            win_add(&w, d, hist[j], addr ? addr[j] : 0);
     }
     cons_core(cfg, day, point, modulus_e4, &w, out, an);
+}
+
+void proc_consumption_hist(const struct proc_cfg *cfg, int32_t day, uint64_t point,
+                           int64_t modulus_e4, const int64_t *hist, int hist_days,
+                           struct proc_cons *out, struct proc_anoms *an)
+{
+    proc_consumption_hist_addr(cfg, day, point, modulus_e4, hist, NULL, hist_days, out, an);
 }

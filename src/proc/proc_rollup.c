@@ -1,7 +1,8 @@
 /* proc_rollup.c -- the daily rollup of day D over every expected point in one merge pass:
  * consumption per point, collection success (overall and per area), transformer-area line
  * loss (with the missing customers' allowance: docs/ANALYTICS.md), the "stopped meter" rule,
- * which needs the area's supply advance, and the line_loss anomaly.
+ * which needs the area's supply advance, the line_loss anomaly, and the meter addresses in
+ * force per day (the replaced rule), merged from a sorted list.
  *
  * Invariant: points[] sorted by key (checked up front) with a dense history of hist_days
  * indications per point, so the pass is O(points x hist_days) with no lookups: the worker
@@ -16,7 +17,8 @@
 
 const char *proc_loss_status_str(int st)
 {
-    static const char *const names[] = { "ok", "high", "negative", "incomplete", "no_supply" };
+    static const char *const names[] = { "ok",        "high",      "negative",
+                                         "incomplete", "no_supply", "high_despite_missing" };
     if (st < 0 || (size_t)st >= MF_ARRAY_LEN(names))
         return "unknown";
     return names[st];
@@ -32,7 +34,38 @@ static int rollup_check(const struct proc_rollup_in *in)
     }
     if (in->hist_days < 1 || in->hist_days > PROC_WINDOW_MAX || (in->npoints && !in->hist))
         return MF_EINVAL;
+    if (in->naddrs && !in->addrs)
+        return MF_EINVAL;
+    for (size_t k = 1; k < in->naddrs; k++) {
+        const struct proc_addr *p = &in->addrs[k - 1], *q = &in->addrs[k];
+        if (q->point < p->point || (q->point == p->point && q->day < p->day))
+            return MF_EINVAL;
+    }
     return 0;
+}
+
+/* The address in force at the end of each history day of point `key`, from the sorted
+ * addrs at *cursor (advanced past the point's entries). NULL when none is known. */
+static const uint64_t *point_addrs(const struct proc_rollup_in *in, uint64_t key,
+                                   size_t *cursor, uint64_t *out)
+{
+    size_t k = *cursor;
+    int any = 0;
+    while (k < in->naddrs && in->addrs[k].point < key)
+        k++;
+    int32_t first = in->day - in->hist_days + 1;
+    for (int j = 0; j < in->hist_days; j++)
+        out[j] = 0;
+    for (; k < in->naddrs && in->addrs[k].point == key; k++) {
+        int32_t from = in->addrs[k].day - first; /* in force from this column on */
+        if (from >= in->hist_days)
+            continue;
+        for (int j = from < 0 ? 0 : from; j < in->hist_days; j++)
+            out[j] = in->addrs[k].addr; /* a later entry overwrites from its own day */
+        any = 1;
+    }
+    *cursor = k;
+    return any ? out : NULL;
 }
 
 /* Per-area scratch kept in the output struct plus two counters. */
@@ -155,13 +188,14 @@ static void area_finish(int64_t high_ppm, struct proc_area_out *a, const struct 
         a->status = PROC_LOSS_OK;
 }
 
-/* line_loss: an area HIGH_DESPITE_MISSING (its theft is not hidden behind a missing
- * meter). On the area's supply point; energies in e4 kWh. */
+/* line_loss: an area HIGH, or HIGH_DESPITE_MISSING (its loss is not hidden behind a missing
+ * meter). On the area's supply point; energies in e4 kWh; count = missing customers. */
 static void loss_anomaly(int32_t day, int64_t high_ppm, const struct proc_area_out *a,
                          struct proc_anoms *an)
 {
     struct proc_anomaly *x;
-    if (a->status != PROC_LOSS_HIGH_DESPITE_MISSING || !(x = proc_anoms_push(an)))
+    if ((a->status != PROC_LOSS_HIGH && a->status != PROC_LOSS_HIGH_DESPITE_MISSING) ||
+        !(x = proc_anoms_push(an)))
         return;
     x->kind = PROC_AN_LINE_LOSS;
     x->severity = PROC_SEV_MAJOR;
@@ -171,11 +205,16 @@ static void loss_anomaly(int32_t day, int64_t high_ppm, const struct proc_area_o
     x->ref = a->supply_e4;
     x->threshold = a->supply_e4 / 1000000 * high_ppm + a->supply_e4 % 1000000 * high_ppm / 1000000;
     x->count = (int32_t)(a->customers - a->customers_with_cons);
-    snprintf(x->detail, sizeof(x->detail),
-             "supply %" PRId64 ", consumed %" PRId64 " + allowance %" PRId64
-             " for %d missing (e-4 kWh): loss %d ppm > %d",
-             a->supply_e4, a->customers_e4, a->allowance_e4, (int)x->count, (int)a->loss_ppm,
-             (int)high_ppm);
+    if (a->status == PROC_LOSS_HIGH)
+        snprintf(x->detail, sizeof(x->detail),
+                 "supply %" PRId64 ", consumed %" PRId64 " (e-4 kWh): loss %d ppm > %d",
+                 a->supply_e4, a->customers_e4, (int)a->loss_ppm, (int)high_ppm);
+    else
+        snprintf(x->detail, sizeof(x->detail),
+                 "supply %" PRId64 ", consumed %" PRId64 " + allowance %" PRId64
+                 " for %d missing (e-4 kWh): loss %d ppm > %d",
+                 a->supply_e4, a->customers_e4, a->allowance_e4, (int)x->count,
+                 (int)a->loss_ppm, (int)high_ppm);
 }
 
 /* Stopped: a customer meter with a zero advance for D while its area's supply meter
@@ -227,12 +266,15 @@ int proc_rollup(const struct proc_cfg *cfg, const struct proc_rollup_in *in,
         out->areas[a].supply_e4 = -1;
     }
     out->expected = out->collected = 0;
+    size_t acur = 0;
+    uint64_t addr_days[PROC_WINDOW_MAX];
     for (size_t i = 0; i < in->npoints; i++) {
         const struct proc_point *pt = &in->points[i];
         struct proc_cons *c = &out->cons[i];
-        proc_consumption_hist(cfg, in->day, pt->key, pt->modulus_e4,
-                              in->hist + i * (size_t)in->hist_days, in->hist_days, c,
-                              &out->anoms);
+        const uint64_t *addr = point_addrs(in, pt->key, &acur, addr_days);
+        proc_consumption_hist_addr(cfg, in->day, pt->key, pt->modulus_e4,
+                                   in->hist + i * (size_t)in->hist_days, addr, in->hist_days,
+                                   c, &out->anoms);
         if (pt->multiplier > 1 && (proc_cons_has_value(c->status) || c->status == PROC_CONS_GAP))
             c->kwh_e4 = sat_mul(c->kwh_e4, pt->multiplier);
         out->expected++;

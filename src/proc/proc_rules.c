@@ -1,6 +1,6 @@
 /* proc_rules.c -- the anomaly rules that look at instantaneous observations rather than
- * daily indications: voltage limits, clock deviation, long offline, ERC events by severity;
- * and the names of kinds and severities.
+ * daily indications: voltage limits, clock deviation, long offline, flapping terminals, ERC
+ * events by severity; and the names of kinds and severities.
  *
  * Thresholds and the ERC severity table are documented in docs/ANALYTICS.md; a change here
  * is a change there. Pure. Thread: any (reentrant). */
@@ -15,7 +15,8 @@ const char *proc_anomaly_kind_str(int kind)
 {
     static const char *const names[] = { "unknown", "backwards", "stopped",   "jump",
                                          "voltage_low", "voltage_high", "clock", "offline",
-                                         "event",   "reset",     "replaced", "line_loss" };
+                                         "event",   "reset",     "replaced", "line_loss",
+                                         "flapping" };
     if (kind < 0 || (size_t)kind >= MF_ARRAY_LEN(names))
         return "unknown";
     return names[kind];
@@ -195,6 +196,31 @@ void proc_offline(const struct proc_cfg *cfg, int32_t day, int64_t now,
         x->threshold = limit;
         snprintf(x->detail, sizeof(x->detail), "offline for %" PRId64 " h (limit %d h)",
                  (now - p[i].since) / 3600, cfg->offline_max_hours);
+    }
+}
+
+void proc_flapping(const struct proc_cfg *cfg, int32_t day, const struct proc_sessions *s,
+                   size_t n, struct proc_anoms *an)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (s[i].logins < cfg->flap_min_logins || s[i].offlines < cfg->flap_min_offlines)
+            continue;
+        struct proc_anomaly *x = proc_anoms_push(an);
+        if (!x)
+            return;
+        x->kind = PROC_AN_FLAPPING;
+        x->severity = PROC_SEV_MINOR;
+        x->point = proc_point_key(s[i].terminal, 0);
+        x->day = day;
+        x->at = s[i].first_at;
+        x->value = s[i].logins;
+        x->ref = s[i].offlines;
+        x->threshold = cfg->flap_min_logins;
+        x->count = s[i].offlines;
+        snprintf(x->detail, sizeof(x->detail),
+                 "%d logins and %d offline changes in the day (limits %d and %d)",
+                 (int)s[i].logins, (int)s[i].offlines, cfg->flap_min_logins,
+                 cfg->flap_min_offlines);
     }
 }
 

@@ -9,9 +9,9 @@
  *   reversed  anomaly "backwards"                          terminal, pn, date in window(+1)
  *   clock     anomaly "clock"                              terminal, date in window(+1)
  *   sag       anomaly "voltage_low"                        terminal, pn, date in window(+1)
- *   theft     line_loss row flagged high                   area, date in window
+ *   flap      anomaly "flapping"                           terminal, date in window(+1)
+ *   theft     anomaly "line_loss" (an area flagged high)   area, date in window
  *   drop      daily frozen value present (re-collected)    days of the window present
- *   flap      (not scored: no analytics rule for it)
  * Precision is per anomaly: a kind's anomalies that match some truth item / all of them.
  *
  * Invariants: ground-truth lines are capped and range-checked; pagination is bounded.
@@ -98,6 +98,10 @@ static const char *anomaly_kind(int fault)
         return "clock";
     case SIM_F_SAG:
         return "voltage_low";
+    case SIM_F_FLAP:
+        return "flapping";
+    case SIM_F_THEFT:
+        return "line_loss";
     default:
         return NULL;
     }
@@ -128,6 +132,12 @@ static int anomaly_matches(json_t *a, const struct truth *t)
     const char *term = json_string_value(json_object_get(a, "terminal"));
     json_t *pn = json_object_get(a, "pn");
     int32_t day;
+    if (t->kind == SIM_F_THEFT) { /* the area's loss: the anomaly is on its supply meter */
+        const char *area = json_string_value(json_object_get(a, "area"));
+        return area && strcmp(area, t->area) == 0 &&
+               text_day(json_string_value(json_object_get(a, "date")), &day) == 0 &&
+               day >= t->from && day <= t->to;
+    }
     if (!term || strcmp(term, t->term) != 0)
         return 0;
     if (t->pn && (!json_is_integer(pn) || json_integer_value(pn) != (json_int_t)t->pn))
@@ -137,11 +147,13 @@ static int anomaly_matches(json_t *a, const struct truth *t)
     return day >= t->from && day <= t->to + 1; /* evidence may land the day after */
 }
 
-static void print_line(const char *kind, size_t truth, size_t hit, size_t anoms, size_t good)
+static void print_line(int fault, const char *kind, size_t truth, size_t hit, size_t anoms,
+                       size_t good)
 {
-    printf("score: kind=%s truth=%zu detected=%zu anomalies=%zu matching=%zu precision=%.2f "
-           "recall=%.2f\n",
-           kind, truth, hit, anoms, good, anoms ? (double)good / (double)anoms : 0.0,
+    printf("score: fault=%s kind=%s truth=%zu detected=%zu anomalies=%zu matching=%zu "
+           "precision=%.2f recall=%.2f\n",
+           sim_fault_kind_name(fault), kind, truth, hit, anoms, good,
+           anoms ? (double)good / (double)anoms : 0.0,
            truth ? (double)hit / (double)truth : 0.0);
 }
 
@@ -167,47 +179,8 @@ static int score_anomalies(struct store *st, struct truth *t, size_t n, int faul
             truth++;
             hit += t[k].hit;
         }
-    print_line(kind, truth, hit, json_array_size(all), good);
+    print_line(fault, kind, truth, hit, json_array_size(all), good);
     json_decref(all);
-    return 0;
-}
-
-static int flagged(json_t *row)
-{
-    json_t *f = json_object_get(row, "flag");
-    if (json_is_integer(f))
-        return json_integer_value(f) == STORE_LOSS_HIGH;
-    return json_is_string(f) && strcmp(json_string_value(f), "high") == 0;
-}
-
-static int score_theft(struct store *st, struct truth *t, size_t n, int32_t d0, int32_t d1)
-{
-    json_t *rows = NULL, *r;
-    size_t i, truth = 0, hit = 0, flags = 0, good = 0;
-    int rc = store_kpi_lineloss_json(st, d0, d1, NULL, &rows);
-    if (rc != 0)
-        return rc;
-    json_t *arr = json_is_array(rows) ? rows : json_object_get(rows, "items");
-    json_array_foreach(arr, i, r) {
-        const char *area = json_string_value(json_object_get(r, "area"));
-        int32_t day;
-        if (!flagged(r) || !area || text_day(json_string_value(json_object_get(r, "date")), &day))
-            continue;
-        int m = 0;
-        flags++;
-        for (size_t k = 0; k < n; k++)
-            if (t[k].kind == SIM_F_THEFT && strcmp(t[k].area, area) == 0 && day >= t[k].from &&
-                day <= t[k].to)
-                m = t[k].hit = 1;
-        good += m;
-    }
-    for (size_t k = 0; k < n; k++)
-        if (t[k].kind == SIM_F_THEFT) {
-            truth++;
-            hit += t[k].hit;
-        }
-    print_line("theft(line_loss_high)", truth, hit, flags, good);
-    json_decref(rows);
     return 0;
 }
 
@@ -236,7 +209,6 @@ int sim_score(const struct sim_verify_opts *o)
 {
     struct truth *t;
     size_t n;
-    int32_t d0 = INT32_MAX, d1 = INT32_MIN;
     if (!o->ground_truth) {
         fprintf(stderr, "meterflow sim: --score needs --ground-truth FILE\n");
         return 2;
@@ -248,16 +220,11 @@ int sim_score(const struct sim_verify_opts *o)
         free(t);
         return 2;
     }
-    for (size_t k = 0; k < n; k++) {
-        d0 = MF_MIN(d0, t[k].from);
-        d1 = MF_MAX(d1, t[k].to + 1);
-    }
     int rc = 0;
-    static const int kinds[] = { SIM_F_STOPPED, SIM_F_REVERSED, SIM_F_CLOCK, SIM_F_SAG };
+    static const int kinds[] = { SIM_F_STOPPED, SIM_F_REVERSED, SIM_F_CLOCK,
+                                 SIM_F_SAG,     SIM_F_FLAP,     SIM_F_THEFT };
     for (size_t i = 0; i < MF_ARRAY_LEN(kinds) && rc == 0; i++)
         rc = score_anomalies(st, t, n, kinds[i]);
-    if (rc == 0 && n)
-        rc = score_theft(st, t, n, d0, d1);
     if (rc == 0)
         score_drop(st, t, n);
     store_close(st);

@@ -314,6 +314,8 @@ static void read_cfg(struct worker *w, const struct mf_config *cfg)
     p->voltage_high_pct = (int)mf_config_int(cfg, "analytics", "voltage_high_pct");
     p->clock_max_offset_s = (int)mf_config_int(cfg, "analytics", "clock_max_offset_s");
     p->offline_max_hours = (int)mf_config_int(cfg, "analytics", "offline_max_hours");
+    p->flap_min_logins = (int)mf_config_int(cfg, "analytics", "flap_min_logins");
+    p->flap_min_offlines = (int)mf_config_int(cfg, "analytics", "flap_min_offlines");
     p->erc_min_severity = strcmp(sev, "info") == 0    ? PROC_SEV_INFO
                           : strcmp(sev, "minor") == 0 ? PROC_SEV_MINOR
                           : strcmp(sev, "major") == 0 ? PROC_SEV_MAJOR

@@ -1,5 +1,5 @@
 /* worker_analytics.c -- the analytics scheduler: the rollup of yesterday and of today so
- * far every analytics_interval_s, online-rate samples every online_sample_min, re-collection
+ * far (with the flapping rule over each day's session log) every analytics_interval_s, online-rate samples every online_sample_min, re-collection
  * ticks every few seconds, retention every retention_interval_min. Runs on its own thread in
  * the one worker configured with [worker] analytics = true; worker_analytics_run does one
  * rollup on demand (tests, tools).
@@ -71,6 +71,48 @@ static int offline_rule(struct worker *w, int64_t now)
     return rc;
 }
 
+struct flap_acc {
+    struct proc_sessions *v;
+    size_t n, cap;
+};
+
+static int flap_cb(void *opaque, const struct store_session_count *c)
+{
+    struct flap_acc *a = opaque;
+    if (c->logins < 1 || a->n >= 10000000u)
+        return 0; /* at most one row per terminal: bounded by the terminals that exist */
+    if (a->n == a->cap) {
+        a->cap = a->cap ? a->cap * 2 : 256;
+        a->v = mf_realloc(a->v, a->cap * sizeof(*a->v));
+    }
+    a->v[a->n++] = (struct proc_sessions){ c->term, c->logins, c->offlines, c->first_at };
+    return 0;
+}
+
+/* Flapping: terminals that logged in and dropped many times in civil day `day` (the session
+ * log of that day); one anomaly per terminal and day. */
+static int flap_rule(struct worker *w, int32_t day)
+{
+    struct flap_acc a = { NULL, 0, 0 };
+    int rc = store_session_counts_iter(w->ast, wk_day_start_utc(day), wk_day_start_utc(day + 1),
+                                       flap_cb, &a);
+    if (rc == 0 && a.n > 0) {
+        struct proc_anomaly *av = mf_calloc(a.n, sizeof(*av));
+        struct proc_anoms an = { av, 0, a.n, 0 };
+        proc_flapping(&w->pcfg, day, a.v, a.n, &an);
+        struct wk_recs recs;
+        wk_recs_init(&recs);
+        for (size_t k = 0; k < an.n; k++)
+            wk_anomaly_record(&recs, &av[k], NULL);
+        if (recs.total)
+            rc = wk_write_retry(w, &recs);
+        wk_recs_fini(&recs);
+        free(av);
+    }
+    free(a.v);
+    return rc;
+}
+
 static int online_sample(struct worker *w, int64_t now)
 {
     int32_t reg = 0, on = 0;
@@ -94,6 +136,8 @@ int worker_analytics_run(struct worker *w, int32_t day, int64_t now_s)
     int rc = wk_rollup_run(w, day, now_s);
     if (rc == 0)
         rc = offline_rule(w, now_s); /* keyed per civil day of now: idempotent */
+    if (rc == 0)
+        rc = flap_rule(w, day); /* keyed per terminal and day: idempotent */
     pthread_mutex_unlock(&w->amu);
     if (rc == 0)
         wk_stat_add(w, &w->stats.analytics_runs, 1);

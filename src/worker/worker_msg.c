@@ -3,7 +3,8 @@
  *
  * Nothing here can fail the loop: an envelope that does not decode is counted and skipped;
  * a frame that does not parse or decode completely is kept raw (it is durable, so
- * confirming it is correct) and counted, with a rate-limited log line.
+ * confirming it is correct) with the reason (frames.error) and counted, with a
+ * rate-limited log line.
  * Thread: the worker's consumer thread only. */
 #include <jansson.h>
 #include <stdlib.h>
@@ -40,13 +41,50 @@ static void keep_raw_frame(struct worker *w, const struct mf_env *e)
     add_rec(w, &r);
 }
 
-static void decode_error(struct worker *w, const struct mf_env *e, const char *what, int rc)
+/* Why a frame did not decode, kept with its raw frame (frames.error) for the panel. The
+ * frame record was added last to w->recs.frames by keep_raw_frame (normalising adds no
+ * frame records; checked by its time anyway). */
+static void frame_error_set(struct worker *w, const struct mf_env *e, const char *text)
+{
+    if (w->recs.frames.n == 0)
+        return;
+    struct store_frame *x = &w->recs.frames.v[w->recs.frames.n - 1];
+    if (x->at_us == (int64_t)e->received_at_us && x->dir == 1)
+        x->error = wk_arena_dup(&w->recs.arena, text, strlen(text));
+}
+
+/* "AFN 0C F200 p1: no layout for this Fn; 3 bytes not decoded" from the decoder's state:
+ * the first unit that did not decode, or the identifier that stopped it. */
+static void decode_error_text(const struct gw_decoded *dec, int rc, char *out, size_t len)
+{
+    static const char *const why[] = { "decoded", "no layout for this Fn",
+                                       "truncated or a count over its cap",
+                                       "decoder caps reached" };
+    for (uint16_t u = 0; dec && u < dec->nunits; u++) {
+        const struct gw_unit *un = &dec->units[u];
+        if (un->status == GW_US_OK || un->status >= MF_ARRAY_LEN(why))
+            continue;
+        char pn[16];
+        if (un->pn == GW_PN_ALL)
+            snprintf(pn, sizeof(pn), "all points");
+        else
+            snprintf(pn, sizeof(pn), "p%u", (unsigned)un->pn);
+        snprintf(out, len, "AFN %02X F%u %s: %s; %zu bytes not decoded", (unsigned)un->afn,
+                 (unsigned)un->fn, pn, why[un->status], dec->rest_len);
+        return;
+    }
+    snprintf(out, len, "data unit identifier undefined or truncated (%s); %zu bytes not decoded",
+             mf_status_str(rc), dec ? dec->rest_len : 0);
+}
+
+static void decode_error(struct worker *w, const struct mf_env *e, const char *text)
 {
     char term[GW_TERMINAL_STRLEN];
     wk_stat_add(w, &w->stats.decode_errors, 1);
+    frame_error_set(w, e, text);
     gw_terminal_format(e->a1, e->a2, term);
     if (mf_ratelimit_allow(&w->rl_decode, WK_MOD))
-        mf_warn(WK_MOD, "%s: %s: %s (frame kept raw)", term, what, mf_status_str(rc));
+        mf_warn(WK_MOD, "%s: %s (frame kept raw)", term, text);
 }
 
 /* A frame answering a command: AFN=00 F2 (deny all) fails it, anything else answers it. */
@@ -160,14 +198,18 @@ static void on_frame(struct worker *w, const struct mf_env *e)
     wk_stat_add(w, &w->stats.frames, 1);
     keep_raw_frame(w, e);
     int rc = gw_frame_parse(e->payload, e->payload_len, GW_PW_LEN, &fr);
+    char why[200];
     if (rc != 0) {
-        decode_error(w, e, "frame does not parse", rc);
+        snprintf(why, sizeof(why), "frame does not parse: %s", mf_status_str(rc));
+        decode_error(w, e, why);
         return;
     }
     char *answer = NULL;
     rc = frame_normalise(w, e, &fr, e->cmd_id ? &answer : NULL);
-    if (rc != 0)
-        decode_error(w, e, "data units do not decode completely", rc);
+    if (rc != 0) {
+        decode_error_text(w->dec, rc, why, sizeof(why));
+        decode_error(w, e, why);
+    }
     if (e->cmd_id)
         frame_cmd_result(w, e, &fr, answer);
     free(answer);

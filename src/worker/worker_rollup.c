@@ -5,7 +5,8 @@
  * Store round-trips, not arithmetic, are the cost at 1,000,000 points: store_points_day_iter
  * yields the values of `date` and `date - 1` for every point in key order, so a history of H
  * days takes ceil(H / 2) passes; the history lives in one dense array (8 bytes per
- * point-day). Records are written in batches of at most WK_ROLLUP_CHUNK.
+ * point-day). Records are written in batches of at most WK_ROLLUP_CHUNK. The meter
+ * addresses seen over the window (store_meter_addr_iter, sparse) feed the replaced rule.
  * Thread: whoever calls worker_analytics_run (the scheduler thread, or a test), serialised
  * by w->amu. */
 #include <inttypes.h>
@@ -20,6 +21,7 @@
 
 #define WK_MOD "analytics"
 #define WK_ROLLUP_CHUNK 200000u
+#define WK_ADDRS_MAX 4000000u /* meter addresses read per rollup (the log comes off the wire) */
 
 struct area_tab {
     char **ids;
@@ -41,6 +43,8 @@ struct rollup {
     size_t n, cap;
     struct area_tab at;
     int unsorted;
+    struct proc_addr *addrs; /* meter addresses seen, sorted by (point, day) */
+    size_t naddrs, addrs_cap;
 };
 
 static uint64_t fnv(const char *s)
@@ -176,6 +180,56 @@ static int passk_cb(void *opaque, const struct store_point_day *p)
     return 0;
 }
 
+/* A meter address (12 BCD digits as stored) as a number; 0 (unknown) for anything else. */
+static uint64_t addr_number(const char *s)
+{
+    uint64_t v = 0;
+    size_t n = 0;
+    for (; s && *s; s++, n++) {
+        if (*s < '0' || *s > '9' || n >= 12)
+            return 0;
+        v = v * 10 + (uint64_t)(*s - '0');
+    }
+    return v;
+}
+
+static int addr_cb(void *opaque, const struct store_meter_addr *a)
+{
+    struct rollup *r = opaque;
+    uint64_t v = addr_number(a->addr);
+    if (v == 0 || r->naddrs >= WK_ADDRS_MAX)
+        return 0;
+    if (r->naddrs == r->addrs_cap) {
+        r->addrs_cap = r->addrs_cap ? r->addrs_cap * 2 : 256;
+        r->addrs = mf_realloc(r->addrs, r->addrs_cap * sizeof(*r->addrs));
+    }
+    r->addrs[r->naddrs++] =
+        (struct proc_addr){ proc_point_key(a->term, a->pn), wk_civil_day(a->seen_at), v };
+    return 0;
+}
+
+static int addr_cmp(const void *a, const void *b)
+{
+    const struct proc_addr *x = a, *y = b;
+    if (x->point != y->point)
+        return x->point < y->point ? -1 : 1;
+    return (x->day > y->day) - (x->day < y->day);
+}
+
+/* The addresses in force over the history window (the replaced rule). The store orders
+ * them by terminal text, pn and time: key order already, sorted again only if not. */
+static int rollup_read_addrs(struct rollup *r)
+{
+    int rc = store_meter_addr_iter(r->w->ast, wk_day_start_utc(r->first_day),
+                                   wk_day_start_utc(r->day + 1), addr_cb, r);
+    for (size_t k = 1; rc == 0 && k < r->naddrs; k++)
+        if (addr_cmp(&r->addrs[k - 1], &r->addrs[k]) > 0) {
+            qsort(r->addrs, r->naddrs, sizeof(*r->addrs), addr_cmp);
+            break;
+        }
+    return rc;
+}
+
 static int rollup_read(struct rollup *r)
 {
     struct worker *w = r->w;
@@ -196,7 +250,7 @@ static int rollup_read(struct rollup *r)
         if (rc != 0)
             return rc;
     }
-    return 0;
+    return rollup_read_addrs(r);
 }
 
 /* Write one batch, retrying while the store says retry later (bounded by stop). */
@@ -257,28 +311,35 @@ static const char *area_id(const struct rollup *r, uint32_t a)
     return a == PROC_NO_AREA || a >= r->at.n ? NULL : r->at.ids[a];
 }
 
-/* What the panel shows (the store computes rate = (supply - consumed) / supply):
- * consumed = the measured customers plus, when some are missing, their allowance, so the
- * rate of an incomplete area is the estimate the rule judged (never the partial sum's
- * inflated loss); supply 0 (rate null) when the supply or the allowance is unknown.
- * HIGH_DESPITE_MISSING is stored as high, meters_counted < meters_expected telling it apart. */
+/* What the panel shows: consumed = the measured customers plus, when some are missing,
+ * their allowance, so the rate of an incomplete area is the estimate the rule judged (never
+ * the partial sum's inflated loss); the rate is NULL when it cannot be computed (supply
+ * unknown or 0, or no allowance estimate), the supply NULL when unknown. */
 static void loss_record(struct wk_recs *recs, const struct rollup *r,
                         const struct proc_area_out *a, int64_t now)
 {
     struct store_line_loss *x = wk_recs_line_loss(recs);
-    int unknown = a->status == PROC_LOSS_INCOMPLETE && a->allowance_e4 < 0;
+    int estimated = a->status == PROC_LOSS_INCOMPLETE && a->supply_e4 > 0 &&
+                    a->allowance_e4 >= 0; /* area_missing computed loss_e4 */
     x->date = r->day;
     x->area = area_id(r, a->area);
-    x->supply_kwh = a->supply_e4 > 0 && !unknown ? (double)a->supply_e4 / 10000.0 : 0.0;
+    x->has_supply = a->supply_e4 >= 0;
+    x->supply_kwh = x->has_supply ? (double)a->supply_e4 / 10000.0 : 0.0;
+    x->has_allowance = a->allowance_e4 >= 0;
+    x->allowance_kwh = x->has_allowance ? (double)a->allowance_e4 / 10000.0 : 0.0;
     x->consumed_kwh = (double)(a->customers_e4 + (a->allowance_e4 > 0 ? a->allowance_e4 : 0)) /
                       10000.0;
+    x->has_rate = (a->has_rate || estimated) && a->supply_e4 > 0;
+    x->rate = x->has_rate ? (double)a->loss_e4 / (double)a->supply_e4 : 0.0;
+    x->has_threshold = a->area < r->at.n;
+    x->threshold = x->has_threshold ? (double)r->at.high_ppm[a->area] / 1e6 : 0.0;
     x->meters_expected = (int32_t)a->expected;
     x->meters_counted = (int32_t)(a->customers_with_cons + (a->supply_e4 >= 0 ? 1u : 0u));
-    x->flag = a->status == PROC_LOSS_HIGH || a->status == PROC_LOSS_HIGH_DESPITE_MISSING
-                  ? STORE_LOSS_HIGH
-              : a->status == PROC_LOSS_NEGATIVE ? STORE_LOSS_NEGATIVE
-              : a->status == PROC_LOSS_OK       ? STORE_LOSS_OK
-                                                : STORE_LOSS_INCOMPLETE; /* incl. no supply */
+    x->flag = a->status == PROC_LOSS_HIGH                   ? STORE_LOSS_HIGH
+              : a->status == PROC_LOSS_HIGH_DESPITE_MISSING ? STORE_LOSS_HIGH_MISSING
+              : a->status == PROC_LOSS_NEGATIVE             ? STORE_LOSS_NEGATIVE
+              : a->status == PROC_LOSS_OK                   ? STORE_LOSS_OK
+                                                            : STORE_LOSS_INCOMPLETE; /* incl. no supply */
     x->computed_at = now;
 }
 
@@ -340,8 +401,8 @@ static int write_summary(struct rollup *r, const struct proc_rollup_out *out, in
 static int rollup_compute(struct rollup *r, int64_t now)
 {
     struct worker *w = r->w;
-    struct proc_rollup_in in = { r->day, r->pts, r->n, r->at.n, r->at.high_ppm, r->hist,
-                                 r->hist_days };
+    struct proc_rollup_in in = { r->day,       r->pts,      r->n,   r->at.n, r->at.high_ppm,
+                                 r->hist,      r->hist_days, r->addrs, r->naddrs };
     struct proc_rollup_out out;
     memset(&out, 0, sizeof(out));
     out.cons = mf_calloc(r->n ? r->n : 1, sizeof(*out.cons));
@@ -382,6 +443,7 @@ int wk_rollup_run(struct worker *w, int32_t day, int64_t now)
     free(r.pts);
     free(r.online);
     free(r.hist);
+    free(r.addrs);
     area_free(&r.at);
     return rc;
 }

@@ -98,7 +98,7 @@ static void fuzz_analytics(const uint8_t *data, size_t size)
         hist[k] = k < n ? ind[k].kwh_e4 : PROC_HIST_NONE;
     struct proc_cons cons[2];
     struct proc_area_out area;
-    struct proc_rollup_in in = { 115, pts, 2, 1, NULL, hist, 16 };
+    struct proc_rollup_in in = { 115, pts, 2, 1, NULL, hist, 16, NULL, 0 };
     struct proc_rollup_out out = { cons, &area, 0, 0, an };
     if (proc_rollup(&cfg, &in, &out) != 0 || out.collected > out.expected)
         fail();

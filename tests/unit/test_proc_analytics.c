@@ -204,7 +204,7 @@ MF_TEST(rollup_success_loss_stopped)
             hist[i * 2 + d] = vals[i][d] >= 0 ? KWH(vals[i][d], 0) : PROC_HIST_NONE;
     struct proc_cons cons[9];
     struct proc_area_out areas[3];
-    struct proc_rollup_in in = { D, pts, 9, 3, NULL, hist, 2 };
+    struct proc_rollup_in in = { D, pts, 9, 3, NULL, hist, 2, NULL, 0 };
     struct proc_rollup_out out = { cons, areas, 0, 0, anoms() };
     CHECK_EQ_INT(proc_rollup(&c, &in, &out), 0);
     CHECK_EQ_INT(out.expected, 9);
@@ -231,16 +231,30 @@ MF_TEST(rollup_success_loss_stopped)
     CHECK_EQ_INT(areas[2].expected, 2);
     CHECK_EQ_INT(areas[2].collected, 1);
 
-    CHECK_EQ_INT(out.anoms.n, 1);
-    CHECK_EQ_INT(an_buf[0].kind, PROC_AN_STOPPED);
-    CHECK_EQ_INT(an_buf[0].point, pts[3].key);
+    /* area 0 high: line_loss on its supply point p1 (loss 15 of 100 kWh, limit 10 % = 10
+     * kWh, no customer missing), then the stopped p4 */
+    CHECK_EQ_INT(out.anoms.n, 2);
+    CHECK_EQ_INT(an_buf[0].kind, PROC_AN_LINE_LOSS);
+    CHECK_EQ_INT(an_buf[0].point, pts[0].key);
+    CHECK_EQ_INT(an_buf[0].severity, PROC_SEV_MAJOR);
+    CHECK_EQ_INT(an_buf[0].day, D);
+    CHECK_EQ_INT(an_buf[0].value, KWH(15, 0));
     CHECK_EQ_INT(an_buf[0].ref, KWH(100, 0));
+    CHECK_EQ_INT(an_buf[0].threshold, KWH(10, 0));
+    CHECK_EQ_INT(an_buf[0].count, 0);
+    CHECK_STR(an_buf[0].detail,
+              "supply 1000000, consumed 850000 (e-4 kWh): loss 150000 ppm > 100000");
+    CHECK_EQ_INT(an_buf[1].kind, PROC_AN_STOPPED);
+    CHECK_EQ_INT(an_buf[1].point, pts[3].key);
+    CHECK_EQ_INT(an_buf[1].ref, KWH(100, 0));
 
     /* 15 % with the threshold raised to 15 %: not above it, ok */
     c.loss_high_pct = 15;
     out.anoms = anoms();
     CHECK_EQ_INT(proc_rollup(&c, &in, &out), 0);
     CHECK_EQ_INT(areas[0].status, PROC_LOSS_OK);
+    CHECK_EQ_INT(out.anoms.n, 1); /* the stopped meter only: no line_loss at 15 % */
+    CHECK_EQ_INT(an_buf[0].kind, PROC_AN_STOPPED);
     /* unsorted input is refused */
     struct proc_point sw = pts[0];
     pts[0] = pts[1];
@@ -260,7 +274,7 @@ MF_TEST(rollup_stopped_needs_supply_evidence)
     int64_t hist[4] = { KWH(5, 0), PROC_HIST_NONE, KWH(7, 0), KWH(7, 0) };
     struct proc_cons cons[2];
     struct proc_area_out areas[1];
-    struct proc_rollup_in in = { D, pts, 2, 1, NULL, hist, 2 };
+    struct proc_rollup_in in = { D, pts, 2, 1, NULL, hist, 2, NULL, 0 };
     struct proc_rollup_out out = { cons, areas, 0, 0, anoms() };
     CHECK_EQ_INT(proc_rollup(&c, &in, &out), 0);
     CHECK_EQ_INT(out.anoms.n, 0);
@@ -297,7 +311,7 @@ MF_TEST(rollup_loss_high_despite_missing)
     int32_t thr[2] = { 100000, 137500 };
     struct proc_cons cons[10];
     struct proc_area_out areas[2];
-    struct proc_rollup_in in = { D, pts, 10, 2, thr, hist, 5 };
+    struct proc_rollup_in in = { D, pts, 10, 2, thr, hist, 5, NULL, 0 };
     struct proc_rollup_out out = { cons, areas, 0, 0, anoms() };
     CHECK_EQ_INT(proc_rollup(&c, &in, &out), 0);
     CHECK_EQ_INT(cons[2].status, PROC_CONS_MISSING);
@@ -345,7 +359,7 @@ MF_TEST(rollup_multiplier_and_area_threshold)
     int32_t thr[1] = { 50000 };
     struct proc_cons cons[3];
     struct proc_area_out areas[1];
-    struct proc_rollup_in in = { D, pts, 3, 1, thr, hist, 2 };
+    struct proc_rollup_in in = { D, pts, 3, 1, thr, hist, 2, NULL, 0 };
     struct proc_rollup_out out = { cons, areas, 0, 0, anoms() };
     CHECK_EQ_INT(proc_rollup(&c, &in, &out), 0);
     CHECK_EQ_INT(cons[0].kwh_e4, KWH(100, 0));
@@ -359,6 +373,89 @@ MF_TEST(rollup_multiplier_and_area_threshold)
     CHECK_EQ_INT(areas[0].status, PROC_LOSS_OK);
     in.hist_days = 0;
     CHECK_EQ_INT(proc_rollup(&c, &in, &out), -4);
+}
+
+/* Meter replacement seen in the meter table (the worker's path: proc_rollup with addrs).
+ * Days D-2, D-1, D; all three points read 100, 110, 112 kWh (D alone would be 2 kWh, ok).
+ *  p1: 440300001001 seen at D-10, 440300001002 seen on D: the meter at the end of D is not
+ *      the one of D-1: replaced, no consumption, anomaly replaced (112 / 110).
+ *  p2: one address seen at D-1 (nothing to compare): ok, 2 kWh.
+ *  p3: changed on D-1 (the D-2 -> D-1 step is the replacement), same meter D-1 -> D: ok. */
+MF_TEST(rollup_replaced_from_meter_addresses)
+{
+    struct proc_cfg c = cfg_default();
+    struct proc_point pts[3] = { { 1, PROC_NO_AREA, PROC_ROLE_OTHER, 0, 1 },
+                                 { 2, PROC_NO_AREA, PROC_ROLE_OTHER, 0, 1 },
+                                 { 3, PROC_NO_AREA, PROC_ROLE_OTHER, 0, 1 } };
+    int64_t hist[9];
+    for (int i = 0; i < 3; i++) {
+        hist[i * 3 + 0] = KWH(100, 0);
+        hist[i * 3 + 1] = KWH(110, 0);
+        hist[i * 3 + 2] = KWH(112, 0);
+    }
+    struct proc_addr ad[5] = { { 1, D - 10, 440300001001ull }, { 1, D, 440300001002ull },
+                               { 2, D - 1, 440300001003ull },  { 3, D - 5, 440300001004ull },
+                               { 3, D - 1, 440300001005ull } };
+    struct proc_cons cons[3];
+    struct proc_rollup_in in = { D, pts, 3, 0, NULL, hist, 3, ad, 5 };
+    struct proc_rollup_out out = { cons, NULL, 0, 0, anoms() };
+    CHECK_EQ_INT(proc_rollup(&c, &in, &out), 0);
+    CHECK_EQ_INT(cons[0].status, PROC_CONS_REPLACED);
+    CHECK_EQ_INT(cons[1].status, PROC_CONS_OK);
+    CHECK_EQ_INT(cons[1].kwh_e4, KWH(2, 0));
+    CHECK_EQ_INT(cons[2].status, PROC_CONS_OK);
+    CHECK_EQ_INT(cons[2].kwh_e4, KWH(2, 0));
+    CHECK_EQ_INT(out.anoms.n, 1);
+    CHECK_EQ_INT(an_buf[0].kind, PROC_AN_REPLACED);
+    CHECK_STR(proc_anomaly_kind_str(an_buf[0].kind), "replaced");
+    CHECK_EQ_INT(an_buf[0].point, 1);
+    CHECK_EQ_INT(an_buf[0].value, KWH(112, 0));
+    CHECK_EQ_INT(an_buf[0].ref, KWH(110, 0));
+    /* without the addresses the same values are an ordinary day */
+    in.addrs = NULL;
+    in.naddrs = 0;
+    out.anoms = anoms();
+    CHECK_EQ_INT(proc_rollup(&c, &in, &out), 0);
+    CHECK_EQ_INT(cons[0].status, PROC_CONS_OK);
+    CHECK_EQ_INT(out.anoms.n, 0);
+    /* addresses out of order are refused */
+    struct proc_addr bad[2] = { { 2, D, 1 }, { 1, D, 2 } };
+    in.addrs = bad;
+    in.naddrs = 2;
+    CHECK_EQ_INT(proc_rollup(&c, &in, &out), -4);
+}
+
+/* Flapping (defaults 10 logins and 10 offline changes in the day). */
+MF_TEST(flapping_thresholds)
+{
+    struct proc_cfg c = cfg_default();
+    struct proc_sessions s[4] = { { 0x44030001u, 10, 10, 1000 }, { 0x44030002u, 10, 9, 1001 },
+                                  { 0x44030003u, 9, 12, 1002 },  { 0x44030004u, 40, 39, 1003 } };
+    struct proc_anoms a = anoms();
+    proc_flapping(&c, D, s, 4, &a);
+    CHECK_EQ_INT(a.n, 2);
+    CHECK_EQ_INT(an_buf[0].kind, PROC_AN_FLAPPING);
+    CHECK_STR(proc_anomaly_kind_str(an_buf[0].kind), "flapping");
+    CHECK_EQ_INT(an_buf[0].point, proc_point_key(0x44030001u, 0));
+    CHECK_EQ_INT(an_buf[0].day, D);
+    CHECK_EQ_INT(an_buf[0].at, 1000);
+    CHECK_EQ_INT(an_buf[0].value, 10);
+    CHECK_EQ_INT(an_buf[0].ref, 10);
+    CHECK_EQ_INT(an_buf[0].threshold, 10);
+    CHECK_EQ_INT(an_buf[0].severity, PROC_SEV_MINOR);
+    CHECK_STR(an_buf[0].detail, "10 logins and 10 offline changes in the day (limits 10 and 10)");
+    CHECK_EQ_INT(an_buf[1].point, proc_point_key(0x44030004u, 0));
+    CHECK_EQ_INT(an_buf[1].value, 40);
+    /* thresholds from the configuration */
+    c.flap_min_logins = 9;
+    c.flap_min_offlines = 9;
+    a = anoms();
+    proc_flapping(&c, D, s, 4, &a);
+    CHECK_EQ_INT(a.n, 4);
+    c.flap_min_logins = 41;
+    a = anoms();
+    proc_flapping(&c, D, s, 4, &a);
+    CHECK_EQ_INT(a.n, 0);
 }
 
 MF_TEST(voltage_limits_220_minus10_plus7)

@@ -294,6 +294,10 @@ MF_TEST(undecodable_frame_kept_raw_and_confirmed)
     CHECK_EQ_INT(json_array_size(frames), 1);
     const char *hex = json_string_value(json_object_get(json_array_get(frames, 0), "hex"));
     CHECK(hex && strncmp(hex, "68 ", 3) == 0);
+    /* why: DA 01 01 = p1, DT 80 18 = F(24 x 8 + 8) = F200, 3 data bytes after it */
+    const char *why = json_string_value(json_object_get(json_array_get(frames, 0), "error"));
+    CHECK(why != NULL);
+    CHECK_STR(why ? why : "", "AFN 0C F200 p1: no layout for this Fn; 3 bytes not decoded");
     json_decref(j);
     fix_close(&f);
 }
@@ -492,6 +496,94 @@ MF_TEST(analytics_rollup_and_recollect)
     txt = dump(j);
     CHECK(strstr(txt, "\"collected\":7") != NULL);
     mq_consumer_close(front);
+    fix_close(&f);
+}
+
+/* The analytics run's newer rules against the store, inputs by hand (D = 2026-11-25 in
+ * Asia/Shanghai, which starts at 16:00 UTC on D - 1):
+ *  - area A1 (threshold 10 %): supply p1 1000 -> 1100 (100 kWh), customers p2 100 -> 130 and
+ *    p3 200 -> 250 (80 kWh): loss 20 kWh = 20 %: high, an anomaly line_loss on p1, the row
+ *    with rate 0.2, threshold 0.1, allowance 0, flag 1;
+ *  - p4 (no area) 10 -> 12 kWh, but the terminal's meter table showed 440300000004 for it on
+ *    D - 1 and 440300000099 on D: replaced (no consumption, anomaly replaced);
+ *  - 0171-0822 logged in 10 times and dropped 10 times on D: flapping; 0171-0823 logged in
+ *    3 times: not. */
+MF_TEST(analytics_line_loss_replaced_flapping)
+{
+    struct fix f;
+    fix_open(&f, NULL, 0);
+    int32_t D = mf_date_to_days(2026, 11, 25);
+    int64_t d0 = (int64_t)D * 86400 - 8 * 3600; /* 00:00 of D, civil */
+    struct store_area a1 = { "A1", "area one", T1, 1, 1, 0.10 };
+    CHECK_EQ_INT(store_area_put(f.st, &a1), 0);
+    struct store_terminal t = { T1, "t1", "A1", NULL, 1, 0, 1 };
+    CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
+    static const double prev[5] = { 0, 1000, 100, 200, 10 };
+    static const double today[5] = { 0, 1100, 130, 250, 12 };
+    for (uint16_t pn = 1; pn <= 4; pn++) {
+        struct store_meter m = { T1, pn, "", pn <= 3 ? "A1" : NULL, "resident", pn == 1, 1.0 };
+        CHECK_EQ_INT(store_meter_put(f.st, &m), 0);
+        put_frozen(f.st, pn, D - 1, prev[pn]);
+        put_frozen(f.st, pn, D, today[pn]);
+    }
+    struct store_meter_cfg mc[2] = {
+        { T1, 4, 4, 2, 3, 30, 4, 0x11, "440300000004", NULL, d0 - 12 * 3600 },
+        { T1, 4, 4, 2, 3, 30, 4, 0x11, "440300000099", NULL, d0 + 10 * 3600 },
+    };
+    struct store_session ss[23];
+    size_t ns = 0;
+    for (int k = 0; k < 10; k++) {
+        ss[ns++] = (struct store_session){ T1, 1, 0, 0, "online", NULL, d0 + 3600 + k * 60 };
+        ss[ns++] = (struct store_session){ T1, 0, 0, 0, "closed", NULL, d0 + 3630 + k * 60 };
+    }
+    for (int k = 0; k < 3; k++)
+        ss[ns++] = (struct store_session){ T1 + 1, 1, 0, 0, "online", NULL, d0 + 7200 + k };
+    struct store_batch b = { .meter_cfg = mc, .n_meter_cfg = 2, .sessions = ss,
+                             .n_sessions = ns };
+    CHECK_EQ_INT(store_batch_write(f.st, &b), 0);
+
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, d0 + 86400 + 3600), 0);
+    json_t *j = NULL;
+    CHECK_EQ_INT(store_kpi_lineloss_json(f.st, D, D, "A1", &j), 0);
+    json_t *row = json_array_get(j, 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(row, "flag")), 1);
+    CHECK_NEAR(json_real_value(json_object_get(row, "rate")), 0.2, 1e-12);
+    CHECK_NEAR(json_real_value(json_object_get(row, "supply_kwh")), 100, 1e-9);
+    CHECK_NEAR(json_real_value(json_object_get(row, "consumed_kwh")), 80, 1e-9);
+    CHECK_NEAR(json_real_value(json_object_get(row, "threshold")), 0.1, 1e-12);
+    CHECK_NEAR(json_real_value(json_object_get(row, "allowance_kwh")), 0, 1e-12);
+    json_decref(j);
+    struct store_anomaly_filter af;
+    memset(&af, 0, sizeof(af));
+    af.kind = "line_loss";
+    CHECK_EQ_INT(store_anomalies_json(f.st, &af, &j), 0);
+    char *txt = dump(j);
+    CHECK(strstr(txt, "\"total\":1") != NULL);
+    CHECK(strstr(txt, "\"area\":\"A1\"") != NULL);
+    CHECK(strstr(txt, "\"pn\":1,") != NULL);
+    CHECK(strstr(txt, "\"value\":20") != NULL);
+    af.kind = "replaced";
+    CHECK_EQ_INT(store_anomalies_json(f.st, &af, &j), 0);
+    txt = dump(j);
+    CHECK(strstr(txt, "\"total\":1") != NULL);
+    CHECK(strstr(txt, "\"pn\":4,") != NULL);
+    CHECK(strstr(txt, "\"value\":12") != NULL);
+    CHECK(strstr(txt, "\"ref\":10") != NULL);
+    CHECK_EQ_INT(store_point_daily_json(f.st, "0171-0822", 4, D, D, &j), 0);
+    txt = dump(j);
+    CHECK(strstr(txt, "\"flags\":2") != NULL); /* stored as reset/replaced, no kWh */
+    af.kind = "flapping";
+    CHECK_EQ_INT(store_anomalies_json(f.st, &af, &j), 0);
+    txt = dump(j);
+    CHECK(strstr(txt, "\"total\":1") != NULL);
+    CHECK(strstr(txt, "\"terminal\":\"0171-0822\"") != NULL);
+    CHECK(strstr(txt, "\"value\":10") != NULL);
+    CHECK(strstr(txt, "\"date\":\"2026-11-25\"") != NULL);
+    /* a second run keeps one anomaly of each */
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, d0 + 86400 + 7200), 0);
+    CHECK_EQ_INT(store_anomalies_json(f.st, &af, &j), 0);
+    txt = dump(j);
+    CHECK(strstr(txt, "\"total\":1") != NULL);
     fix_close(&f);
 }
 
