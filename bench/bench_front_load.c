@@ -20,14 +20,16 @@
  *      queue's durable hand-off) and of the heartbeats (answered at once).
  * A report is one F129 frame of --points N points (1..8, pn 1..N, one data unit each, as
  * `meterflow sim` builds them): 16 + 35 N bytes, N reports. "reports" = confirmed report
- * frames x N.
+ * frames x N. --coalesce 1: the frames one read's answers (or one refill) release on a
+ * connection go out in one write, as TCP coalesces back-to-back frames (default: one write
+ * per frame, one frame per segment with TCP_NODELAY).
  * Every answer is checked (terminal address, C, RSEQ = a PSEQ outstanding); "bad" counts
  * mismatches and "checksum" sums (a2 * 16 + rseq) of the reports confirmed, so a fast wrong
  * build is caught.
  *
  *   bench_front_load --port P [--conns N] [--term-base T] [--src-base S] [--per-ip 1000]
  *                    [--hold-s 0] [--hb-s 60] [--frames 0] [--rate 0] [--load-conns 1000]
- *                    [--window 1] [--points 1] [--reports-only 0]
+ *                    [--window 1] [--points 1] [--reports-only 0] [--coalesce 0]
  *                    [--server-pid PID] [--broker-pid PID]
  * Thread: one (its own loop). */
 #include <arpa/inet.h>
@@ -66,7 +68,8 @@ static struct {
     uv_loop_t *loop;
     struct lc *c;
     uint32_t n, connecting, next_connect, online, dead;
-    int port, per_ip, src_base, hold_s, hb_s, load_conns, window, points, reports_only;
+    int port, per_ip, src_base, hold_s, hb_s, load_conns, window, points, reports_only,
+        coalesce;
     uint32_t term_base;
     uint64_t frames, sent, answered, answered_reports, bad, checksum, expect_checksum;
     double rate, budget;
@@ -139,7 +142,16 @@ static void on_write(uv_write_t *w, int status)
     free(w);
 }
 
-static void send_bytes(struct lc *c, const uint8_t *p, size_t n)
+/* --coalesce 1: frames sent to one connection while handling one read (or one refill) are
+ * staged here and written together, as TCP would coalesce a terminal's back-to-back frames;
+ * the client then costs about one write per read instead of one per frame. */
+static struct {
+    struct lc *c; /* staging for this connection, or NULL: write at once */
+    size_t len;
+    uint8_t buf[15 * REPORT_MAX];
+} stage;
+
+static void send_now(struct lc *c, const uint8_t *p, size_t n)
 {
     uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned)n);
     if (uv_try_write((uv_stream_t *)&c->tcp, &b, 1) == (int)n)
@@ -148,6 +160,31 @@ static void send_bytes(struct lc *c, const uint8_t *p, size_t n)
     memcpy(w + 1, p, n);
     b = uv_buf_init((char *)(w + 1), (unsigned)n);
     uv_write(w, (uv_stream_t *)&c->tcp, &b, 1, on_write);
+}
+
+static void send_bytes(struct lc *c, const uint8_t *p, size_t n)
+{
+    if (stage.c != c || stage.len + n > sizeof(stage.buf)) {
+        send_now(c, p, n);
+        return;
+    }
+    memcpy(stage.buf + stage.len, p, n);
+    stage.len += n;
+}
+
+static void stage_begin(struct lc *c)
+{
+    if (L.coalesce)
+        stage.c = c;
+}
+
+static void stage_flush(void)
+{
+    struct lc *c = stage.c;
+    stage.c = NULL;
+    if (c && stage.len)
+        send_now(c, stage.buf, stage.len);
+    stage.len = 0;
 }
 
 /* The next PSEQ not outstanding on c (the caller checked c->nout < L.window <= 15). */
@@ -230,6 +267,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
         }
         return;
     }
+    stage_begin(c); /* refills of this read go out in one write (--coalesce 1) */
     for (ssize_t i = 0; i < n; i++) {
         if (c->len == 0 && (uint8_t)b->base[i] != 0x68)
             continue;
@@ -245,6 +283,7 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
             }
         }
     }
+    stage_flush();
 }
 
 static void start_connect(void);
@@ -295,8 +334,36 @@ static void start_connect(void)
     }
 }
 
-/* CPU (clock ticks) of the server: all threads, and the "front-io" ones. */
-static void server_cpu(uint64_t *total, uint64_t *io)
+/* Server CPU by thread name (threads of one name summed), at the start [0] and end [1] of
+ * the load phase: where the front's CPU goes (front-io, rdk:broker*, rdk:main, ...). */
+#define MAX_TNAMES 16
+static struct {
+    char name[16];
+    uint64_t ticks[2], sys[2]; /* user + system; system */
+} tnames[MAX_TNAMES];
+static int ntnames;
+
+static void tname_add(const char *name, size_t len, int end, uint64_t ticks, uint64_t sys)
+{
+    int i;
+    len = MF_MIN(len, sizeof(tnames[0].name) - 1);
+    for (i = 0; i < ntnames; i++)
+        if (strlen(tnames[i].name) == len && memcmp(tnames[i].name, name, len) == 0)
+            break;
+    if (i == ntnames) {
+        if (ntnames == MAX_TNAMES)
+            return;
+        memcpy(tnames[i].name, name, len);
+        tnames[i].name[len] = 0;
+        ntnames++;
+    }
+    tnames[i].ticks[end] += ticks;
+    tnames[i].sys[end] += sys;
+}
+
+/* CPU (clock ticks) of the server: all threads, and the "front-io" ones; by name into
+ * tnames[].ticks[end]. */
+static void server_cpu(uint64_t *total, uint64_t *io, int end)
 {
     char path[128], line[1024];
     *total = *io = 0;
@@ -321,11 +388,29 @@ static void server_cpu(uint64_t *total, uint64_t *io)
                 *total += ut + st;
                 if (strncmp(open + 1, "front-io", 8) == 0)
                     *io += ut + st;
+                tname_add(open + 1, (size_t)(close - open - 1), end, ut + st, st);
             }
         }
         fclose(f);
     }
     uv_fs_req_cleanup(&req);
+}
+
+/* Busy and total jiffies of the machine (/proc/stat "cpu"). */
+static void machine_cpu(uint64_t *busy, uint64_t *all)
+{
+    unsigned long long v[8] = { 0 };
+    FILE *f = fopen("/proc/stat", "r");
+    *busy = *all = 0;
+    if (!f)
+        return;
+    if (fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3],
+               &v[4], &v[5], &v[6], &v[7]) == 8) {
+        for (int i = 0; i < 8; i++)
+            *all += v[i];
+        *busy = *all - v[3] - v[4]; /* idle, iowait */
+    }
+    fclose(f);
 }
 
 static long server_rss(void)
@@ -363,15 +448,36 @@ static uint64_t proc_cpu(int pid)
     return ut + st;
 }
 
-static uint64_t self_cpu_us(void)
+/* This process's CPU, all and system, in us. */
+static uint64_t self_cpu_us(uint64_t *sys_us)
 {
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
-    return (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec +
-           (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
+    *sys_us = (uint64_t)ru.ru_stime.tv_sec * 1000000u + (uint64_t)ru.ru_stime.tv_usec;
+    return (uint64_t)ru.ru_utime.tv_sec * 1000000u + (uint64_t)ru.ru_utime.tv_usec + *sys_us;
 }
 
-static uint64_t cpu0_total, cpu0_io, cpu0_broker, cpu0_self_us;
+/* Read- and write-type system calls of a process so far (/proc/<pid>/io syscr, syscw). */
+static void proc_syscalls(const char *pid, uint64_t rw[2])
+{
+    char path[64], line[128];
+    unsigned long long v;
+    rw[0] = rw[1] = 0;
+    snprintf(path, sizeof(path), "/proc/%s/io", pid);
+    FILE *f = fopen(path, "r");
+    while (f && fgets(line, sizeof(line), f)) {
+        if (sscanf(line, "syscr: %llu", &v) == 1)
+            rw[0] = v;
+        else if (sscanf(line, "syscw: %llu", &v) == 1)
+            rw[1] = v;
+    }
+    if (f)
+        fclose(f);
+}
+
+static uint64_t cpu0_total, cpu0_io, cpu0_broker, cpu0_self_us, cpu0_self_sys_us, mach0_busy,
+    mach0_all, sc0_server[2], sc0_self[2];
+static char server_pid_s[16];
 static long rss_idle = -1;
 
 static void finish(void)
@@ -379,7 +485,12 @@ static void finish(void)
     uint64_t t1, i1, now = mf_mono_us();
     double secs = (double)(now - L.t_phase) / 1e6;
     double tick_us = 1e6 / (double)sysconf(_SC_CLK_TCK);
-    server_cpu(&t1, &i1);
+    uint64_t mb, ma, self_sys, sc_server[2], sc_self[2];
+    server_cpu(&t1, &i1, 1);
+    machine_cpu(&mb, &ma);
+    uint64_t self_us = self_cpu_us(&self_sys);
+    proc_syscalls(server_pid_s, sc_server);
+    proc_syscalls("self", sc_self);
     double nf = L.answered ? (double)L.answered : 1.0;
     double reports = (double)L.answered_reports * L.points;
     if (secs <= 0)
@@ -388,23 +499,43 @@ static void finish(void)
            "rss_kib=%ld frames=%llu secs=%.3f rate=%.0f window=%d points=%d "
            "report_frames_per_s=%.0f reports_per_s=%.0f cpu_io_us_per_frame=%.2f "
            "cpu_total_us_per_frame=%.2f cpu_broker_us_per_frame=%.2f "
-           "cpu_client_us_per_frame=%.2f rep_p50_us=%llu rep_p99_us=%llu rep_p999_us=%llu "
-           "hb_p50_us=%llu hb_p99_us=%llu reconnect_s=%.3f reonline=%u bad=%llu checksum=%s\n",
+           "cpu_client_us_per_frame=%.2f cpu_client_sys_us_per_frame=%.2f "
+           "server_reads_per_frame=%.2f server_writes_per_frame=%.2f "
+           "client_reads_per_frame=%.2f client_writes_per_frame=%.2f rep_p50_us=%llu "
+           "rep_p99_us=%llu rep_p999_us=%llu hb_p50_us=%llu hb_p99_us=%llu reconnect_s=%.3f "
+           "reonline=%u machine_busy_pct=%.0f bad=%llu checksum=%s",
            L.n, L.online_first, L.dead, (double)(L.t_online - L.t0) / 1e6,
            L.online_first / ((double)(L.t_online - L.t0 + 1) / 1e6), rss_idle,
            (unsigned long long)L.answered, secs, (double)L.answered / secs, L.window, L.points,
            (double)L.answered_reports / secs, reports / secs,
            (double)(i1 - cpu0_io) * tick_us / nf, (double)(t1 - cpu0_total) * tick_us / nf,
            (double)(proc_cpu(L.broker_pid) - cpu0_broker) * tick_us / nf,
-           (double)(self_cpu_us() - cpu0_self_us) / nf,
+           (double)(self_us - cpu0_self_us) / nf, (double)(self_sys - cpu0_self_sys_us) / nf,
+           (double)(sc_server[0] - sc0_server[0]) / nf, (double)(sc_server[1] - sc0_server[1]) / nf,
+           (double)(sc_self[0] - sc0_self[0]) / nf, (double)(sc_self[1] - sc0_self[1]) / nf,
            (unsigned long long)mf_hist_quantile(&L.rep, 0.5),
            (unsigned long long)mf_hist_quantile(&L.rep, 0.99),
            (unsigned long long)mf_hist_quantile(&L.rep, 0.999),
            (unsigned long long)mf_hist_quantile(&L.hb, 0.5),
            (unsigned long long)mf_hist_quantile(&L.hb, 0.99),
            L.t_reonline ? (double)(L.t_reonline - L.t_signal) / 1e6 : -1.0,
-           L.t_reonline ? L.online : 0, (unsigned long long)L.bad,
-           L.checksum == L.expect_checksum ? "ok" : "MISMATCH");
+           L.t_reonline ? L.online : 0,
+           ma > mach0_all ? 100.0 * (double)(mb - mach0_busy) / (double)(ma - mach0_all) : 0.0,
+           (unsigned long long)L.bad, L.checksum == L.expect_checksum ? "ok" : "MISMATCH");
+    /* per server thread name, us per frame: name:us,name:us (spaces in names -> _) */
+    for (int i = 0, first = 1; i < ntnames; i++) {
+        double us = (double)(tnames[i].ticks[1] - tnames[i].ticks[0]) * tick_us / nf;
+        double sys = (double)(tnames[i].sys[1] - tnames[i].sys[0]) * tick_us / nf;
+        if (us < 0.005 || tnames[i].ticks[1] < tnames[i].ticks[0])
+            continue;
+        for (char *q = tnames[i].name; *q; q++)
+            if (*q == ' ' || *q == ',' || *q == ':')
+                *q = '_';
+        printf("%s%s:%.2f:%.2f", first ? " cpu_threads_us_per_frame=" : ",", tnames[i].name, us,
+               sys);
+        first = 0;
+    }
+    printf("\n");
     fflush(stdout);
     uv_stop(L.loop);
 }
@@ -441,7 +572,9 @@ static void load_step(uint64_t now)
     for (uint32_t k = 0; k < m && L.sent < L.frames; k++) {
         if (L.rate > 0 && L.budget < 1.0)
             break;
+        stage_begin(&L.c[L.rr % m]);
         load_fill(&L.c[L.rr++ % m]);
+        stage_flush();
     }
     if (L.answered >= L.frames || now - L.t_phase > 120000000u)
         finish();
@@ -505,9 +638,13 @@ static void on_tick(uv_timer_t *t)
         if (now - L.t_phase >= (uint64_t)L.hold_s * 1000000u) {
             if (L.server_pid > 0)
                 rss_idle = server_rss();
-            server_cpu(&cpu0_total, &cpu0_io);
+            server_cpu(&cpu0_total, &cpu0_io, 0);
+            machine_cpu(&mach0_busy, &mach0_all);
             cpu0_broker = proc_cpu(L.broker_pid);
-            cpu0_self_us = self_cpu_us();
+            cpu0_self_us = self_cpu_us(&cpu0_self_sys_us);
+            snprintf(server_pid_s, sizeof(server_pid_s), "%d", L.server_pid);
+            proc_syscalls(server_pid_s, sc0_server);
+            proc_syscalls("self", sc0_self);
             L.phase = 3;
             L.t_phase = now;
             L.answered = L.answered_reports = 0;
@@ -555,6 +692,7 @@ int main(int argc, char **argv)
         else if (!strcmp(k, "--window")) L.window = (int)MF_MIN(MF_MAX(v, 1), 15);
         else if (!strcmp(k, "--points")) L.points = (int)MF_MIN(MF_MAX(v, 1), MAX_POINTS);
         else if (!strcmp(k, "--reports-only")) L.reports_only = v != 0;
+        else if (!strcmp(k, "--coalesce")) L.coalesce = v != 0;
         else if (!strcmp(k, "--reconnect")) L.reconnect = v != 0;
         else if (!strcmp(k, "--max-connecting")) L.max_connecting = (int)MF_MAX(v, 1);
         else {

@@ -19,7 +19,8 @@ import sys
 
 CONFIG_KEYS = {"terminals", "points", "offered_frames_per_s", "offered_reports_per_s",
                "window", "pipeline", "records", "n", "size", "capacity", "frames",
-               "backend", "case", "batch", "meters", "rate", "procs", "phase", "sync", "by", "what", "dso"}
+               "backend", "case", "batch", "meters", "rate", "procs", "phase", "sync", "by", "what", "dso",
+               "coalesce", "conns", "inflight"}
 DROP_KEYS = {"run"}
 NUM = re.compile(r"^-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?%?$")
 
