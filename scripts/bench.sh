@@ -8,7 +8,8 @@
 #   MF_BENCH_NOREPORT=1                 results only, no docs/perf/ update
 #
 # Names: codec store queue worker rollup front web kafka (the module engineers' benchmarks,
-# called as they are) and e2e_embedded e2e_kafka thesis county (bench/e2e/, end to end).
+# called as they are) and e2e_embedded e2e_kafka kafka_front thesis county (bench/e2e/, end
+# to end).
 # Each writes bench/results/<name>.txt (git-ignored): a header "# machine ..." line, then the
 # "bench=<name> key=value ..." lines of every run. bench/e2e/report.py then builds the
 # tables and PNG plots into docs/perf/ (committed). Benchmarks that need Kafka or PostgreSQL
@@ -108,6 +109,12 @@ b_e2e_kafka() {
   start e2e_kafka
   bash bench/e2e/kafka_pg.sh | keep e2e_kafka
 }
+b_kafka_front() {  # issue 4: front -> Kafka side by side with the raw producer ceiling
+  start kafka_front
+  bash bench/e2e/kafka_front.sh | keep kafka_front          # one write per frame (terminals)
+  bash bench/e2e/kafka_front.sh -C | keep kafka_front       # a cheaper load client
+  bash bench/e2e/kafka_front.sh -C -p 8 | keep kafka_front  # 8-point F129 frames (the sim's)
+}
 b_thesis() {
   start thesis
   bash bench/e2e/thesis.sh | keep thesis
@@ -117,7 +124,7 @@ b_county() {
   bash bench/e2e/county.sh | keep county
 }
 
-all="codec store queue worker rollup front web kafka e2e_embedded e2e_kafka thesis county"
+all="codec store queue worker rollup front web kafka e2e_embedded e2e_kafka kafka_front thesis county"
 sel=${*:-$all}
 build || { echo "bench: build failed" >&2; exit 1; }
 for n in $sel; do
