@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "front_rig.h"
 #include "harness.h"
 #include "meterflow/clock.h"
 #include "meterflow/common.h"
@@ -25,13 +26,7 @@
 #include "meterflow/front.h"
 #include "meterflow/modcfg.h"
 #include "meterflow/queue.h"
-
-static const struct mf_cfg_item t_meterflow[] = {
-    { "meterflow", "node_id", MF_CFG_INT, "7", 1, 65535, NULL, "node" },
-    MF_CFG_END,
-};
-static const struct mf_cfg_item *const t_tables[] = { t_meterflow, front_cfg, queue_cfg, NULL };
-static const char *const t_pass[] = { "kafka", NULL };
+#include "tcp_test_util.h"
 
 /* ---- hand-written frames ---- */
 /* login-01 (0171-0822, SEQ 78 -> PSEQ 8) and the F1 answer: C=0B, A3=00 (MSA 0), AFN 00,
@@ -87,160 +82,7 @@ static const char *REQ3 = "68 76 00 76 00 68 4A 71 01 22 08 02 05 73 00 00 01 06
                           "00 00 00 00 00 00 00 00 00 00 00 00 68 16";
 static const char *DENY3 = "68 32 00 32 00 68 80 71 01 22 08 02 00 63 00 00 02 00 83 16";
 
-static size_t hex(const char *h, uint8_t *out)
-{
-    int n = mf_hex_decode(h, out, 512);
-    if (n < 0)
-        mf_test_fail(__FILE__, __LINE__, "bad hex in test: %s", h);
-    return n < 0 ? 0 : (size_t)n;
-}
-
-/* ---- the server side ---- */
-
-struct rig {
-    struct mf_config *cfg;
-    struct mq *q;
-    struct front *f;
-    struct mq_consumer *c;
-    int port;
-};
-
-static void rig_start(struct rig *r, const char *const *sets)
-{
-    char err[256] = "";
-    memset(r, 0, sizeof(*r));
-    r->cfg = mf_config_new(t_tables, t_pass);
-    mf_config_set(r->cfg, "front", "port", "0", "test", err, sizeof(err));
-    mf_config_set(r->cfg, "front", "listen", "127.0.0.1", "test", err, sizeof(err));
-    mf_config_set(r->cfg, "front", "login_per_min", "0", "test", err, sizeof(err));
-    for (size_t i = 0; sets && sets[i]; i++)
-        if (mf_config_set_arg(r->cfg, sets[i], err, sizeof(err)) != 0)
-            mf_test_fail(__FILE__, __LINE__, "config %s: %s", sets[i], err);
-    r->q = mq_open(r->cfg, err, sizeof(err));
-    CHECK(r->q != NULL);
-    enum mq_topic t = MQ_UPLINK;
-    r->c = mq_consumer_open(r->q, &t, 1, "test", err, sizeof(err));
-    CHECK(r->c != NULL);
-    r->f = front_new(r->cfg, r->q, err, sizeof(err));
-    if (!r->f)
-        mf_test_fail(__FILE__, __LINE__, "front_new: %s", err);
-    CHECK_EQ_INT(front_start(r->f, err, sizeof(err)), 0);
-    r->port = front_port(r->f);
-    CHECK(r->port > 0);
-}
-
-static void rig_stop(struct rig *r)
-{
-    front_stop(r->f);
-    mq_consumer_close(r->c);
-    mq_close(r->q);
-    front_free(r->f);
-    mf_config_free(r->cfg);
-}
-
-static uint64_t now_ms(void)
-{
-    return mf_mono_us() / 1000u;
-}
-
-/* Next uplink envelope of `kind` (others are committed and skipped). The batch holding it is
- * left to the caller: commit or release. 0 or -1 on timeout. */
-static int next_env(struct rig *r, int kind, struct mq_batch *b, struct mf_env *e, int ms)
-{
-    uint64_t end = now_ms() + (uint64_t)ms;
-    while (now_ms() < end) {
-        if (mq_consumer_poll(r->c, b, 1, 50) != 0 || b->n == 0)
-            continue;
-        if (mf_env_decode(b->msgs[0].val, b->msgs[0].val_len, e) == 0 && e->kind == kind)
-            return 0;
-        mq_commit(r->q, b);
-    }
-    return -1;
-}
-
-/* Next envelope of kind, committed at once; fills the session or status payload. */
-static int take_env(struct rig *r, int kind, struct mf_env *e, void *payload, int ms)
-{
-    struct mq_batch b;
-    if (next_env(r, kind, &b, e, ms) != 0)
-        return -1;
-    int rc = 0;
-    if (kind == MF_ENV_SESSION)
-        rc = mf_env_session_decode(e->payload, e->payload_len, payload);
-    else if (kind == MF_ENV_CMD_STATUS)
-        rc = mf_env_cmd_status_decode(e->payload, e->payload_len, payload);
-    e->payload = NULL;
-    mq_commit(r->q, &b);
-    return rc;
-}
-
-static void on_cmd_done(void *opaque, int status)
-{
-    (void)opaque;
-    (void)status;
-}
-
-static void send_cmd(struct rig *r, const char *json)
-{
-    CHECK_EQ_INT(mq_produce(r->q, MQ_DOWNLINK, "k", 1, json, strlen(json), on_cmd_done, NULL),
-                 0);
-}
-
-/* ---- the terminal side ---- */
-
-static int tconnect(int port)
-{
-    struct sockaddr_in sa;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        mf_test_fail(__FILE__, __LINE__, "connect: %s", strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static void tsend(int fd, const char *h)
-{
-    uint8_t b[512];
-    size_t n = hex(h, b);
-    CHECK_EQ_INT(write(fd, b, n), (long long)n);
-}
-
-/* Read exactly n bytes within ms. Returns bytes read (< n on timeout/EOF), -1 EOF at once. */
-static int tread(int fd, uint8_t *out, size_t n, int ms)
-{
-    size_t got = 0;
-    uint64_t end = now_ms() + (uint64_t)ms;
-    while (got < n) {
-        struct pollfd p = { fd, POLLIN, 0 };
-        uint64_t t = now_ms();
-        if (t >= end)
-            break;
-        if (poll(&p, 1, (int)(end - t)) <= 0)
-            continue;
-        ssize_t k = read(fd, out + got, n - got);
-        if (k <= 0)
-            return got ? (int)got : -1;
-        got += (size_t)k;
-    }
-    return (int)got;
-}
-
-/* Expect exactly the frame `h` next on fd. */
-#define EXPECT_FRAME(fd, h)                                                                    \
-    do {                                                                                       \
-        uint8_t want_[512], got_[512];                                                         \
-        size_t n_ = hex((h), want_);                                                           \
-        int k_ = tread((fd), got_, n_, 5000);                                                  \
-        CHECK_EQ_INT(k_, (long long)n_);                                                       \
-        if (k_ == (int)n_)                                                                     \
-            CHECK_MEM(got_, want_, n_);                                                        \
-    } while (0)
+/* the rig (server side) and the terminal side: front_rig.h, tcp_test_util.h */
 
 static void expect_nothing(int fd, int ms)
 {

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "frame_test_util.h"
 #include "harness.h"
 #include "meterflow/clock.h"
 #include "meterflow/gw3761.h"
@@ -89,25 +90,8 @@ static int run(const char *hex, int64_t received_at, struct cap *c, struct proc_
 static const char *frame_hex(uint8_t afn, const char *units_hex)
 {
     static char out[4096];
-    uint8_t u[1024], f[1100];
-    int n = mf_hex_decode(units_hex, u, sizeof(u));
-    size_t ud = 8 + (size_t)n, k = 0;
-    f[k++] = 0x68;
-    f[k++] = (uint8_t)((ud << 2 | 2) & 0xFF);
-    f[k++] = (uint8_t)((ud << 2 | 2) >> 8);
-    f[k++] = f[1];
-    f[k++] = f[2];
-    f[k++] = 0x68;
-    const uint8_t hdr[] = { 0x88, 0x71, 0x01, 0x22, 0x08, 0x02, afn, 0x60 };
-    for (size_t i = 0; i < sizeof(hdr); i++)
-        f[k++] = hdr[i];
-    for (int i = 0; i < n; i++)
-        f[k++] = u[i];
-    uint8_t cs = 0;
-    for (size_t i = 6; i < k; i++)
-        cs = (uint8_t)(cs + f[i]);
-    f[k++] = cs;
-    f[k++] = 0x16;
+    uint8_t f[1100];
+    size_t k = tf_answer_0171(afn, units_hex, f, sizeof(f));
     mf_hex_encode(f, k, out, sizeof(out));
     return out;
 }

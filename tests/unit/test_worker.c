@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "frame_test_util.h"
 #include "harness.h"
 #include "meterflow/clock.h"
 #include "meterflow/envelope.h"
@@ -55,6 +56,14 @@ static int inject_write(void *opaque, struct store *st, const struct store_batch
     return store_batch_write(st, b);
 }
 
+static void inject_init(struct inject *in, int retries, int fatal, int einval_values)
+{
+    atomic_init(&in->retries_left, retries);
+    atomic_init(&in->fatal, fatal);
+    atomic_init(&in->calls, 0);
+    atomic_init(&in->einval_values, einval_values);
+}
+
 static void fix_open(struct fix *f, struct inject *in, int analytics)
 {
     char err[512];
@@ -78,6 +87,17 @@ static void fix_open(struct fix *f, struct inject *in, int analytics)
     CHECK(f->st != NULL);
     struct worker_hooks h = { in ? inject_write : NULL, NULL, in };
     f->w = worker_new_with(f->cfg, f->q, f->st, &h, err, sizeof(err));
+    CHECK(f->w != NULL);
+}
+
+/* Replace the fixture's worker by one built after setting worker.<key> = value (the queue
+ * and the store stay). */
+static void fix_set(struct fix *f, const char *key, const char *value)
+{
+    char err[256];
+    worker_free(f->w);
+    mf_config_set(f->cfg, "worker", key, value, "test", err, sizeof(err));
+    f->w = worker_new_with(f->cfg, f->q, f->st, NULL, err, sizeof(err));
     CHECK(f->w != NULL);
 }
 
@@ -125,30 +145,8 @@ static int wait_for(atomic_int *v, int want)
     return 0;
 }
 
-/* Checksum + frame around a data-unit area (C=88, A=0171-0822, SEQ=60). */
-static size_t frame(uint8_t afn, const char *units_hex, uint8_t *f)
-{
-    uint8_t u[512];
-    int n = mf_hex_decode(units_hex, u, sizeof(u));
-    size_t ud = 8 + (size_t)n, k = 0;
-    const uint8_t hdr[] = { 0x88, 0x71, 0x01, 0x22, 0x08, 0x02, afn, 0x60 };
-    f[k++] = 0x68;
-    f[k++] = (uint8_t)((ud << 2 | 2) & 0xFF);
-    f[k++] = (uint8_t)((ud << 2 | 2) >> 8);
-    f[k++] = f[1];
-    f[k++] = f[2];
-    f[k++] = 0x68;
-    memcpy(f + k, hdr, sizeof(hdr));
-    k += sizeof(hdr);
-    memcpy(f + k, u, (size_t)n);
-    k += (size_t)n;
-    uint8_t cs = 0;
-    for (size_t i = 6; i < k; i++)
-        cs = (uint8_t)(cs + f[i]);
-    f[k++] = cs;
-    f[k++] = 0x16;
-    return k;
-}
+/* The frame around a data-unit area: C=88, A=0171-0822, SEQ=60 (frame_test_util.h). */
+#define frame(afn, units_hex, f) tf_answer_0171((afn), (units_hex), (f), sizeof(f))
 
 static int produce_env(struct mq *q, uint8_t kind, uint64_t cmd_id, const uint8_t *payload,
                        size_t len, struct done *d)
@@ -170,6 +168,14 @@ static int produce_env(struct mq *q, uint8_t kind, uint64_t cmd_id, const uint8_
     return mq_produce(q, MQ_UPLINK, "0171-0822", 9, env, (size_t)n, on_done, d);
 }
 
+/* Produce the uplink frame of (afn, units) as the front would, done() to d. */
+static int send_frame(struct fix *f, struct done *d, uint8_t afn, const char *units_hex)
+{
+    uint8_t fr[256];
+    size_t n = frame(afn, units_hex, fr);
+    return produce_env(f->q, MF_ENV_FRAME, 0, fr, n, d);
+}
+
 /* p1 F161 for 2026-11-25: total 1234.5678 kWh, tariff 1 absent (protocol text 9.6). */
 static const char *F161 = "01 01 01 14 25 11 26 59 23 25 11 26 01 78 56 34 12 00 EE EE EE EE EE";
 
@@ -188,13 +194,11 @@ MF_TEST(frame_twice_one_row_done_after_rows)
 {
     struct fix f;
     struct done d = { 0 };
-    uint8_t fr[256];
     fix_open(&f, NULL, 0);
     d.st = f.st;
-    size_t n = frame(0x0D, F161, fr);
     CHECK_EQ_INT(worker_start(f.w), 0);
-    CHECK_EQ_INT(produce_env(f.q, MF_ENV_FRAME, 0, fr, n, &d), 0);
-    CHECK_EQ_INT(produce_env(f.q, MF_ENV_FRAME, 0, fr, n, &d), 0);
+    CHECK_EQ_INT(send_frame(&f, &d, 0x0D, F161), 0);
+    CHECK_EQ_INT(send_frame(&f, &d, 0x0D, F161), 0);
     CHECK(wait_for(&d.calls, 2));
     CHECK_EQ_INT(atomic_load(&d.last), 0);
     CHECK_EQ_INT(atomic_load(&d.rows_seen), 2); /* each done(0) saw the row already there */
@@ -223,16 +227,11 @@ MF_TEST(store_retry_no_commit_no_loss)
     struct fix f;
     struct inject in;
     struct done d = { 0 };
-    uint8_t fr[256];
-    atomic_init(&in.retries_left, 1000000);
-    atomic_init(&in.fatal, 0);
-    atomic_init(&in.calls, 0);
-    atomic_init(&in.einval_values, 0);
+    inject_init(&in, 1000000, 0, 0);
     fix_open(&f, &in, 0);
     d.st = f.st;
-    size_t n = frame(0x0D, F161, fr);
     CHECK_EQ_INT(worker_start(f.w), 0);
-    CHECK_EQ_INT(produce_env(f.q, MF_ENV_FRAME, 0, fr, n, &d), 0);
+    CHECK_EQ_INT(send_frame(&f, &d, 0x0D, F161), 0);
     CHECK(wait_for(&in.calls, 5)); /* retried several times ... */
     CHECK_EQ_INT(atomic_load(&d.calls), 0); /* ... and nothing confirmed meanwhile */
     CHECK_EQ_INT(frozen_rows(f.st), 0);
@@ -253,15 +252,10 @@ MF_TEST(store_fatal_releases_and_stops)
     struct fix f;
     struct inject in;
     struct done d = { 0 };
-    uint8_t fr[256];
-    atomic_init(&in.retries_left, 0);
-    atomic_init(&in.fatal, 1);
-    atomic_init(&in.calls, 0);
-    atomic_init(&in.einval_values, 0);
+    inject_init(&in, 0, 1, 0);
     fix_open(&f, &in, 0);
-    size_t n = frame(0x0D, F161, fr);
     CHECK_EQ_INT(worker_start(f.w), 0);
-    CHECK_EQ_INT(produce_env(f.q, MF_ENV_FRAME, 0, fr, n, &d), 0);
+    CHECK_EQ_INT(send_frame(&f, &d, 0x0D, F161), 0);
     CHECK(wait_for(&d.calls, 1));
     CHECK(atomic_load(&d.last) != 0); /* not durable: the front must not confirm */
     for (int i = 0; i < 2000 && !worker_failed(f.w); i++)
@@ -274,14 +268,12 @@ MF_TEST(undecodable_frame_kept_raw_and_confirmed)
 {
     struct fix f;
     struct done d = { 0 };
-    uint8_t fr[256];
     fix_open(&f, NULL, 0);
     struct store_terminal t = { (uint32_t)0x0171u << 16 | 0x0822u, "t1", NULL, NULL, 1, 0, 1 };
     CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
     /* 0C F200 has no layout: the unit does not decode */
-    size_t n = frame(0x0C, "01 01 80 18 01 02 03", fr);
     CHECK_EQ_INT(worker_start(f.w), 0);
-    CHECK_EQ_INT(produce_env(f.q, MF_ENV_FRAME, 0, fr, n, &d), 0);
+    CHECK_EQ_INT(send_frame(&f, &d, 0x0C, "01 01 80 18 01 02 03"), 0);
     CHECK(wait_for(&d.calls, 1));
     CHECK_EQ_INT(atomic_load(&d.last), 0);
     worker_stop(f.w);
@@ -697,9 +689,7 @@ MF_TEST(clock_deviation_auto_sync)
     char err[256];
     uint8_t p[128];
     fix_open(&f, NULL, 0);
-    worker_free(f.w);
-    mf_config_set(f.cfg, "worker", "clock_auto_sync", "true", "test", err, sizeof(err));
-    f.w = worker_new_with(f.cfg, f.q, f.st, NULL, err, sizeof(err));
+    fix_set(&f, "clock_auto_sync", "true");
     enum mq_topic dl = MQ_DOWNLINK;
     struct mq_consumer *front = mq_consumer_open(f.q, &dl, 1, "front-1", err, sizeof(err));
     CHECK_EQ_INT(worker_start(f.w), 0);
@@ -748,9 +738,7 @@ MF_TEST(readings_json_published_after_store)
     char err[256];
     uint8_t fr[256];
     fix_open(&f, NULL, 0);
-    worker_free(f.w);
-    mf_config_set(f.cfg, "worker", "publish", "on", "test", err, sizeof(err));
-    f.w = worker_new_with(f.cfg, f.q, f.st, NULL, err, sizeof(err));
+    fix_set(&f, "publish", "on");
     enum mq_topic rt = MQ_READINGS;
     struct mq_consumer *c = mq_consumer_open(f.q, &rt, 1, "data-team", err, sizeof(err));
     CHECK_EQ_INT(worker_start(f.w), 0);
@@ -842,17 +830,12 @@ MF_TEST(poison_record_keeps_raw_frames)
     struct fix f;
     struct inject in;
     struct done d = { 0 };
-    uint8_t fr[256];
-    atomic_init(&in.retries_left, 0);
-    atomic_init(&in.fatal, 0);
-    atomic_init(&in.calls, 0);
-    atomic_init(&in.einval_values, 1);
+    inject_init(&in, 0, 0, 1);
     fix_open(&f, &in, 0);
     struct store_terminal t = { T1, "t1", NULL, NULL, 1, 0, 1 };
     CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
-    size_t n = frame(0x0D, F161, fr);
     CHECK_EQ_INT(worker_start(f.w), 0);
-    CHECK_EQ_INT(produce_env(f.q, MF_ENV_FRAME, 0, fr, n, &d), 0);
+    CHECK_EQ_INT(send_frame(&f, &d, 0x0D, F161), 0);
     CHECK(wait_for(&d.calls, 1));
     CHECK_EQ_INT(atomic_load(&d.last), 0);
     CHECK_EQ_INT(frozen_rows(f.st), 0);
@@ -875,12 +858,9 @@ MF_TEST(scheduler_rolls_up_days_with_new_values)
 {
     struct fix f;
     struct done d = { 0 };
-    char err[256];
     uint8_t fr[256];
     fix_open(&f, NULL, 1);
-    worker_free(f.w);
-    mf_config_set(f.cfg, "worker", "analytics_interval_s", "10", "test", err, sizeof(err));
-    f.w = worker_new_with(f.cfg, f.q, f.st, NULL, err, sizeof(err));
+    fix_set(&f, "analytics_interval_s", "10");
     struct store_meter m = { T1, 1, "000000000001", NULL, NULL, 0, 1.0 };
     CHECK_EQ_INT(store_meter_put(f.st, &m), 0);
     CHECK_EQ_INT(worker_start(f.w), 0);

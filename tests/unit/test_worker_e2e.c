@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "frame_test_util.h"
 #include "harness.h"
 #include "meterflow/clock.h"
 #include "meterflow/front.h"
@@ -22,6 +23,7 @@
 #include "meterflow/queue.h"
 #include "meterflow/store.h"
 #include "meterflow/worker.h"
+#include "tcp_test_util.h"
 
 static const struct mf_cfg_item t_meterflow[] = {
     { "meterflow", "node_id", MF_CFG_INT, "1", 1, 65535, NULL, "node" },
@@ -34,46 +36,6 @@ static const char *const pass[] = { "kafka", NULL };
 #define T1 ((uint32_t)0x0171u << 16 | 0x0822u)
 /* login-01 of 0171-0822 (public vector) */
 static const char *LOGIN01 = "68 32 00 32 00 68 C9 71 01 22 08 00 02 78 00 00 01 00 E0 16";
-
-static uint64_t now_ms(void)
-{
-    return mf_mono_us() / 1000u;
-}
-
-static int tconnect(int port)
-{
-    struct sockaddr_in sa;
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    memset(&sa, 0, sizeof(sa));
-    sa.sin_family = AF_INET;
-    sa.sin_port = htons((uint16_t)port);
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        mf_test_fail(__FILE__, __LINE__, "connect: %s", strerror(errno));
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-static int tread(int fd, uint8_t *out, size_t n, int ms)
-{
-    size_t got = 0;
-    uint64_t end = now_ms() + (uint64_t)ms;
-    while (got < n) {
-        struct pollfd p = { fd, POLLIN, 0 };
-        uint64_t t = now_ms();
-        if (t >= end)
-            break;
-        if (poll(&p, 1, (int)(end - t)) <= 0)
-            continue;
-        ssize_t k = read(fd, out + got, n - got);
-        if (k <= 0)
-            break;
-        got += (size_t)k;
-    }
-    return (int)got;
-}
 
 /* Read one whole frame (header tells the length). Returns its length or -1. */
 static int read_frame(int fd, uint8_t *f, size_t cap, int ms)
@@ -88,29 +50,12 @@ static int read_frame(int fd, uint8_t *f, size_t cap, int ms)
     return (int)(l1 + 8);
 }
 
-/* Frame around a data-unit area: C=88 (response), A = 71 01 22 08 a3, AFN, SEQ; CS summed. */
+/* Frame around a data-unit area: C=88 (response), A = 71 01 22 08 a3, AFN, SEQ; CS summed
+ * (frame_test_util.h). f holds 512 bytes. */
 static size_t answer_frame(uint8_t a3, uint8_t afn, uint8_t seq, const char *units, uint8_t *f)
 {
-    uint8_t u[256];
-    int n = mf_hex_decode(units, u, sizeof(u));
-    size_t ud = 8 + (size_t)n, k = 0;
-    const uint8_t hdr[] = { 0x88, 0x71, 0x01, 0x22, 0x08, a3, afn, seq };
-    f[k++] = 0x68;
-    f[k++] = (uint8_t)((ud << 2 | 2) & 0xFF);
-    f[k++] = (uint8_t)((ud << 2 | 2) >> 8);
-    f[k++] = f[1];
-    f[k++] = f[2];
-    f[k++] = 0x68;
-    memcpy(f + k, hdr, sizeof(hdr));
-    k += sizeof(hdr);
-    memcpy(f + k, u, (size_t)n);
-    k += (size_t)n;
-    uint8_t cs = 0;
-    for (size_t i = 6; i < k; i++)
-        cs = (uint8_t)(cs + f[i]);
-    f[k++] = cs;
-    f[k++] = 0x16;
-    return k;
+    const uint8_t hdr[8] = {0x88, 0x71, 0x01, 0x22, 0x08, a3, afn, seq};
+    return tf_wrap(hdr, units, f, 512);
 }
 
 static int wait_json(struct store *st, int32_t D, const char *needle)
