@@ -129,6 +129,7 @@ static int pend_table(int id)
 {
     switch (id) {
     case Q_ENERGY_BULK: return T_ENERGY;
+    case Q_ENERGY_EXTRA_BULK: return T_ENERGY;
     case Q_INSTANT_BULK: return T_INSTANT;
     case Q_FROZEN_BULK: return T_FROZEN;
     case Q_CURVE_BULK: return T_CURVE;

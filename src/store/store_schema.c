@@ -159,7 +159,45 @@ static const char *const step3[] = {
     NULL,
 };
 
-static const char *const *const steps[] = { step1, step2, step3 };
+/* Step 4: one energy row per report (docs/PERFORMANCE.md "End-to-end embedded"). An 0C
+ * F129 report of a total and 4 tariffs was 5 rows of the per-value table: 5 b-tree inserts
+ * spread over the terminal's leaf pages. energy_report holds the total and tariffs 1..4 of
+ * one (terminal, pn, read_at, item) in columns v0..v4 with their statuses s0..s4 (s_k NULL:
+ * the report had no tariff k; v_k NULL unless s_k = 0); tariffs above 4 (2009 terminals
+ * allowed up to 48) go to energy_extra in the old shape. The view energy gives the old
+ * per-value shape to every reader (the API, sim --verify, ledger_check.py, the probe, SQL
+ * users). Existing rows move over in this step's transaction. */
+#define E_ARM(k)                                                                               \
+    "SELECT terminal, pn, item, read_at, " #k " AS tariff, v" #k " AS value, s" #k             \
+    " AS status FROM energy_report WHERE s" #k " IS NOT NULL"
+#define E_PICK(k)                                                                              \
+    " MAX(CASE WHEN tariff = " #k " THEN value END), MAX(CASE WHEN tariff = " #k " THEN status END)"
+static const char *const step4[] = {
+    "ALTER TABLE energy RENAME TO energy_v1",
+    "CREATE TABLE energy_report (terminal TEXT NOT NULL, pn INTEGER NOT NULL,"
+    " item TEXT NOT NULL, read_at BIGINT NOT NULL,"
+    " v0 DOUBLE PRECISION, s0 INTEGER, v1 DOUBLE PRECISION, s1 INTEGER,"
+    " v2 DOUBLE PRECISION, s2 INTEGER, v3 DOUBLE PRECISION, s3 INTEGER,"
+    " v4 DOUBLE PRECISION, s4 INTEGER, PRIMARY KEY (terminal, pn, read_at, item)){WOR}",
+    "CREATE TABLE energy_extra (terminal TEXT NOT NULL, pn INTEGER NOT NULL, item TEXT NOT NULL,"
+    " read_at BIGINT NOT NULL, tariff INTEGER NOT NULL, value DOUBLE PRECISION,"
+    " status INTEGER NOT NULL, PRIMARY KEY (terminal, pn, read_at, item, tariff)){WOR}",
+    "INSERT INTO energy_report (terminal, pn, item, read_at, v0, s0, v1, s1, v2, s2, v3, s3, v4,"
+    " s4) SELECT terminal, pn, item, read_at," E_PICK(0) "," E_PICK(1) "," E_PICK(2) ","
+    E_PICK(3) "," E_PICK(4) " FROM energy_v1 WHERE tariff <= 4"
+    " GROUP BY terminal, pn, read_at, item",
+    "INSERT INTO energy_extra (terminal, pn, item, read_at, tariff, value, status)"
+    " SELECT terminal, pn, item, read_at, tariff, value, status FROM energy_v1 WHERE tariff > 4",
+    "DROP TABLE energy_v1",
+    "CREATE VIEW energy AS " E_ARM(0) " UNION ALL " E_ARM(1) " UNION ALL " E_ARM(2)
+    " UNION ALL " E_ARM(3) " UNION ALL " E_ARM(4) " UNION ALL"
+    " SELECT terminal, pn, item, read_at, tariff, value, status FROM energy_extra",
+    NULL,
+};
+#undef E_ARM
+#undef E_PICK
+
+static const char *const *const steps[] = { step1, step2, step3, step4 };
 
 /* Expand the tokens of one DDL statement for the backend into out. */
 static int ddl_expand(const struct store *st, const char *in, char *out, size_t cap)

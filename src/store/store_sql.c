@@ -57,13 +57,36 @@
 _Static_assert(STORE_COUNT_CAP + 1 == 10001, "COUNT_CAP_SQL must follow STORE_COUNT_CAP");
 #define CAPPED_COUNT(from_where) "SELECT COUNT(*) FROM (SELECT 1 FROM " from_where " LIMIT " COUNT_CAP_SQL ") x"
 #define FINAL_STATES "('answered','failed','timeout','expired')"
+/* energy_report's upsert: fill the tariffs the stored row lacks, never replace one. In SET
+ * every right-hand side sees the old row, so v_k is tested against the old s_k. */
+#define E_FILL(k)                                                                              \
+    " v" #k " = CASE WHEN energy_report.s" #k " IS NULL THEN excluded.v" #k                    \
+    " ELSE energy_report.v" #k " END, s" #k " = COALESCE(energy_report.s" #k ", excluded.s" #k ")"
+#define E_NEW(k) "(energy_report.s" #k " IS NULL AND excluded.s" #k " IS NOT NULL)"
+#define E_UPSERT                                                                               \
+    " ON CONFLICT (terminal, pn, read_at, item) DO UPDATE SET" E_FILL(0) "," E_FILL(1) ","      \
+    E_FILL(2) "," E_FILL(3) "," E_FILL(4) " WHERE " E_NEW(0) " OR " E_NEW(1) " OR " E_NEW(2)   \
+    " OR " E_NEW(3) " OR " E_NEW(4)
 
 const struct sql_def store_sql[Q_COUNT] = {
     /* ---- readings: value NULL unless status = 0 (ok) ---- */
+    /* One row per report (schema step 4): a key seen before keeps its values; a tariff it
+     * lacked is filled in (the per-value table kept the first value of each tariff, so does
+     * this). store_write_energy.c merges a batch's records of one key into one row first:
+     * PostgreSQL's DO UPDATE refuses to touch a row twice in one statement. */
     [Q_ENERGY_BULK] = {
-        "INSERT INTO energy (terminal, pn, item, read_at, tariff, value, status)"
+        "INSERT INTO energy_report (terminal, pn, item, read_at, v0, s0, v1, s1, v2, s2, v3,"
+        " s3, v4, s4) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+        E_UPSERT,
+        "INSERT INTO energy_report (terminal, pn, item, read_at, v0, s0, v1, s1, v2, s2, v3,"
+        " s3, v4, s4) SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[],"
+        " $5::float8[], $6::int[], $7::float8[], $8::int[], $9::float8[], $10::int[],"
+        " $11::float8[], $12::int[], $13::float8[], $14::int[])" E_UPSERT, 1 },
+    /* tariffs above 4, per value as before */
+    [Q_ENERGY_EXTRA_BULK] = {
+        "INSERT INTO energy_extra (terminal, pn, item, read_at, tariff, value, status)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        "INSERT INTO energy (terminal, pn, item, read_at, tariff, value, status)"
+        "INSERT INTO energy_extra (terminal, pn, item, read_at, tariff, value, status)"
         " SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::bigint[], $5::int[],"
         " $6::float8[], $7::int[]) ON CONFLICT DO NOTHING", 1 },
     [Q_INSTANT_BULK] = {

@@ -6,7 +6,8 @@
 
 enum {
     /* writes: readings (bulk) */
-    Q_ENERGY_BULK,
+    Q_ENERGY_BULK,       /* energy_report: one row per report (tariffs 0..4) */
+    Q_ENERGY_EXTRA_BULK, /* energy_extra: tariffs above 4 */
     Q_INSTANT_BULK,
     Q_FROZEN_BULK,
     Q_CURVE_BULK,

@@ -5,6 +5,7 @@
  * committed together with its table_stats row counts. Any failure rolls everything back:
  * the caller retries the same batch (MF_ERETRY) or gives up on it (MF_EFATAL).
  *
+ * Energy indications are grouped into one row per report (store_write_energy.c).
  * The four reading tables go through the bulk protocol (sq_row_end / sq_flush): row by row
  * on SQLite (a prepared INSERT costs a few microseconds), chunks of unnest() arrays on
  * PostgreSQL (one round trip per chunk instead of one per row).
@@ -93,28 +94,8 @@ static int batch_check(struct store *st, const struct store_batch *b)
 
 /* ---- the reading tables (bulk) ---- */
 
-static int w_energy(struct store *st, const struct store_energy *r, size_t n)
-{
-    struct sq *q = sq_get(st, Q_ENERGY_BULK);
-    int64_t ins = 0;
-    char t[12];
-    int rc = q ? 0 : MF_EFATAL;
-
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        TERM(q, r[i].term, t);
-        sq_i64(q, r[i].pn);
-        sq_text(q, r[i].item);
-        sq_i64(q, r[i].read_at);
-        sq_i64(q, r[i].tariff);
-        sq_value(q, r[i].value, r[i].status);
-        sq_i64(q, r[i].status);
-        rc = sq_row_end(q, &ins);
-    }
-    if (rc == 0)
-        rc = sq_flush(q, &ins);
-    st_count(st, T_ENERGY, ins);
-    return rc;
-}
+/* store_write_energy.c: one energy_report row per report */
+int st_write_energy(struct store *st, const struct store_energy *r, size_t n);
 
 static int w_instant(struct store *st, const struct store_instant *r, size_t n)
 {
@@ -463,7 +444,7 @@ static int batch_tables(struct store *st, const struct store_batch *b)
 {
     int rc = 0;
     if (rc == 0 && b->n_energy)
-        rc = w_energy(st, b->energy, b->n_energy);
+        rc = st_write_energy(st, b->energy, b->n_energy);
     if (rc == 0 && b->n_instant)
         rc = w_instant(st, b->instant, b->n_instant);
     if (rc == 0 && b->n_frozen)

@@ -46,6 +46,13 @@ static long long ct_rows(struct store *st, const char *table)
     return n;
 }
 
+/* Turn a current database's energy back into steps 1-3's per-value table (empty). */
+#define CT_ENERGY_V1                                                                           \
+    "DROP VIEW energy; DROP TABLE energy_report; DROP TABLE energy_extra;"                    \
+    " CREATE TABLE energy (terminal TEXT NOT NULL, pn INTEGER NOT NULL, item TEXT NOT NULL,"   \
+    " read_at BIGINT NOT NULL, tariff INTEGER NOT NULL, value DOUBLE PRECISION,"               \
+    " status INTEGER NOT NULL, PRIMARY KEY (terminal, pn, read_at, item, tariff))"
+
 static const char *ct_str(json_t *o, const char *key)
 {
     return json_string_value(json_object_get(o, key));
@@ -108,24 +115,26 @@ MF_TEST(contract_migrate_fresh_and_reopen)
     CHECK(st != NULL);
     if (!st)
         return;
-    CHECK_EQ_INT(store_schema_version(st), 3);
+    CHECK_EQ_INT(store_schema_version(st), 4);
     store_close(st);
     st = ct_open(loc); /* second open: nothing to migrate, same version */
     CHECK(st != NULL);
     if (st)
-        CHECK_EQ_INT(store_schema_version(st), 3);
+        CHECK_EQ_INT(store_schema_version(st), 4);
     struct store *st2 = ct_open(loc); /* two handles at once */
     CHECK(st2 != NULL);
     store_close(st2);
     store_close(st);
-    /* A database left at step 2 is taken to step 3: its columns, index and table are
-     * created, and a line-loss row flagged high with meters missing gets flag 4 (high
+    /* A database left at step 2 (step 4 undone first) is taken to steps 3 and 4: step 3's
+     * columns, index and table are created, and a line-loss row flagged high with meters missing gets flag 4 (high
      * despite missing) while a plain high one keeps flag 1. */
     static const char *const undo3[] = {
         "DROP INDEX session_log_at", "DROP TABLE meter_addr_log",
         "ALTER TABLE frames DROP COLUMN error", "ALTER TABLE line_loss DROP COLUMN threshold",
         "ALTER TABLE line_loss DROP COLUMN allowance_kwh",
         "DELETE FROM schema_version WHERE version = 3" };
+    CHECK_EQ_INT(ct_sql(loc, CT_ENERGY_V1), 0);
+    CHECK_EQ_INT(ct_sql(loc, "DELETE FROM schema_version WHERE version = 4"), 0);
     for (size_t i = 0; i < sizeof(undo3) / sizeof(undo3[0]); i++)
         CHECK_EQ_INT(ct_sql(loc, undo3[i]), 0);
     CHECK_EQ_INT(ct_sql(loc, "INSERT INTO line_loss (date, area, consumed_kwh, flag,"
@@ -134,7 +143,7 @@ MF_TEST(contract_migrate_fresh_and_reopen)
     st = ct_open(loc);
     CHECK(st != NULL);
     if (st) {
-        CHECK_EQ_INT(store_schema_version(st), 3);
+        CHECK_EQ_INT(store_schema_version(st), 4);
         json_t *j = NULL;
         CHECK_EQ_INT(store_kpi_lineloss_json(st, 1, 1, NULL, &j), 0);
         CHECK_EQ_INT(json_array_size(j), 2);
@@ -144,18 +153,85 @@ MF_TEST(contract_migrate_fresh_and_reopen)
         json_decref(j);
     }
     store_close(st);
-    /* A database left at step 1 (as an older meterflow created it) is taken to step 3 on
+    /* A database left at step 1 (as an older meterflow created it) is taken to step 4 on
      * open: step 2's index is created (dropping it again succeeds). */
+    CHECK_EQ_INT(ct_sql(loc, CT_ENERGY_V1), 0);
     CHECK_EQ_INT(ct_sql(loc, "DROP INDEX anomalies_terminal"), 0);
     for (size_t i = 0; i < sizeof(undo3) / sizeof(undo3[0]); i++)
         CHECK_EQ_INT(ct_sql(loc, undo3[i]), 0);
-    CHECK_EQ_INT(ct_sql(loc, "DELETE FROM schema_version WHERE version = 2"), 0);
+    CHECK_EQ_INT(ct_sql(loc, "DELETE FROM schema_version WHERE version >= 2"), 0);
     st = ct_open(loc);
     CHECK(st != NULL);
     if (st)
-        CHECK_EQ_INT(store_schema_version(st), 3);
+        CHECK_EQ_INT(store_schema_version(st), 4);
     store_close(st);
     CHECK_EQ_INT(ct_sql(loc, "DROP INDEX anomalies_terminal"), 0);
+}
+
+/* Step 4 on a database with per-value energy rows (as step 3 left them): every value moves
+ * to energy_report (tariffs 0..4) or energy_extra (above 4) with its status, and reads
+ * through the view energy give back exactly the rows that were there. */
+MF_TEST(contract_migrate_energy_to_one_row_per_report)
+{
+    char loc[512];
+    json_t *j = NULL;
+    struct store *st = ct_fresh(loc, sizeof(loc));
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    store_close(st);
+    CHECK_EQ_INT(ct_sql(loc, CT_ENERGY_V1), 0);
+    CHECK_EQ_INT(ct_sql(loc, "DELETE FROM schema_version WHERE version = 4"), 0);
+    /* point 1: total + 4 tariffs, tariff 2 absent; point 2: total, tariff 6 (no 1..4) */
+    CHECK_EQ_INT(ct_sql(loc, "INSERT INTO energy VALUES"
+                             " ('4403-0012', 1, 'ap_fwd', 1795651200, 0, 1000.5, 0),"
+                             " ('4403-0012', 1, 'ap_fwd', 1795651200, 1, 400.25, 0),"
+                             " ('4403-0012', 1, 'ap_fwd', 1795651200, 2, NULL, 1),"
+                             " ('4403-0012', 1, 'ap_fwd', 1795651200, 3, 300, 0),"
+                             " ('4403-0012', 1, 'ap_fwd', 1795651200, 4, NULL, 2),"
+                             " ('4403-0012', 2, 'ap_fwd', 1795651200, 0, 7, 0),"
+                             " ('4403-0012', 2, 'ap_fwd', 1795651200, 6, 1.5, 0)"),
+                 0);
+    st = ct_open(loc);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    CHECK_EQ_INT(store_schema_version(st), 4);
+    CHECK_EQ_INT(store_point_energy_json(st, "4403-0012", 1, T0, T0 + 1, &j), 0);
+    CHECK_EQ_INT(json_array_size(j), 5);
+    for (size_t i = 0; i < json_array_size(j); i++) {
+        json_t *v = json_array_get(j, i);
+        int tariff = (int)json_integer_value(json_object_get(v, "tariff"));
+        CHECK_EQ_INT(tariff, (int)i);
+        CHECK_STR(ct_str(v, "status"), tariff == 2 ? "absent" : tariff == 4 ? "invalid" : "ok");
+        CHECK_EQ_INT(json_is_null(json_object_get(v, "value")), tariff == 2 || tariff == 4);
+    }
+    CHECK_NEAR(json_real_value(json_object_get(json_array_get(j, 0), "value")), 1000.5, 1e-9);
+    CHECK_NEAR(json_real_value(json_object_get(json_array_get(j, 1), "value")), 400.25, 1e-9);
+    CHECK_NEAR(json_number_value(json_object_get(json_array_get(j, 3), "value")), 300, 1e-9);
+    json_decref(j);
+    CHECK_EQ_INT(store_point_energy_json(st, "4403-0012", 2, T0, T0 + 1, &j), 0);
+    CHECK_EQ_INT(json_array_size(j), 2);
+    CHECK_EQ_INT(json_integer_value(json_object_get(json_array_get(j, 1), "tariff")), 6);
+    CHECK_NEAR(json_real_value(json_object_get(json_array_get(j, 1), "value")), 1.5, 1e-9);
+    json_decref(j);
+    /* the migrated report is a stored key: the same values again change nothing */
+    struct store_energy again[2] = {
+        { TERM_A, 1, 0, STORE_V_OK, "ap_fwd", T0, 999.0 },  /* stored: kept as 1000.5 */
+        { TERM_A, 2, 1, STORE_V_OK, "ap_fwd", T0, 2.0 },    /* tariff 1 was missing: filled */
+    };
+    struct store_batch b = { 0 };
+    b.energy = again;
+    b.n_energy = 2;
+    CHECK_EQ_INT(store_batch_write(st, &b), 0);
+    CHECK_EQ_INT(store_point_energy_json(st, "4403-0012", 1, T0, T0 + 1, &j), 0);
+    CHECK_NEAR(json_real_value(json_object_get(json_array_get(j, 0), "value")), 1000.5, 1e-9);
+    json_decref(j);
+    CHECK_EQ_INT(store_point_energy_json(st, "4403-0012", 2, T0, T0 + 1, &j), 0);
+    CHECK_EQ_INT(json_array_size(j), 3);
+    CHECK_NEAR(json_real_value(json_object_get(json_array_get(j, 1), "value")), 2.0, 1e-9);
+    json_decref(j);
+    store_close(st);
 }
 
 MF_TEST(contract_readonly_handle)
@@ -174,7 +250,7 @@ MF_TEST(contract_readonly_handle)
     struct store *ro = ct_open_ro(loc);
     CHECK(ro != NULL);
     if (ro) {
-        CHECK_EQ_INT(store_schema_version(ro), 3);
+        CHECK_EQ_INT(store_schema_version(ro), 4);
         CHECK_EQ_INT(store_point_energy_json(ro, "4403-0012", 1, T0, T0 + 3600, &j), 0);
         CHECK_EQ_INT(json_array_size(j), 5);
         json_decref(j);
@@ -195,7 +271,7 @@ MF_TEST(contract_batch_twice_one_row_per_key)
     ct_batch(&b);
     CHECK_EQ_INT(store_batch_write(st, &b), 0);
     CHECK_EQ_INT(store_batch_write(st, &b), 0); /* redelivery */
-    CHECK_EQ_INT(ct_rows(st, "energy"), 5);
+    CHECK_EQ_INT(ct_rows(st, "energy"), 1); /* one report of 5 values (schema step 4) */
     CHECK_EQ_INT(ct_rows(st, "instant"), 3);
     CHECK_EQ_INT(ct_rows(st, "frozen"), 2);
     CHECK_EQ_INT(ct_rows(st, "curve"), 4);
@@ -319,7 +395,7 @@ MF_TEST(contract_failed_batch_leaves_nothing_and_retries)
     if (!st)
         return;
     CHECK_EQ_INT(store_batch_write(st, &b), 0);
-    CHECK_EQ_INT(ct_rows(st, "energy"), 5);
+    CHECK_EQ_INT(ct_rows(st, "energy"), 1);
     CHECK_EQ_INT(ct_rows(st, "fwd645"), 1);
     /* A record over its cap is refused before anything is written. */
     struct store_energy big = ct_energy[0];
@@ -1012,7 +1088,7 @@ MF_TEST(contract_retention)
     CHECK_EQ_INT(ct_rows(st, "curve"), 0);
     CHECK_EQ_INT(ct_rows(st, "instant"), 0);
     CHECK_EQ_INT(ct_rows(st, "frames"), 0);
-    CHECK_EQ_INT(ct_rows(st, "energy"), 5); /* not subject to retention */
+    CHECK_EQ_INT(ct_rows(st, "energy"), 1); /* not subject to retention */
     store_close(st);
 }
 
