@@ -77,6 +77,7 @@ struct front_stats {
     uint64_t logins, logouts, heartbeats;
     uint64_t replaced, timeouts;
     uint64_t frames_in, frames_out, bytes_in, bytes_out;
+    uint64_t writes;              /* write system calls (several answers may share one) */
     uint64_t reports_produced;    /* frames handed to the queue */
     uint64_t confirms;            /* AFN=00 F1 sent for durable frames */
     uint64_t backpressure;        /* times a connection stopped reading on MF_EFULL/in-flight cap */

@@ -414,7 +414,7 @@ void front_stats_get(struct front *f, struct front_stats *out)
         struct front_tstats *s = &th->st;
 #define G(x) out->x += atomic_load_explicit(&s->x, memory_order_relaxed)
         G(conns_open); G(conns_accepted); G(logins); G(logouts); G(heartbeats); G(replaced);
-        G(timeouts); G(frames_in); G(frames_out); G(bytes_in); G(bytes_out);
+        G(timeouts); G(frames_in); G(frames_out); G(bytes_in); G(bytes_out); G(writes);
         G(reports_produced); G(confirms); G(backpressure); G(cmds_received); G(cmds_sent);
         G(cmds_answered); G(cmds_timeout); G(cmds_denied); G(cmds_offline);
         G(retransmissions);

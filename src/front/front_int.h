@@ -32,6 +32,7 @@
 
 #define FRONT_MOD "front"
 #define FRONT_RBUF 65536u      /* per-loop read buffer */
+#define FRONT_CORK_BYTES 4096u /* per-loop buffer of answers to one connection */
 
 /* Settings read once from [front] (front_cfg.c documents each key). */
 struct front_opts {
@@ -104,6 +105,7 @@ struct front_io_ops {
 struct front_tstats {
     _Atomic uint64_t conns_open, conns_accepted, logins, logouts, heartbeats, replaced, timeouts;
     _Atomic uint64_t frames_in, frames_out, bytes_in, bytes_out, reports_produced, confirms;
+    _Atomic uint64_t writes;
     _Atomic uint64_t backpressure, cmds_received, cmds_sent, cmds_answered, cmds_timeout;
     _Atomic uint64_t cmds_denied, cmds_offline, retransmissions;
     _Atomic uint64_t drops[FRONT_DROP_NREASONS];
@@ -163,6 +165,12 @@ struct front_thread {
     pthread_mutex_t hist_mu;
     struct mf_hist hist;
     struct mf_ratelimit rl;
+    /* Answers to one connection gathered while a callback works on it (front_io.c
+     * io_cork): written with one system call at io_uncork. One per thread, so an idle
+     * connection still holds no buffer. */
+    struct front_conn *cork;
+    size_t cork_len;
+    uint8_t cork_buf[FRONT_CORK_BYTES];
     uint8_t rbuf[FRONT_RBUF];
     uint8_t scratch[MF_ENV_MAX];
 };

@@ -78,7 +78,8 @@ static void io_on_write(uv_write_t *req, int status)
     free(w);
 }
 
-static int io_send(struct front_conn *conn, const uint8_t *p, size_t n)
+/* Write now: uv_try_write, the rest (if any) queued with a copy. */
+static int io_send_now(struct front_conn *conn, const uint8_t *p, size_t n)
 {
     uv_stream_t *s = (uv_stream_t *)&conn->tcp;
     uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned)n);
@@ -87,6 +88,7 @@ static int io_send(struct front_conn *conn, const uint8_t *p, size_t n)
     if (conn->closed)
         return MF_ECLOSED;
     FRONT_ADD(conn->th, bytes_out, n);
+    FRONT_INC(conn->th, writes);
     if (uv_stream_get_write_queue_size(s) == 0) {
         int r = uv_try_write(s, &b, 1);
         if (r == (int)n)
@@ -107,6 +109,56 @@ static int io_send(struct front_conn *conn, const uint8_t *p, size_t n)
         free(w);
         return MF_ECLOSED;
     }
+    return 0;
+}
+
+/* ---- corking: answers to one connection gathered into one write ----
+ * While a callback works on one connection (its read, or the durable results of its
+ * frames), th->cork names it and its answers are appended to th->cork_buf; io_uncork writes
+ * them with one system call. Several confirms completing together (a multi-frame report, a
+ * window of reports), or the answers to frames that arrived in one segment, then cost one
+ * write instead of one each. Order is kept: while corked, every answer to that connection
+ * goes through the buffer. A connection is uncorked before it closes (a deny is flushed
+ * first) and never stays corked past the callback. */
+
+static void io_uncork(struct front_thread *th)
+{
+    struct front_conn *conn = th->cork;
+    size_t n = th->cork_len;
+
+    th->cork = NULL;
+    th->cork_len = 0;
+    if (conn != NULL && n > 0)
+        io_send_now(conn, th->cork_buf, n); /* an error: the read side sees it and closes */
+}
+
+static void io_cork(struct front_thread *th, struct front_conn *conn)
+{
+    if (th->cork == conn)
+        return;
+    io_uncork(th);
+    if (!conn->closed)
+        th->cork = conn;
+}
+
+static int io_send(struct front_conn *conn, const uint8_t *p, size_t n)
+{
+    struct front_thread *th = conn->th;
+
+    if (conn->closed)
+        return MF_ECLOSED;
+    if (th->cork != conn)
+        return io_send_now(conn, p, n);
+    if (th->cork_len + n > sizeof(th->cork_buf)) {
+        io_uncork(th); /* full: write what is gathered, keep gathering after it */
+        if (conn->closed)
+            return MF_ECLOSED;
+        th->cork = conn;
+        if (n > sizeof(th->cork_buf))
+            return io_send_now(conn, p, n);
+    }
+    memcpy(th->cork_buf + th->cork_len, p, n);
+    th->cork_len += n;
     return 0;
 }
 
@@ -187,6 +239,8 @@ static void io_close(struct front_conn *conn, int reason)
     if (conn->closed)
         return;
     front_sess_end(conn, reason);
+    if (th->cork == conn)
+        io_uncork(th); /* answers gathered so far (e.g. a deny) go out before the close */
     conn->closed = 1;
     if (conn->blocked)
         io_unblock_unlink(conn);
@@ -297,33 +351,23 @@ static void io_keep_rest(struct front_conn *conn, const uint8_t *p, size_t n)
     }
 }
 
-static void io_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+/* Feed what a read brought (straight from the loop buffer when nothing is held back). */
+static void io_read_input(struct front_conn *conn, const uint8_t *p, size_t n)
 {
-    struct front_conn *conn = s->data;
-    struct front_thread *th = conn->th;
     size_t used = 0;
     int rc;
 
-    if (nread == 0)
-        return;
-    if (nread < 0) {
-        if (nread == UV_ENOBUFS)
-            FRONT_DROP(th, FRONT_DROP_BUFFER);
-        io_close(conn, nread == UV_ENOBUFS ? MF_OFF_KICKED : MF_OFF_CLOSED);
-        return;
-    }
-    FRONT_ADD(th, bytes_in, (uint64_t)nread);
     if (conn->in.len == 0) { /* common case: whole frames straight from the loop buffer */
-        rc = front_sess_input(conn, (const uint8_t *)buf->base, (size_t)nread, &used);
+        rc = front_sess_input(conn, p, n, &used);
         if (conn->closed)
             return;
-        if (used < (size_t)nread) {
+        if (used < n) {
             conn->partial_since_us = front_now_mono();
-            io_keep_rest(conn, (const uint8_t *)buf->base + used, (size_t)nread - used);
+            io_keep_rest(conn, p + used, n - used);
         }
     } else {
         size_t before = conn->in.len;
-        io_keep_rest(conn, (const uint8_t *)buf->base, (size_t)nread);
+        io_keep_rest(conn, p, n);
         if (conn->closed)
             return;
         rc = front_sess_input(conn, conn->in.data, conn->in.len, &used);
@@ -336,6 +380,25 @@ static void io_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (rc == MF_EFULL && !conn->closed)
         io_block(conn);
+}
+
+static void io_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    struct front_conn *conn = s->data;
+    struct front_thread *th = conn->th;
+
+    if (nread == 0)
+        return;
+    if (nread < 0) {
+        if (nread == UV_ENOBUFS)
+            FRONT_DROP(th, FRONT_DROP_BUFFER);
+        io_close(conn, nread == UV_ENOBUFS ? MF_OFF_KICKED : MF_OFF_CLOSED);
+        return;
+    }
+    FRONT_ADD(th, bytes_in, (uint64_t)nread);
+    io_cork(th, conn); /* the answers to every frame of this read: one write */
+    io_read_input(conn, (const uint8_t *)buf->base, (size_t)nread);
+    io_uncork(th);
 }
 
 /* ---- accepting ---- */
@@ -400,6 +463,8 @@ static void io_maybe_free(struct front_conn *conn)
     struct front_thread *th = conn->th;
     if (!conn->hclosed || conn->inflight > 0)
         return;
+    if (th->cork == conn) /* closed connections gather nothing: only the name to drop */
+        th->cork = NULL;
     if (conn->prev)
         conn->prev->next = conn->next;
     else
@@ -464,6 +529,7 @@ static void io_async(uv_async_t *a)
     while (pend) {
         struct front_pend *next = pend->next;
         struct front_conn *conn = pend->conn;
+        io_cork(th, conn); /* consecutive confirms to one terminal: one write */
         front_sess_durable(pend);
         free(pend);
         if (conn->blocked && !conn->closed)
@@ -471,6 +537,7 @@ static void io_async(uv_async_t *a)
         io_maybe_free(conn);
         pend = next;
     }
+    io_uncork(th);
     while (msg) {
         struct front_msg *next = msg->next;
         io_handle_msg(th, msg);

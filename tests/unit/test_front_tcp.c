@@ -262,6 +262,35 @@ MF_TEST(split_coalesced_and_garbage)
     rig_stop(&r);
 }
 
+/* Frames that arrive in one segment are answered with one write (the answers gathered
+ * while the read is handled), byte for byte and in order: heartbeat-01 three times in one
+ * write -> three confirm-01 answers, the front's write counter up by exactly one. */
+MF_TEST(answers_to_one_segment_share_one_write)
+{
+    struct rig r;
+    uint8_t buf[128];
+    rig_start(&r, NULL);
+
+    int fd = tconnect(r.port);
+    tsend(fd, LOGIN01);
+    EXPECT_FRAME(fd, LOGIN01_ACK);
+    struct front_stats *st = malloc(sizeof(*st));
+    front_stats_get(r.f, st);
+    uint64_t writes0 = st->writes, out0 = st->frames_out;
+    size_t k = 0;
+    for (int i = 0; i < 3; i++)
+        k += hex(HB01, buf + k);
+    CHECK_EQ_INT(write(fd, buf, k), (long long)k); /* one loopback segment: one read */
+    for (int i = 0; i < 3; i++)
+        EXPECT_FRAME(fd, HB01_ACK);
+    front_stats_get(r.f, st);
+    CHECK_EQ_INT(st->frames_out - out0, 3);
+    CHECK_EQ_INT(st->writes - writes0, 1);
+    free(st);
+    close(fd);
+    rig_stop(&r);
+}
+
 MF_TEST(second_login_replaces_first)
 {
     static const char *const sets[] = { "front.threads=2", NULL };
