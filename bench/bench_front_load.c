@@ -154,8 +154,15 @@ static struct {
 static void send_now(struct lc *c, const uint8_t *p, size_t n)
 {
     uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned)n);
-    if (uv_try_write((uv_stream_t *)&c->tcp, &b, 1) == (int)n)
+    int r = uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) == 0
+                ? uv_try_write((uv_stream_t *)&c->tcp, &b, 1)
+                : 0; /* behind queued bytes: queue too, or the stream would reorder */
+    if (r == (int)n)
         return;
+    if (r > 0) { /* partial: queue only the rest */
+        p += r;
+        n -= (size_t)r;
+    }
     uv_write_t *w = malloc(sizeof(*w) + n); /* rare: copy and queue */
     memcpy(w + 1, p, n);
     b = uv_buf_init((char *)(w + 1), (unsigned)n);

@@ -104,9 +104,11 @@ int main(int argc, char **argv)
     }
     struct front_stats *st = malloc(sizeof(*st));
     front_stats_get(f, st);
-    printf("front frames_in=%llu confirms=%llu logins=%llu conns=%llu backpressure=%llu "
+    printf("front frames_in=%llu frames_out=%llu writes=%llu confirms=%llu logins=%llu "
+           "conns=%llu backpressure=%llu "
            "rss_kib=%ld confirm_p50_us=%llu p99_us=%llu\n",
-           (unsigned long long)st->frames_in, (unsigned long long)st->confirms,
+           (unsigned long long)st->frames_in, (unsigned long long)st->frames_out,
+           (unsigned long long)st->writes, (unsigned long long)st->confirms,
            (unsigned long long)st->logins, (unsigned long long)st->conns_open,
            (unsigned long long)st->backpressure, rss_kib(),
            (unsigned long long)mf_hist_quantile(&st->confirm_latency_us, 0.5),
