@@ -132,8 +132,10 @@ static int32_t loss_ppm(int64_t loss, int64_t supply)
 }
 
 /* Customers missing, supply complete: HIGH_DESPITE_MISSING when supply - customers -
- * allowance stays above the threshold, else INCOMPLETE (the missing meters could explain
- * the loss, or nothing bounds their consumption). */
+ * allowance stays above the threshold and every missing customer's allowance is its own
+ * trailing median, else INCOMPLETE (the missing meters could explain the loss, or their
+ * consumption is only guessed: the area mean is kept as the stored estimate, never judged --
+ * in the demo it called areas high on days whose missing meters were the big ones). */
 static void area_missing(int64_t high_ppm, struct proc_area_out *a, const struct area_acc *acc)
 {
     a->status = PROC_LOSS_INCOMPLETE;
@@ -151,7 +153,7 @@ static void area_missing(int64_t high_ppm, struct proc_area_out *a, const struct
         return;
     a->loss_e4 = a->supply_e4 - sat_add(a->customers_e4, a->allowance_e4);
     int32_t ppm = loss_ppm(a->loss_e4, a->supply_e4);
-    if (ppm > high_ppm) {
+    if (ppm > high_ppm && acc->by_mean == 0) {
         a->loss_ppm = ppm;
         a->has_rate = 1;
         a->status = PROC_LOSS_HIGH_DESPITE_MISSING;

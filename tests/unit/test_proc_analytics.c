@@ -287,11 +287,14 @@ MF_TEST(rollup_stopped_needs_supply_evidence)
  *    p2 0 10 20 30 40 -> 10; p5 0 10 20 30 50 -> 20: measured 30 kWh from 2 customers.
  *    p3 (x2) 0 12 24 36 missing: median of 12, 12, 12 = 12 raw, allowance 24 kWh.
  *    p4 - - - 5 missing: no median, allowance = area mean 30 / 2 = 15 kWh.
- *    allowance 39; loss 100 - 30 - 39 = 31 kWh = 310000 ppm > 100000: high despite missing
- *    (the partial sum alone would say 70 %); anomaly line_loss on p1: value 31 kWh, ref 100,
- *    threshold 10 kWh, count 2.
+ *    allowance 39; loss 100 - 30 - 39 = 31 kWh = 310000 ppm > 100000, but p4's allowance
+ *    is a guess (no history of its own): incomplete, nothing judged high, no anomaly.
  *  area 1: the same customers p7..p10, supply p6 ... 1300 1380 -> 80 kWh: loss
- *    80 - 69 = 11 kWh = 137500 ppm; area threshold 137500: not above it, incomplete. */
+ *    80 - 69 = 11 kWh = 137500 ppm; incomplete.
+ * Then p4 and p9 get a history 0 5 10 15 (median 5): area 0 allowance 24 + 5 = 29, loss
+ *  100 - 30 - 29 = 41 kWh = 410000 ppm > 100000: high despite missing (the partial sum alone
+ *  would say 70 %), anomaly line_loss on p1: value 41 kWh, ref 100, threshold 10 kWh,
+ *  count 2; area 1: 80 - 59 = 21 kWh = 262500 ppm > its 137500: high despite missing. */
 MF_TEST(rollup_loss_high_despite_missing)
 {
     struct proc_cfg c = cfg_default();
@@ -321,28 +324,45 @@ MF_TEST(rollup_loss_high_despite_missing)
     CHECK_EQ_INT(areas[0].allowance_e4, KWH(39, 0));
     CHECK_EQ_INT(areas[0].allowance_by_mean, 1);
     CHECK_EQ_INT(areas[0].loss_e4, KWH(31, 0));
-    CHECK_EQ_INT(areas[0].loss_ppm, 310000);
-    CHECK_EQ_INT(areas[0].has_rate, 1);
-    CHECK_EQ_INT(areas[0].status, PROC_LOSS_HIGH_DESPITE_MISSING);
+    CHECK_EQ_INT(areas[0].has_rate, 0);
+    CHECK_EQ_INT(areas[0].status, PROC_LOSS_INCOMPLETE);
     CHECK_EQ_INT(areas[1].supply_e4, KWH(80, 0));
     CHECK_EQ_INT(areas[1].loss_e4, KWH(11, 0));
     CHECK_EQ_INT(areas[1].has_rate, 0);
     CHECK_EQ_INT(areas[1].status, PROC_LOSS_INCOMPLETE);
-    CHECK_EQ_INT(out.anoms.n, 1);
+    CHECK_EQ_INT(out.anoms.n, 0);
+
+    for (int d = 0; d < 4; d++) /* p4 and p9: 0 5 10 15, missing on D */
+        hist[3 * 5 + d] = hist[8 * 5 + d] = KWH(5 * d, 0);
+    out.anoms = anoms();
+    CHECK_EQ_INT(proc_rollup(&c, &in, &out), 0);
+    CHECK_EQ_INT(cons[3].median_e4, KWH(5, 0));
+    CHECK_EQ_INT(areas[0].allowance_e4, KWH(29, 0));
+    CHECK_EQ_INT(areas[0].allowance_by_mean, 0);
+    CHECK_EQ_INT(areas[0].loss_e4, KWH(41, 0));
+    CHECK_EQ_INT(areas[0].loss_ppm, 410000);
+    CHECK_EQ_INT(areas[0].has_rate, 1);
+    CHECK_EQ_INT(areas[0].status, PROC_LOSS_HIGH_DESPITE_MISSING);
+    CHECK_STR(proc_loss_status_str(areas[0].status), "high_despite_missing");
+    CHECK_EQ_INT(areas[1].loss_e4, KWH(21, 0));
+    CHECK_EQ_INT(areas[1].loss_ppm, 262500);
+    CHECK_EQ_INT(areas[1].status, PROC_LOSS_HIGH_DESPITE_MISSING);
+    CHECK_EQ_INT(out.anoms.n, 2);
     CHECK_EQ_INT(an_buf[0].kind, PROC_AN_LINE_LOSS);
     CHECK_STR(proc_anomaly_kind_str(an_buf[0].kind), "line_loss");
     CHECK_EQ_INT(an_buf[0].point, 1);
-    CHECK_EQ_INT(an_buf[0].value, KWH(31, 0));
+    CHECK_EQ_INT(an_buf[0].value, KWH(41, 0));
     CHECK_EQ_INT(an_buf[0].ref, KWH(100, 0));
     CHECK_EQ_INT(an_buf[0].threshold, KWH(10, 0));
     CHECK_EQ_INT(an_buf[0].count, 2);
-    /* one more kWh of loss in area 1 (supply 81): 12 / 81 = 148148 ppm > 137500: high */
-    hist[5 * 5 + 4] = KWH(1381, 0);
+    CHECK_EQ_INT(an_buf[1].point, 6);
+    /* area 1's supply 68.2 kWh: loss 9.2 kWh = 134897 ppm, not above 137500: incomplete */
+    hist[5 * 5 + 4] = KWH(1368, 2000);
     out.anoms = anoms();
     CHECK_EQ_INT(proc_rollup(&c, &in, &out), 0);
-    CHECK_EQ_INT(areas[1].loss_ppm, 148148);
-    CHECK_EQ_INT(areas[1].status, PROC_LOSS_HIGH_DESPITE_MISSING);
-    CHECK_EQ_INT(out.anoms.n, 2);
+    CHECK_EQ_INT(areas[1].loss_ppm, 0);
+    CHECK_EQ_INT(areas[1].status, PROC_LOSS_INCOMPLETE);
+    CHECK_EQ_INT(out.anoms.n, 1);
 }
 
 /* Multipliers (CT x PT) scale energy; a per-area threshold replaces the global one.

@@ -159,9 +159,14 @@ MF_TEST(sim_score_against_sqlite)
     };
     struct store_line_loss ll = { d, "A00002", 100.0, 80.0, 5, 5, STORE_LOSS_HIGH, 1, 0.2, 0, 0.1,
                                   1, 1, 1, 1 };
-    struct store_frozen f = { term1(), 7, STORE_FROZEN_DAILY, 0, STORE_V_OK, "ap_fwd", d, 1.5, 0 };
+    /* drop of p7 on 26..28: the terminal reached 26 and 27 (p1 has them), p7 has 26 */
+    struct store_frozen f[3] = {
+        { term1(), 7, STORE_FROZEN_DAILY, 0, STORE_V_OK, "ap_fwd", d, 1.5, 0 },
+        { term1(), 1, STORE_FROZEN_DAILY, 0, STORE_V_OK, "ap_fwd", d, 9.5, 0 },
+        { term1(), 1, STORE_FROZEN_DAILY, 0, STORE_V_OK, "ap_fwd", d + 1, 19.5, 0 },
+    };
     struct store_batch b = { .anomalies = an, .n_anomalies = 6, .line_loss = &ll,
-                             .n_line_loss = 1, .frozen = &f, .n_frozen = 1 };
+                             .n_line_loss = 1, .frozen = f, .n_frozen = 3 };
     CHECK_EQ_INT(store_batch_write(st, &b), 0);
     store_close(st);
     FILE *fp = fopen(gt, "w");
@@ -172,7 +177,7 @@ MF_TEST(sim_score_against_sqlite)
           "{\"kind\":\"theft\",\"terminal\":\"4403-0005\",\"pn\":0,\"area\":1,\"area_id\":"
           "\"A00002\",\"from\":\"2026-11-26\",\"to\":\"2026-11-26\"}\n"
           "{\"kind\":\"drop\",\"terminal\":\"4403-0001\",\"pn\":7,\"area\":0,\"area_id\":"
-          "\"A00001\",\"from\":\"2026-11-26\",\"to\":\"2026-11-27\"}\n"
+          "\"A00001\",\"from\":\"2026-11-26\",\"to\":\"2026-11-28\"}\n"
           "{\"kind\":\"flap\",\"terminal\":\"4403-0002\",\"pn\":0,\"area\":0,\"area_id\":"
           "\"A00001\",\"from\":\"2026-11-26\",\"to\":\"2026-11-26\"}\n"
           "{\"kind\":\"flap\",\"terminal\":\"4403-0003\",\"pn\":0,\"area\":0,\"area_id\":"
@@ -199,7 +204,7 @@ MF_TEST(sim_score_against_sqlite)
     /* the flapping anomaly of D + 1 is within the window's day after; D + 5 is not */
     CHECK(text && strstr(text, "fault=flap kind=flapping truth=2 detected=1 anomalies=2 "
                                "matching=1 precision=0.50 recall=0.50"));
-    CHECK(text && strstr(text, "kind=drop days=2 recollected=1 rate=0.50"));
+    CHECK(text && strstr(text, "kind=drop days=3 reached=2 recollected=1 rate=0.50"));
     free(text);
     char cmd[256];
     snprintf(cmd, sizeof(cmd), "rm -rf %s", sdir);
