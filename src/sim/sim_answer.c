@@ -41,27 +41,40 @@ static void answer_ack(struct sim_term *st, const struct gw_frame *fr, int ok)
         }                                                                                       \
     } while (0)
 
-void sim_f25_of(const struct sim_term *st, uint16_t pn, int64_t now, int64_t clk,
-                struct gw_f25 *v)
+struct gw_num sim_num_sat(double v, double scale, int8_t exp, int64_t max, uint8_t status)
+{
+    double x = v * scale;
+    int64_t m = x >= (double)max ? max : x <= -(double)max ? -max : (int64_t)x;
+    return (struct gw_num){ m, exp, status };
+}
+
+void sim_f25_values(const struct sim_model *m, uint32_t term, uint16_t pn, int64_t now,
+                    int64_t clk, struct gw_f25 *v)
 {
     struct sim_instant in;
     memset(v, 0, sizeof(*v));
-    sim_instant(st->sp->model, st->idx, pn, now, &in);
+    sim_instant(m, term, pn, now, &in);
     sim_ls_to_gwtime(clk - clk % 60, &v->time);
     for (int k = 0; k < 4; k++) {
         int ok = k == 0 || k <= in.phases;
         uint8_t s = ok ? GW_VS_OK : GW_VS_ABSENT;
-        v->p[k] = (struct gw_num){ (int64_t)(in.p_kw[k] * 1e4), -4, s };
-        v->q[k] = (struct gw_num){ (int64_t)(in.q_kvar[k] * 1e4), -4, s };
-        v->s[k] = (struct gw_num){ (int64_t)(in.s_kva[k] * 1e4), -4, s };
-        v->pf[k] = (struct gw_num){ (int64_t)(in.pf_pct[k] * 10), -1, s };
+        v->p[k] = sim_num_sat(in.p_kw[k], 1e4, -4, SIM_A9_MAX, s);
+        v->q[k] = sim_num_sat(in.q_kvar[k], 1e4, -4, SIM_A9_MAX, s);
+        v->s[k] = sim_num_sat(in.s_kva[k], 1e4, -4, SIM_A9_MAX, s);
+        v->pf[k] = (struct gw_num){ (int64_t)(in.pf_pct[k] * 10), -1, s }; /* <= 100 % */
         if (k < 3) {
             uint8_t s3 = k < in.phases ? GW_VS_OK : GW_VS_ABSENT;
-            v->u[k] = (struct gw_num){ (int64_t)(in.u_v[k] * 10), -1, s3 };
-            v->i[k] = (struct gw_num){ (int64_t)(in.i_a[k] * 1e3), -3, s3 };
+            v->u[k] = (struct gw_num){ (int64_t)(in.u_v[k] * 10), -1, s3 }; /* ~220 V */
+            v->i[k] = sim_num_sat(in.i_a[k], 1e3, -3, SIM_A25_MAX, s3);
         }
     }
     v->i[3] = (struct gw_num){ 0, -3, GW_VS_ABSENT };
+}
+
+void sim_f25_of(const struct sim_term *st, uint16_t pn, int64_t now, int64_t clk,
+                struct gw_f25 *v)
+{
+    sim_f25_values(st->sp->model, st->idx, pn, now, clk, v);
 }
 
 /* The four series of 0C F33 / 0D F1 from an indication: forward active (A.14) and, for the

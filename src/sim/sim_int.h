@@ -233,6 +233,15 @@ int sim_mtab_query(struct sim_term *st, const struct gw_frame *fr, struct gw_ubu
  * minute); used by the answers and by the active F25 reports. */
 void sim_f25_of(const struct sim_term *st, uint16_t pn, int64_t now, int64_t clk,
                 struct gw_f25 *v);
+/* The same from the model alone (term 0-based). Values beyond their format saturate at its
+ * limit (A.9 +-79.9999 kW/kvar/kVA, A.25 +-799.999 A): a big area's supply meter draws more
+ * than the standard's formats hold, and an answer must never fail to encode. */
+void sim_f25_values(const struct sim_model *m, uint32_t term, uint16_t pn, int64_t now,
+                    int64_t clk, struct gw_f25 *v);
+/* v * scale truncated, saturated at +-max: a value of a format that holds +-max. */
+struct gw_num sim_num_sat(double v, double scale, int8_t exp, int64_t max, uint8_t status);
+#define SIM_A9_MAX 799999  /* A.9: +-79.9999 (x 10^-4) */
+#define SIM_A25_MAX 799999 /* A.25: +-799.999 (x 10^-3) */
 /* A master-initiated frame (DIR=0, PRM=1) arrived: answer it. */
 void sim_answer_request(struct sim_term *st, const struct gw_frame *fr);
 

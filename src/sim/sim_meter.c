@@ -20,6 +20,13 @@
 #include "sim/sim_int.h"
 #include "sim/sim_meter.h"
 
+/* The n bytes of a value already saturated at its format's limit; n, or 0 if it would not
+ * encode (it always does). */
+static size_t num_out(unsigned fmt, struct gw_num v, uint8_t *out, size_t n)
+{
+    return gw_num_encode(fmt, v.m, v.exp, out) == 0 ? n : 0;
+}
+
 /* Value bytes of a read of di for point pn; returns the length, 0 when the meter has no
  * such item. */
 static size_t meter_read(struct sim_term *st, uint16_t pn, uint32_t di, uint8_t *out)
@@ -46,9 +53,9 @@ static size_t meter_read(struct sim_term *st, uint16_t pn, uint32_t di, uint8_t 
     if ((di & 0xFFFF00FFu) == 0x02010000u && ph < 3) /* voltage XXX.X = A.7 */
         return gw_num_encode(7, (int64_t)(in.u_v[ph] * 10), -1, out) == 0 ? 2 : 0;
     if ((di & 0xFFFF00FFu) == 0x02020000u && ph < 3) /* current XXX.XXX, signed = A.25 */
-        return gw_num_encode(25, (int64_t)(in.i_a[ph] * 1000), -3, out) == 0 ? 3 : 0;
+        return num_out(25, sim_num_sat(in.i_a[ph], 1e3, -3, SIM_A25_MAX, 0), out, 3);
     if (di == 0x02030000u) /* active power XX.XXXX, signed = A.9 */
-        return gw_num_encode(9, (int64_t)(in.p_kw[0] * 10000), -4, out) == 0 ? 3 : 0;
+        return num_out(9, sim_num_sat(in.p_kw[0], 1e4, -4, SIM_A9_MAX, 0), out, 3);
     sim_ls_to_gwtime(sim_term_clock(st, now), &t);
     if (di == 0x04000101u) /* YYMMDDWW (WW 0 = Sunday): 8 BCD digits = A.27 */
         return gw_num_encode(27, (int64_t)(t.year % 100) * 1000000 + t.mon * 10000 +

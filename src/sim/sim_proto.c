@@ -153,8 +153,8 @@ static void report_f25(struct sim_term *st, int64_t now, int64_t clk)
             size_t keep = ub.len;
             sim_f25_of(st, pn, now, clk, &v);
             if (gw_ans_f25(&ub, pn, &v) != 0) {
-                /* a value out of its format's range (a big area's supply meter draws more
-                 * than A.25's 799.999 A): that point is left out, as in the answers */
+                /* cannot happen since sim_f25_values saturates every value at its
+                 * format's limit; kept so that a new field can never drop the report */
                 ub.len = keep;
                 ub.err = 0;
                 continue;

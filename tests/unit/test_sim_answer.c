@@ -458,3 +458,42 @@ MF_TEST(sim_answers_master_requests)
     close(m->lfd);
     free(m);
 }
+
+/* One area of 2040 points: the supply meter (pn 1) at 19:00 draws far more than A.25's
+ * 799.999 A and A.9's 79.9999 kW. Its F25 saturates at the formats' limits instead of
+ * failing to encode (the answer or report was dropped before); a customer is unchanged. */
+MF_TEST(sim_f25_supply_meter_saturates)
+{
+    struct sim_model model;
+    struct sim_instant in;
+    struct gw_f25 v;
+    uint8_t u[512];
+    struct gw_ubuf ub;
+    int32_t day = mf_date_to_days(2026, 11, 26);
+    int64_t now = (int64_t)day * 86400 + 19 * 3600 + 5 * 60;
+
+    CHECK_EQ_INT(sim_model_init(&model, 3, 1, 2040, 1, 0x4403, 1, day, NULL, 0), 0);
+    sim_instant(&model, 0, 1, now, &in);
+    CHECK(in.i_a[0] > 800.0); /* the case this test is about */
+    CHECK(in.p_kw[0] > 80.0);
+    sim_f25_values(&model, 0, 1, now, now, &v);
+    CHECK_EQ_INT(v.i[0].status, GW_VS_OK);
+    CHECK_EQ_INT(v.i[0].m, 799999);
+    CHECK_EQ_INT(v.i[0].exp, -3);
+    CHECK_EQ_INT(v.p[0].m, 799999);
+    CHECK_EQ_INT(v.p[0].exp, -4);
+    gw_ub_init(&ub, u, sizeof(u));
+    CHECK_EQ_INT(gw_ans_f25(&ub, 1, &v), 0);
+    /* the A.25 bytes of ia: 99 99 79 (799.999, sign clear), after the identifier (4), the
+     * time (5), P and Q (8 x 3), the power factors (4 x 2) and the voltages (3 x 2) */
+    size_t ia = 4 + 5 + 8 * 3 + 4 * 2 + 3 * 2;
+    CHECK(ub.len >= ia + 3 && u[ia] == 0x99 && u[ia + 1] == 0x99 && u[ia + 2] == 0x79);
+    /* a customer point is far below the limits: the plain truncated values */
+    sim_instant(&model, 0, 2, now, &in);
+    sim_f25_values(&model, 0, 2, now, now, &v);
+    CHECK(in.i_a[0] < 100.0);
+    CHECK_EQ_INT(v.i[0].m, (int64_t)(in.i_a[0] * 1e3));
+    CHECK_EQ_INT(v.p[0].m, (int64_t)(in.p_kw[0] * 1e4));
+    CHECK(sim_num_sat(-1000.0, 1e3, -3, SIM_A25_MAX, GW_VS_OK).m == -799999);
+    sim_model_fini(&model);
+}

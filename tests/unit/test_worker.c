@@ -779,6 +779,48 @@ MF_TEST(readings_json_published_after_store)
     fix_close(&f);
 }
 
+/* publish = on: the events JSON of an ERC14 record, as docs/QUEUE.md shows it (ev-erc14-01:
+ * off 2010-07-31 14:40, on 2010-08-03 11:31 civil Asia/Shanghai; raw spaced upper-case hex). */
+MF_TEST(events_json_published_after_store)
+{
+    struct fix f;
+    struct done d = { 0 };
+    char err[256];
+    fix_open(&f, NULL, 0);
+    fix_set(&f, "publish", "on");
+    enum mq_topic et = MQ_EVENTS;
+    struct mq_consumer *c = mq_consumer_open(f.q, &et, 1, "data-team", err, sizeof(err));
+    CHECK_EQ_INT(worker_start(f.w), 0);
+    /* 0E p0 F1: EC1 1, EC2 0, Pm 0, Pn 1, then ERC14 Le 10 */
+    CHECK_EQ_INT(send_frame(&f, &d, 0x0E, "00 00 01 00 01 00 00 01 "
+                                          "0E 0A 40 14 31 07 10 31 11 03 08 10"),
+                 0);
+    CHECK(wait_for(&d.calls, 1));
+    json_t *v = NULL;
+    for (int tries = 0; tries < 50 && !v; tries++) {
+        struct mq_batch mb;
+        memset(&mb, 0, sizeof(mb));
+        if (mq_consumer_poll(c, &mb, 10, 100) != 0 || mb.n == 0)
+            continue;
+        CHECK(mb.msgs[0].key_len == 9 && memcmp(mb.msgs[0].key, "0171-0822", 9) == 0);
+        v = json_loadb((const char *)mb.msgs[0].val, mb.msgs[0].val_len, 0, NULL);
+        mq_commit(f.q, &mb);
+    }
+    CHECK(v != NULL);
+    CHECK_STR(json_string_value(json_object_get(v, "terminal")), "0171-0822");
+    CHECK_EQ_INT(json_integer_value(json_object_get(v, "class")), 1);
+    CHECK_EQ_INT(json_integer_value(json_object_get(v, "erc")), 14);
+    CHECK_STR(json_string_value(json_object_get(v, "time")), "2010-07-31T06:40:00Z");
+    json_t *fl = json_object_get(v, "fields");
+    CHECK_STR(json_string_value(json_object_get(fl, "off_time")), "2010-07-31T06:40:00Z");
+    CHECK_STR(json_string_value(json_object_get(fl, "on_time")), "2010-08-03T03:31:00Z");
+    CHECK_STR(json_string_value(json_object_get(v, "raw")), "0E 0A 40 14 31 07 10 31 11 03 08 10");
+    json_decref(v);
+    worker_stop(f.w);
+    mq_consumer_close(c);
+    fix_close(&f);
+}
+
 /* A task still open when its deadline passes is marked expired (attempts kept); the
  * scheduler (analytics = true) stores an online-rate sample on its first round. */
 MF_TEST(recollect_expiry_and_scheduler_online_sample)
