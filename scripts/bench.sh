@@ -114,6 +114,7 @@ b_kafka_front() {  # issue 4: front -> Kafka side by side with the raw producer 
   bash bench/e2e/kafka_front.sh | keep kafka_front          # one write per frame (terminals)
   bash bench/e2e/kafka_front.sh -C | keep kafka_front       # a cheaper load client
   bash bench/e2e/kafka_front.sh -C -p 8 | keep kafka_front  # 8-point F129 frames (the sim's)
+  bash bench/e2e/kafka_front.sh -C -w 15 -c 2000 -n "$(sc 600000)" | keep kafka_front  # more in flight
 }
 b_thesis() {
   start thesis
