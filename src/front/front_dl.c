@@ -2,7 +2,9 @@
  * every front sees every command), validates each JSON command and routes it to the I/O
  * thread holding the terminal. Bad commands fail at once (MF_CMD_FAILED with the reason);
  * commands for terminals this front does not hold fail as MF_CMD_OFFLINE when this is the
- * only front ([front] single), and are left to the other fronts otherwise.
+ * only front ([front] single), and are left to the other fronts otherwise. A command past
+ * its `expires_at` (set by the web from [web] cmd_expire_s) is never sent: it fails with
+ * "expired ..." (a front restarted on an old downlink backlog must not trip a relay late).
  *
  * The batch is committed once every command of it was routed: a command is not "durable"
  * work of the front, and a front that restarts must not replay old commands to terminals.
@@ -28,6 +30,12 @@ static void dl_route(struct front *f, const struct mq_msg *m, struct mf_ratelimi
                     (unsigned long long)cmd_id, why);
         if (cmd_id) /* without an id nobody waits for a status */
             front_cmd_status(NULL, f, cmd_id, a1, a2, 0, MF_CMD_FAILED, 0, why);
+        return;
+    }
+    if (front_cmd_expired(cmd)) { /* e.g. read by a front restarted after the web gave up */
+        front_cmd_status(NULL, f, cmd_id, a1, a2, 0, MF_CMD_FAILED, 0,
+                         "expired before it reached the terminal");
+        free(cmd);
         return;
     }
     int t = front_registry_find(f, gw_terminal_key(a1, a2));

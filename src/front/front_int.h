@@ -134,6 +134,7 @@ struct front_cmd {
     uint8_t retries;
     uint8_t tp_delay_min;
     uint32_t timeout_ms;
+    int64_t expires_at;        /* UTC seconds; 0 = never. Not sent once passed */
     size_t units_len;
     uint8_t units[];           /* units_len bytes (allocated with the command) */
 };
@@ -281,6 +282,8 @@ void front_term_lookup(struct front *f, uint16_t a1, uint16_t a2, struct front_t
  * why; *cmd_id / a1 / a2 are set as far as they parsed (for the failure status). */
 int front_cmd_parse(const uint8_t *json, size_t len, struct front_cmd **out, uint64_t *cmd_id,
                     uint16_t *a1, uint16_t *a2, char *why, size_t whylen);
+/* 1 when cmd has an expires_at and it has passed (wall clock), else 0. */
+int front_cmd_expired(const struct front_cmd *cmd);
 /* Publish a MF_ENV_CMD_STATUS envelope for cmd. */
 void front_cmd_status(struct front_thread *th, struct front *f, uint64_t cmd_id, uint16_t a1,
                       uint16_t a2, uint64_t conn_id, int state, int attempts, const char *detail);

@@ -52,7 +52,8 @@ static int json_flag(json_t *root, const char *name, int *out, char *why, size_t
 }
 
 static const char *const cmd_keys[] = { "cmd_id", "terminal", "afn", "units_hex", "con",
-                                        "timeout_ms", "retries", "tp_delay_min", NULL };
+                                        "timeout_ms", "retries", "tp_delay_min", "expires_at",
+                                        NULL };
 
 static int cmd_fields(json_t *root, struct front_cmd *c, uint8_t *units, char *why, size_t wl)
 {
@@ -100,7 +101,15 @@ static int cmd_fields(json_t *root, struct front_cmd *c, uint8_t *units, char *w
     if (json_uint(root, "tp_delay_min", 0, 255, &v, why, wl) != 0)
         return MF_EINVAL;
     c->tp_delay_min = (uint8_t)v;
+    if (json_uint(root, "expires_at", 0, (uint64_t)1 << 40, &v, why, wl) != 0)
+        return MF_EINVAL;
+    c->expires_at = (int64_t)v;
     return 0;
+}
+
+int front_cmd_expired(const struct front_cmd *cmd)
+{
+    return cmd->expires_at > 0 && (int64_t)(mf_now_us() / 1000000u) >= cmd->expires_at;
 }
 
 int front_cmd_parse(const uint8_t *json, size_t len, struct front_cmd **out, uint64_t *cmd_id,
@@ -291,6 +300,13 @@ static void req_next(struct front_conn *conn)
         int internal = w->internal;
         uint8_t ev_pn = w->ev_pn;
         free(w);
+        if (front_cmd_expired(cmd)) { /* it waited behind others past its expiry */
+            if (!internal)
+                front_cmd_status(th, th->f, cmd->cmd_id, conn->a1, conn->a2, conn->id,
+                                 MF_CMD_FAILED, 0, "expired before it could be sent");
+            free(cmd);
+            continue;
+        }
         struct front_req *r = req_build(conn, cmd);
         if (!r) {
             if (!internal)

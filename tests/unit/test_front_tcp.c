@@ -452,6 +452,21 @@ MF_TEST(commands_answer_retry_timeout_deny_offline)
     CHECK_EQ_INT(take_env(&r, MF_ENV_CMD_STATUS, &e, &cs, 5000), 0);
     CHECK_EQ_INT(e.cmd_id, 46);
     CHECK_EQ_INT(cs.state, MF_CMD_FAILED);
+
+    /* expires_at in the past (1 = 1970): never sent, failed as expired; in the future: sent */
+    send_cmd(&r, "{\"cmd_id\": 47, \"terminal\": \"0171-0822\", \"afn\": 12, "
+                 "\"units_hex\": \"01 01 01 10\", \"expires_at\": 1}");
+    CHECK_EQ_INT(take_env(&r, MF_ENV_CMD_STATUS, &e, &cs, 5000), 0);
+    CHECK_EQ_INT(e.cmd_id, 47);
+    CHECK_EQ_INT(cs.state, MF_CMD_FAILED);
+    CHECK(strstr(cs.detail, "expired") != NULL);
+    expect_nothing(fd, 100);
+    send_cmd(&r, "{\"cmd_id\": 48, \"terminal\": \"0171-0822\", \"afn\": 12, "
+                 "\"units_hex\": \"01 01 01 10\", \"timeout_ms\": 200, \"retries\": 0, "
+                 "\"expires_at\": 4102444800}");
+    CHECK_EQ_INT(take_env(&r, MF_ENV_CMD_STATUS, &e, &cs, 5000), 0);
+    CHECK_EQ_INT(e.cmd_id, 48);
+    CHECK_EQ_INT(cs.state, MF_CMD_SENT);
     close(fd);
     rig_stop(&r);
 }
