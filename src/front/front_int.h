@@ -33,6 +33,7 @@
 #define FRONT_MOD "front"
 #define FRONT_RBUF 65536u      /* per-loop read buffer */
 #define FRONT_CORK_BYTES 4096u /* per-loop buffer of answers to one connection */
+#define FRONT_CHURN_BATCH 64   /* accepts, and closes of dropped peers, per loop iteration */
 
 /* Settings read once from [front] (front_cfg.c documents each key). */
 struct front_opts {
@@ -149,6 +150,11 @@ struct front_thread {
     uv_timer_t sweep;
     uv_prepare_t wake_prep;    /* mq_wake before the loop blocks ... */
     uv_check_t wake_check;     /* ... and after each batch of I/O callbacks */
+    uv_check_t churn_check;    /* the next batch of accepts and closes, each iteration */
+    uv_idle_t churn_idle;      /* active while closes wait: the poll must not block */
+    int accepts, closes;       /* done in this iteration (FRONT_CHURN_BATCH each) */
+    int accept_held;           /* libuv holds an announced connection: listener paused */
+    struct front_conn *eof_head, *eof_tail; /* peers gone, waiting for their close */
     pthread_t tid;
     int started;
     pthread_mutex_t mu;        /* guards done_*, msg_*, stopping */
@@ -183,6 +189,7 @@ struct front_conn {
     struct front_conn *next, *prev;   /* th->conns */
     struct front_conn *hnext;         /* th->byterm chain */
     struct front_conn *bnext;         /* th->blocked chain (conn->blocked set) */
+    struct front_conn *enext;         /* th->eof_* chain (conn->eof_pending set) */
     uint64_t id;
     struct mf_buf in;                 /* partial frame / bytes held back by backpressure */
     uint64_t opened_us, last_rx_us, partial_since_us;
@@ -191,6 +198,7 @@ struct front_conn {
     uint8_t state;                    /* enum front_state */
     uint8_t known, confirm_f3, pw_len;
     uint8_t blocked, closed, hclosed;
+    uint8_t eof_pending, eof_reason;  /* a paced close waits (io_close_paced) */
     uint8_t pfc;
     uint8_t ev_pending;
     int16_t last_ec1;

@@ -35,6 +35,7 @@ struct front_wreq {
 };
 
 static void io_maybe_free(struct front_conn *conn);
+static void io_churn_idle(uv_idle_t *h);
 
 /* ---- per-thread terminal hash ---- */
 
@@ -327,6 +328,32 @@ static void io_block(struct front_conn *conn)
 
 static void io_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 
+/* The peer closed (or the read failed). Closing costs a session envelope and the socket's
+ * teardown; when every terminal drops at once (a network or simulator outage) that is tens
+ * of thousands in one poll. At most FRONT_CHURN_BATCH are closed per loop iteration; the
+ * rest stop reading and wait in th->eof_* for io_churn_resume, so the sessions still
+ * online are served between the batches. */
+static void io_close_paced(struct front_conn *conn, int reason)
+{
+    struct front_thread *th = conn->th;
+
+    if (th->closes < FRONT_CHURN_BATCH) {
+        th->closes++;
+        io_close(conn, reason);
+        return;
+    }
+    uv_read_stop((uv_stream_t *)&conn->tcp);
+    conn->eof_pending = 1;
+    conn->eof_reason = (uint8_t)reason;
+    conn->enext = NULL;
+    if (th->eof_tail)
+        th->eof_tail->enext = conn;
+    else
+        th->eof_head = conn;
+    th->eof_tail = conn;
+    uv_idle_start(&th->churn_idle, io_churn_idle); /* no poll may block while they wait */
+}
+
 /* Feed conn->in again; resume reading when everything complete was accepted. */
 static void io_retry(struct front_conn *conn)
 {
@@ -392,7 +419,7 @@ static void io_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread < 0) {
         if (nread == UV_ENOBUFS)
             FRONT_DROP(th, FRONT_DROP_BUFFER);
-        io_close(conn, nread == UV_ENOBUFS ? MF_OFF_KICKED : MF_OFF_CLOSED);
+        io_close_paced(conn, nread == UV_ENOBUFS ? MF_OFF_KICKED : MF_OFF_CLOSED);
         return;
     }
     FRONT_ADD(th, bytes_in, (uint64_t)nread);
@@ -408,17 +435,13 @@ static void io_on_reject_closed(uv_handle_t *h)
     free(h);
 }
 
-static void io_on_connection(uv_stream_t *server, int status)
+/* Take the connection libuv holds for the listener (it was announced to io_on_connection). */
+static void io_accept(struct front_thread *th)
 {
-    struct front_thread *th = server->data;
     struct front *f = th->f;
+    uv_stream_t *server = (uv_stream_t *)&th->listener;
 
-    if (status < 0) { /* EMFILE: libuv accepted and closed it with its reserve fd; no spin */
-        FRONT_DROP(th, FRONT_DROP_ACCEPT_ERR);
-        if (mf_ratelimit_allow(&th->rl, FRONT_MOD))
-            mf_warn(FRONT_MOD, "accept: %s", uv_strerror(status));
-        return;
-    }
+    th->accepts++;
     if (atomic_load(&f->nconns) >= f->o.max_connections) { /* admission before allocation */
         uv_tcp_t *t = mf_malloc(sizeof(*t));
         uv_tcp_init(&th->loop, t);
@@ -458,10 +481,69 @@ static void io_on_connection(uv_stream_t *server, int status)
     uv_read_start((uv_stream_t *)&conn->tcp, io_alloc, io_read);
 }
 
+/* Accepting is paced: at most FRONT_CHURN_BATCH connections per loop iteration. In a
+ * reconnect storm (every terminal at once after an outage) libuv would otherwise accept the
+ * whole backlog in one callback and the next poll return thousands of logins, while the
+ * reads and confirms of the terminals already online wait behind them. Not calling uv_accept
+ * here makes libuv keep the announced fd and stop watching the listener; io_accept_resume
+ * takes it after the iteration's I/O callbacks, which restarts the watcher. The kernel's
+ * backlog holds the rest meanwhile (and pushes back on the clients when it is full). */
+static void io_on_connection(uv_stream_t *server, int status)
+{
+    struct front_thread *th = server->data;
+
+    if (status < 0) { /* EMFILE: libuv accepted and closed it with its reserve fd; no spin */
+        FRONT_DROP(th, FRONT_DROP_ACCEPT_ERR);
+        if (mf_ratelimit_allow(&th->rl, FRONT_MOD))
+            mf_warn(FRONT_MOD, "accept: %s", uv_strerror(status));
+        return;
+    }
+    if (th->accepts >= FRONT_CHURN_BATCH) {
+        th->accept_held = 1;
+        return;
+    }
+    io_accept(th);
+}
+
+/* idle: only keeps the poll from blocking while closes wait (io_churn_resume does them). */
+static void io_churn_idle(uv_idle_t *h)
+{
+    (void)h;
+}
+
+/* check: after each iteration's I/O callbacks, the next batch of closes and accepts. */
+static void io_churn_resume(uv_check_t *h)
+{
+    struct front_thread *th = h->data;
+
+    th->accepts = 0;
+    th->closes = 0;
+    while (th->eof_head && th->closes < FRONT_CHURN_BATCH) {
+        struct front_conn *conn = th->eof_head;
+        th->eof_head = conn->enext;
+        if (!th->eof_head)
+            th->eof_tail = NULL;
+        conn->enext = NULL;
+        conn->eof_pending = 0;
+        if (!conn->closed) {
+            th->closes++;
+            io_close(conn, conn->eof_reason);
+        } else {
+            io_maybe_free(conn); /* closed meanwhile (replaced, swept): its free waited */
+        }
+    }
+    if (!th->eof_head)
+        uv_idle_stop(&th->churn_idle);
+    if (th->accept_held && !uv_is_closing((uv_handle_t *)&th->listener)) {
+        th->accept_held = 0;
+        io_accept(th);
+    }
+}
+
 static void io_maybe_free(struct front_conn *conn)
 {
     struct front_thread *th = conn->th;
-    if (!conn->hclosed || conn->inflight > 0)
+    if (!conn->hclosed || conn->inflight > 0 || conn->eof_pending)
         return;
     if (th->cork == conn) /* closed connections gather nothing: only the name to drop */
         th->cork = NULL;
@@ -582,6 +664,10 @@ static void io_shutdown_thread(struct front_thread *th)
         uv_close((uv_handle_t *)&th->wake_prep, NULL);
     if (!uv_is_closing((uv_handle_t *)&th->wake_check))
         uv_close((uv_handle_t *)&th->wake_check, NULL);
+    if (!uv_is_closing((uv_handle_t *)&th->churn_check))
+        uv_close((uv_handle_t *)&th->churn_check, NULL);
+    if (!uv_is_closing((uv_handle_t *)&th->churn_idle))
+        uv_close((uv_handle_t *)&th->churn_idle, NULL);
     /* th->stopping is set under th->mu, so no done callback sends to a closing handle. */
     if (!uv_is_closing((uv_handle_t *)&th->async))
         uv_close((uv_handle_t *)&th->async, NULL);
@@ -618,6 +704,10 @@ int front_thread_init(struct front_thread *th, struct front *f, int idx, char *e
     th->wake_prep.data = th;
     uv_check_init(&th->loop, &th->wake_check);
     th->wake_check.data = th;
+    uv_check_init(&th->loop, &th->churn_check);
+    th->churn_check.data = th;
+    uv_idle_init(&th->loop, &th->churn_idle);
+    th->churn_idle.data = th;
     uint64_t w = MF_MIN(MF_MIN(o->liveness_us, o->login_timeout_us), o->partial_timeout_us) / 4;
     th->walk_us = MF_MAX(MF_MIN(w, (uint64_t)1000000), o->retry_tick_us);
     return 0;
@@ -673,6 +763,7 @@ static void *io_main(void *arg)
                    th->f->o.retry_tick_us / 1000u);
     uv_prepare_start(&th->wake_prep, io_wake_prep);
     uv_check_start(&th->wake_check, io_wake_check);
+    uv_check_start(&th->churn_check, io_churn_resume);
     uv_run(&th->loop, UV_RUN_DEFAULT);
     return NULL;
 }

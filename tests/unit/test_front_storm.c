@@ -1,0 +1,225 @@
+/* tsan: yes */
+/* test_front_storm.c -- the front under connection churn (front_io.c paces accepts and the
+ * closes of dropped peers to FRONT_CHURN_BATCH per loop iteration): hundreds of terminals
+ * connect and log in at once on one I/O thread, then all drop at once, while a terminal
+ * already online keeps being answered. Asserts completeness -- every login answered byte
+ * for byte, every session's offline published, every connection freed (ASan) -- never
+ * timing: conditions are awaited with deadlines.
+ *
+ * Frames: the login of terminal 4403-xxxx is built by term_login below from the link layer
+ * of protocol section 1 (68 L L 68 | C A1 A2 A3 AFN SEQ DA DT | CS 16), and its answer by
+ * term_login_ack from section 7 (C=0B link answer, A3=00, AFN=00, SEQ 60 | PSEQ, p0 F1) --
+ * small hand-written builders, not the codec; the fixed frames are those of
+ * test_front_tcp.c (login-01 and heartbeat-01, checksums summed by hand). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "meterflow/clock.h"
+#include "meterflow/common.h"
+#include "meterflow/config.h"
+#include "meterflow/envelope.h"
+#include "meterflow/front.h"
+#include "meterflow/modcfg.h"
+#include "meterflow/queue.h"
+
+#define NTERM 300 /* > 4 x FRONT_CHURN_BATCH on one thread */
+
+static const struct mf_cfg_item t_meterflow[] = {
+    { "meterflow", "node_id", MF_CFG_INT, "7", 1, 65535, NULL, "node" },
+    MF_CFG_END,
+};
+static const struct mf_cfg_item *const t_tables[] = { t_meterflow, front_cfg, queue_cfg, NULL };
+static const char *const t_pass[] = { "kafka", NULL };
+
+/* login-01 (0171-0822) and heartbeat-01 with their answers (test_front_tcp.c) */
+static const uint8_t LOGIN01[] = { 0x68, 0x32, 0x00, 0x32, 0x00, 0x68, 0xC9, 0x71, 0x01, 0x22,
+                                   0x08, 0x00, 0x02, 0x78, 0x00, 0x00, 0x01, 0x00, 0xE0, 0x16 };
+static const uint8_t LOGIN01_ACK[] = { 0x68, 0x32, 0x00, 0x32, 0x00, 0x68, 0x0B,
+                                       0x71, 0x01, 0x22, 0x08, 0x00, 0x00, 0x68,
+                                       0x00, 0x00, 0x01, 0x00, 0x10, 0x16 };
+static const uint8_t HB01[] = { 0x68, 0x32, 0x00, 0x32, 0x00, 0x68, 0xC9, 0x71, 0x01, 0x22,
+                                0x08, 0x00, 0x02, 0x79, 0x00, 0x00, 0x04, 0x00, 0xE4, 0x16 };
+static const uint8_t HB01_ACK[] = { 0x68, 0x32, 0x00, 0x32, 0x00, 0x68, 0x0B, 0x71, 0x01, 0x22,
+                                    0x08, 0x00, 0x00, 0x69, 0x00, 0x00, 0x01, 0x00, 0x11, 0x16 };
+
+/* 12 bytes of user data (C, A1 A2 A3, AFN, SEQ, DA DT): L = 12 << 2 | 2 = 0x32 (protocol
+ * version 2); CS = sum of the user data mod 256. A1 4403 is BCD, low byte first (03 44). */
+static void frame12(uint8_t out[20], uint8_t c, uint16_t a2, uint8_t afn, uint8_t seq)
+{
+    const uint8_t u[12] = { c, 0x03, 0x44, (uint8_t)(a2 & 0xFF), (uint8_t)(a2 >> 8), 0x00,
+                            afn, seq, 0x00, 0x00, 0x01, 0x00 };
+    unsigned cs = 0;
+    out[0] = 0x68;
+    out[1] = 0x32;
+    out[2] = 0x00;
+    out[3] = 0x32;
+    out[4] = 0x00;
+    out[5] = 0x68;
+    for (int i = 0; i < 12; i++) {
+        out[6 + i] = u[i];
+        cs += u[i];
+    }
+    out[18] = (uint8_t)cs;
+    out[19] = 0x16;
+}
+
+/* Login: C=C9 (DIR 1, PRM 1, fc 9), AFN 02, SEQ 70 (FIR FIN CON, PSEQ 0), p0 F1. */
+static void term_login(uint8_t out[20], uint16_t a2)
+{
+    frame12(out, 0xC9, a2, 0x02, 0x70);
+}
+
+/* Its answer: C=0B (PRM 0, fc 11), AFN 00, SEQ 60 (FIR FIN, RSEQ 0), p0 F1 (confirm all). */
+static void term_login_ack(uint8_t out[20], uint16_t a2)
+{
+    frame12(out, 0x0B, a2, 0x00, 0x60);
+}
+
+static uint64_t now_ms(void)
+{
+    return mf_mono_us() / 1000u;
+}
+
+static int tconnect(int port)
+{
+    struct sockaddr_in sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        mf_test_fail(__FILE__, __LINE__, "connect: %s", strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Read exactly n bytes within ms; bytes read (< n on timeout or EOF). */
+static int tread(int fd, uint8_t *out, size_t n, int ms)
+{
+    size_t got = 0;
+    uint64_t end = now_ms() + (uint64_t)ms;
+    while (got < n && now_ms() < end) {
+        struct pollfd p = { fd, POLLIN, 0 };
+        if (poll(&p, 1, (int)(end - now_ms())) <= 0)
+            continue;
+        ssize_t k = read(fd, out + got, n - got);
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    return (int)got;
+}
+
+static void exchange(int fd, const uint8_t *req, const uint8_t *want, size_t n)
+{
+    uint8_t got[20];
+    CHECK_EQ_INT(write(fd, req, n), (long long)n);
+    CHECK_EQ_INT(tread(fd, got, n, 10000), (long long)n);
+    CHECK_MEM(got, want, n);
+}
+
+/* Commit every uplink envelope; count the session envelopes by state. */
+static void drain(struct mq *q, struct mq_consumer *c, int *online, int *offline)
+{
+    struct mq_batch b;
+    if (mq_consumer_poll(c, &b, 256, 20) != 0)
+        return;
+    for (size_t i = 0; i < b.n; i++) {
+        struct mf_env e;
+        struct mf_env_session s;
+        if (mf_env_decode(b.msgs[i].val, b.msgs[i].val_len, &e) != 0 ||
+            e.kind != MF_ENV_SESSION || mf_env_session_decode(e.payload, e.payload_len, &s) != 0)
+            continue;
+        *online += s.state == MF_SESSION_ONLINE;
+        *offline += s.state == MF_SESSION_OFFLINE;
+    }
+    if (b.n)
+        mq_commit(q, &b);
+}
+
+static void raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 4096 && rl.rlim_max > rl.rlim_cur) {
+        rl.rlim_cur = rl.rlim_max < 4096 ? rl.rlim_max : 4096;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+MF_TEST(storm_of_logins_then_drops_on_one_thread)
+{
+    static const char *const sets[] = { "front.port=0", "front.listen=127.0.0.1",
+                                        "front.threads=1", "front.login_per_min=0", NULL };
+    char err[256] = "";
+    static int fds[NTERM];
+    int online = 0, offline = 0;
+
+    raise_nofile();
+    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    for (size_t i = 0; sets[i]; i++)
+        CHECK_EQ_INT(mf_config_set_arg(cfg, sets[i], err, sizeof(err)), 0);
+    struct mq *q = mq_open(cfg, err, sizeof(err));
+    CHECK(q != NULL);
+    enum mq_topic t = MQ_UPLINK;
+    struct mq_consumer *c = mq_consumer_open(q, &t, 1, "test", err, sizeof(err));
+    CHECK(c != NULL);
+    struct front *f = front_new(cfg, q, err, sizeof(err));
+    CHECK(f != NULL);
+    CHECK_EQ_INT(front_start(f, err, sizeof(err)), 0);
+    int port = front_port(f);
+
+    int good = tconnect(port);
+    exchange(good, LOGIN01, LOGIN01_ACK, sizeof(LOGIN01));
+    /* All connect (the kernel completes them in the backlog) and log in before the front
+     * accepted most of them: it takes them in batches. */
+    for (int i = 0; i < NTERM; i++) {
+        uint8_t lf[20];
+        fds[i] = tconnect(port);
+        term_login(lf, (uint16_t)(0x1000 + i));
+        CHECK_EQ_INT(write(fds[i], lf, sizeof(lf)), 20);
+    }
+    exchange(good, HB01, HB01_ACK, sizeof(HB01)); /* the online terminal is answered */
+    for (int i = 0; i < NTERM; i++) {
+        uint8_t want[20], got[20];
+        term_login_ack(want, (uint16_t)(0x1000 + i));
+        CHECK_EQ_INT(tread(fds[i], got, sizeof(got), 10000), 20);
+        CHECK_MEM(got, want, sizeof(want));
+    }
+    /* Every one drops at once: the front closes them in batches. */
+    for (int i = 0; i < NTERM; i++)
+        close(fds[i]);
+    exchange(good, HB01, HB01_ACK, sizeof(HB01));
+    struct front_stats *st = malloc(sizeof(*st));
+    uint64_t end = now_ms() + 20000;
+    do {
+        drain(q, c, &online, &offline);
+        front_stats_get(f, st);
+    } while ((offline < NTERM || st->conns_open != 1) && now_ms() < end);
+    CHECK_EQ_INT(online, NTERM + 1);
+    CHECK_EQ_INT(offline, NTERM);
+    CHECK_EQ_INT(st->conns_open, 1);
+    CHECK_EQ_INT(st->conns_accepted, NTERM + 1);
+    CHECK_EQ_INT(st->logins, NTERM + 1);
+    exchange(good, HB01, HB01_ACK, sizeof(HB01));
+    close(good);
+    free(st);
+    front_stop(f);
+    mq_consumer_close(c);
+    mq_close(q); /* before front_free: no queue callback may come after it */
+    front_free(f);
+    mf_config_free(cfg);
+}
