@@ -48,6 +48,7 @@ cleanup() {
   e2e_cleanup
   bash "$e2e_root/scripts/kafka.sh" stop "$kd" >/dev/null 2>&1
   rm -rf "$kd"
+  [ -n "${MF_BENCH_KEEP:-}" ] || rm -rf "${dd:-}"
 }
 trap cleanup EXIT
 bash "$e2e_root/scripts/kafka.sh" start 1 "$kd" >"$kd.log" 2>&1 ||
@@ -99,7 +100,8 @@ for run in $(seq "${MF_BENCH_RUNS:-1}"); do
   tb=$((run * 3 * conns))  # every case its own terminals (fresh sessions)
   lmax=$(front_run max 0 "$tb"); echo "$lmax"
   max=$(e2e_kv "$(head -1 <<<"$lmax")" frames_per_s)
-  front_run half $(( ${max%.*} / 2 )) $((tb + conns))
+  max=${max%.*}
+  front_run half $(( ${max:-0} / 2 )) $((tb + conns))
   if [ $perf = 1 ] && [ "$run" = 1 ]; then
     perf record -F 499 -a -o "$dd/perf.data" -- sleep 600 >/dev/null 2>&1 &
     perf_pid=$!
