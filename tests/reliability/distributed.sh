@@ -23,7 +23,8 @@ points=${RL_POINTS:-8}
 faults=${RL_FAULTS:-front worker web broker pgstop pgfreeze}
 pgdown=${RL_PG_DOWN:-8}
 nf=$(wc -w <<<"$faults")
-duration=${RL_DURATION:-$((30 + nf * 30))}
+# an outage longer than the 30 s per fault would outlast the load (no confirm after the repair)
+duration=${RL_DURATION:-$((30 + nf * 30 + (pgdown > 30 ? pgdown : 0)))}
 K=$RL_TMP/kafka; PG=$RL_TMP/pg
 chmod 755 "$RL_TMP"   # the postgres user must reach $PG
 RL_CLEANUPS+=("bash '$RL_ROOT/scripts/kafka.sh' stop '$K'" "pg_pids | xargs -r kill -CONT; bash '$RL_ROOT/scripts/pg.sh' stop '$PG'")
