@@ -115,184 +115,169 @@ int store_online_count(struct store *st, int32_t *registered, int32_t *online)
     return rc;
 }
 
-static void point_day_fill(struct sq *q, struct store_point_day *p)
+/* The shared body of the iterators below: run query qid with the int64 arguments args[0..n),
+ * give each row to row(ctx, q) while it returns 0 (it converts the row and calls the caller's
+ * callback). 0 when every row was given, the callback's non-zero stop value, or an error. */
+typedef int (*st_row_fn)(void *ctx, struct sq *q);
+
+static int st_iter(struct store *st, int qid, const int64_t *args, size_t n, st_row_fn row,
+                   void *ctx)
 {
+    int stop = 0;
+    int rc = st_enter(st);
+    if (rc != 0)
+        return rc;
+    struct sq *q = sq_get(st, qid);
+    if (!q) {
+        rc = MF_EFATAL;
+    } else {
+        for (size_t i = 0; i < n; i++)
+            sq_i64(q, args[i]);
+        while (!stop && (rc = sq_step(q)) == 1)
+            stop = row(ctx, q);
+        sq_reset(q);
+        if (stop)
+            rc = stop;
+    }
+    st_leave(st);
+    return rc;
+}
+
+struct st_cb { /* the caller's callback, for the row functions */
+    union {
+        store_point_day_fn day;
+        store_area_fn area;
+        store_recollect_fn recol;
+        store_meter_addr_fn maddr;
+        store_session_count_fn sess;
+    } fn;
+    void *opaque;
+};
+
+static int point_day_row(void *ctx, struct sq *q)
+{
+    const struct st_cb *cb = ctx;
+    struct store_point_day p;
     uint32_t key = 0;
-    memset(p, 0, sizeof(*p));
+    memset(&p, 0, sizeof(p));
     (void)st_term_parse(sq_col_text(q, 0), &key);
-    p->term = key;
-    p->pn = (uint16_t)sq_col_i64(q, 1);
-    p->area = sq_col_text(q, 2);
-    p->addr = sq_col_text(q, 3);
-    p->is_area_meter = (int)sq_col_i64(q, 4);
-    p->multiplier = sq_col_f64(q, 5);
-    if (p->multiplier == 0)
-        p->multiplier = 1;
-    p->terminal_online = (int)sq_col_i64(q, 6);
-    p->has_today = (int)sq_col_i64(q, 7);
-    p->today = sq_col_null(q, 8) ? 0.0 : sq_col_f64(q, 8);
-    p->today_status = (int)sq_col_i64(q, 9);
-    p->has_prev = (int)sq_col_i64(q, 10);
-    p->prev = sq_col_null(q, 11) ? 0.0 : sq_col_f64(q, 11);
-    p->prev_status = (int)sq_col_i64(q, 12);
+    p.term = key;
+    p.pn = (uint16_t)sq_col_i64(q, 1);
+    p.area = sq_col_text(q, 2);
+    p.addr = sq_col_text(q, 3);
+    p.is_area_meter = (int)sq_col_i64(q, 4);
+    p.multiplier = sq_col_f64(q, 5);
+    if (p.multiplier == 0)
+        p.multiplier = 1;
+    p.terminal_online = (int)sq_col_i64(q, 6);
+    p.has_today = (int)sq_col_i64(q, 7);
+    p.today = sq_col_null(q, 8) ? 0.0 : sq_col_f64(q, 8);
+    p.today_status = (int)sq_col_i64(q, 9);
+    p.has_prev = (int)sq_col_i64(q, 10);
+    p.prev = sq_col_null(q, 11) ? 0.0 : sq_col_f64(q, 11);
+    p.prev_status = (int)sq_col_i64(q, 12);
+    return cb->fn.day(cb->opaque, &p);
 }
 
 int store_points_day_iter(struct store *st, int32_t date, store_point_day_fn fn, void *opaque)
 {
-    struct store_point_day p;
-    int stop = 0;
-    int rc = st_enter(st);
-    if (rc != 0)
-        return rc;
-    struct sq *q = sq_get(st, Q_POINTS_DAY);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        sq_i64(q, date);
-        sq_i64(q, date - 1);
-        while (!stop && (rc = sq_step(q)) == 1) {
-            point_day_fill(q, &p);
-            stop = fn(opaque, &p);
-        }
-        sq_reset(q);
-        if (stop)
-            rc = stop;
+    struct st_cb cb = { .fn.day = fn, .opaque = opaque };
+    const int64_t args[] = { date, date - 1 };
+    return st_iter(st, Q_POINTS_DAY, args, 2, point_day_row, &cb);
+}
+
+static int area_row(void *ctx, struct sq *q)
+{
+    const struct st_cb *cb = ctx;
+    struct store_area_row a;
+    uint32_t key = 0;
+    memset(&a, 0, sizeof(a));
+    a.id = sq_col_text(q, 0);
+    a.name = sq_col_text(q, 1);
+    if (!sq_col_null(q, 2) && st_term_parse(sq_col_text(q, 2), &key) == 0) {
+        a.supply_term = key;
+        a.supply_pn = (uint16_t)sq_col_i64(q, 3);
     }
-    st_leave(st);
-    return rc;
+    a.loss_threshold = sq_col_f64(q, 4);
+    return cb->fn.area(cb->opaque, &a);
 }
 
 int store_areas_iter(struct store *st, store_area_fn fn, void *opaque)
 {
-    struct store_area_row a;
-    int stop = 0;
-    int rc = st_enter(st);
-    if (rc != 0)
-        return rc;
-    struct sq *q = sq_get(st, Q_AREAS_ALL);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        while (!stop && (rc = sq_step(q)) == 1) {
-            uint32_t key = 0;
-            memset(&a, 0, sizeof(a));
-            a.id = sq_col_text(q, 0);
-            a.name = sq_col_text(q, 1);
-            if (!sq_col_null(q, 2) && st_term_parse(sq_col_text(q, 2), &key) == 0) {
-                a.supply_term = key;
-                a.supply_pn = (uint16_t)sq_col_i64(q, 3);
-            }
-            a.loss_threshold = sq_col_f64(q, 4);
-            stop = fn(opaque, &a);
-        }
-        sq_reset(q);
-        if (stop)
-            rc = stop;
-    }
-    st_leave(st);
-    return rc;
+    struct st_cb cb = { .fn.area = fn, .opaque = opaque };
+    return st_iter(st, Q_AREAS_ALL, NULL, 0, area_row, &cb);
+}
+
+static int recollect_row(void *ctx, struct sq *q)
+{
+    const struct st_cb *cb = ctx;
+    struct store_recollect r;
+    uint32_t key = 0;
+    memset(&r, 0, sizeof(r));
+    (void)st_term_parse(sq_col_text(q, 0), &key);
+    r.term = key;
+    r.pn = (uint16_t)sq_col_i64(q, 1);
+    r.date = (int32_t)sq_col_i64(q, 2);
+    r.state = sq_col_text(q, 3);
+    r.attempts = (int32_t)sq_col_i64(q, 4);
+    r.next_at = sq_col_i64(q, 5);
+    r.deadline_at = sq_col_i64(q, 6);
+    r.cmd_id = sq_col_i64(q, 7);
+    r.updated_at = sq_col_i64(q, 8);
+    return cb->fn.recol(cb->opaque, &r);
 }
 
 int store_recollect_due(struct store *st, int64_t now, int limit, store_recollect_fn fn,
                         void *opaque)
 {
-    struct store_recollect r;
-    int stop = 0;
-    int rc = st_enter(st);
-    if (rc != 0)
-        return rc;
-    struct sq *q = sq_get(st, Q_RECOL_DUE);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        sq_i64(q, now);
-        sq_i64(q, limit > 0 && limit <= 100000 ? limit : 1000);
-        while (!stop && (rc = sq_step(q)) == 1) {
-            uint32_t key = 0;
-            memset(&r, 0, sizeof(r));
-            (void)st_term_parse(sq_col_text(q, 0), &key);
-            r.term = key;
-            r.pn = (uint16_t)sq_col_i64(q, 1);
-            r.date = (int32_t)sq_col_i64(q, 2);
-            r.state = sq_col_text(q, 3);
-            r.attempts = (int32_t)sq_col_i64(q, 4);
-            r.next_at = sq_col_i64(q, 5);
-            r.deadline_at = sq_col_i64(q, 6);
-            r.cmd_id = sq_col_i64(q, 7);
-            r.updated_at = sq_col_i64(q, 8);
-            stop = fn(opaque, &r);
-        }
-        sq_reset(q);
-        if (stop)
-            rc = stop;
-    }
-    st_leave(st);
-    return rc;
+    struct st_cb cb = { .fn.recol = fn, .opaque = opaque };
+    const int64_t args[] = { now, limit > 0 && limit <= 100000 ? limit : 1000 };
+    return st_iter(st, Q_RECOL_DUE, args, 2, recollect_row, &cb);
+}
+
+static int meter_addr_row(void *ctx, struct sq *q)
+{
+    const struct st_cb *cb = ctx;
+    struct store_meter_addr a;
+    uint32_t key = 0;
+    if (st_term_parse(sq_col_text(q, 0), &key) != 0)
+        return 0; /* not a terminal id of ours: nothing to compare it with */
+    memset(&a, 0, sizeof(a));
+    a.term = key;
+    a.pn = (uint16_t)sq_col_i64(q, 1);
+    a.seen_at = sq_col_i64(q, 2);
+    a.addr = sq_col_text(q, 3);
+    return cb->fn.maddr(cb->opaque, &a);
 }
 
 int store_meter_addr_iter(struct store *st, int64_t from, int64_t to, store_meter_addr_fn fn,
                           void *opaque)
 {
-    struct store_meter_addr a;
-    int stop = 0;
-    int rc = st_enter(st);
-    if (rc != 0)
-        return rc;
-    struct sq *q = sq_get(st, Q_MADDR_RANGE);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        sq_i64(q, from);
-        sq_i64(q, to);
-        while (!stop && (rc = sq_step(q)) == 1) {
-            uint32_t key = 0;
-            if (st_term_parse(sq_col_text(q, 0), &key) != 0)
-                continue; /* not a terminal id of ours: nothing to compare it with */
-            memset(&a, 0, sizeof(a));
-            a.term = key;
-            a.pn = (uint16_t)sq_col_i64(q, 1);
-            a.seen_at = sq_col_i64(q, 2);
-            a.addr = sq_col_text(q, 3);
-            stop = fn(opaque, &a);
-        }
-        sq_reset(q);
-        if (stop)
-            rc = stop;
-    }
-    st_leave(st);
-    return rc;
+    struct st_cb cb = { .fn.maddr = fn, .opaque = opaque };
+    const int64_t args[] = { from, to };
+    return st_iter(st, Q_MADDR_RANGE, args, 2, meter_addr_row, &cb);
+}
+
+static int session_count_row(void *ctx, struct sq *q)
+{
+    const struct st_cb *cb = ctx;
+    struct store_session_count c;
+    uint32_t key = 0;
+    if (st_term_parse(sq_col_text(q, 0), &key) != 0)
+        return 0;
+    memset(&c, 0, sizeof(c));
+    c.term = key;
+    c.logins = (int32_t)sq_col_i64(q, 1);
+    c.offlines = (int32_t)sq_col_i64(q, 2);
+    c.first_at = sq_col_i64(q, 3);
+    c.last_at = sq_col_i64(q, 4);
+    return cb->fn.sess(cb->opaque, &c);
 }
 
 int store_session_counts_iter(struct store *st, int64_t from, int64_t to,
                               store_session_count_fn fn, void *opaque)
 {
-    struct store_session_count c;
-    int stop = 0;
-    int rc = st_enter(st);
-    if (rc != 0)
-        return rc;
-    struct sq *q = sq_get(st, Q_SESS_COUNTS);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        sq_i64(q, from);
-        sq_i64(q, to);
-        while (!stop && (rc = sq_step(q)) == 1) {
-            uint32_t key = 0;
-            if (st_term_parse(sq_col_text(q, 0), &key) != 0)
-                continue;
-            memset(&c, 0, sizeof(c));
-            c.term = key;
-            c.logins = (int32_t)sq_col_i64(q, 1);
-            c.offlines = (int32_t)sq_col_i64(q, 2);
-            c.first_at = sq_col_i64(q, 3);
-            c.last_at = sq_col_i64(q, 4);
-            stop = fn(opaque, &c);
-        }
-        sq_reset(q);
-        if (stop)
-            rc = stop;
-    }
-    st_leave(st);
-    return rc;
+    struct st_cb cb = { .fn.sess = fn, .opaque = opaque };
+    const int64_t args[] = { from, to };
+    return st_iter(st, Q_SESS_COUNTS, args, 2, session_count_row, &cb);
 }
