@@ -10,7 +10,7 @@
 # so it is not part of scripts/test.sh.
 set -u
 cd "$(dirname "$0")/.."
-CLEAN="common proto proc worker front app"
+CLEAN="common proto proc queue worker front app"
 mode=${1:-all}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 

@@ -22,6 +22,7 @@
  * Thread: producer calls from any thread (librdkafka is thread-safe); delivery reports on
  * the poller thread; a consumer and its rebalance callback on the consumer's one thread. */
 #include <librdkafka/rdkafka.h>
+#include <assert.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -469,6 +470,7 @@ static int kq_poll(struct mq_consumer *base, struct mq_batch *batch, size_t max_
 {
     struct kc *c = (struct kc *)base;
     struct kq *kq = kq_of(base->q);
+    /* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers */
     rd_kafka_message_t **rkm = mf_calloc(max_msgs, sizeof(*rkm));
     struct kc_batch *kb;
     size_t n;
@@ -574,7 +576,6 @@ static void kq_release(struct mq *q, struct mq_batch *batch)
     struct kc_batch *kb = batch->priv;
     struct kc *c = kb->c;
     rd_kafka_topic_partition_list_t *seek;
-    rd_kafka_error_t *error;
 
     c->release_epoch++; /* outstanding older batches must not commit past this batch */
     seek = rd_kafka_topic_partition_list_new((int)kb->n);
@@ -598,7 +599,7 @@ static void kq_release(struct mq *q, struct mq_batch *batch)
         rd_kafka_topic_partition_list_del(c->pending, seek->elems[i].topic,
                                           seek->elems[i].partition);
     if (seek->cnt > 0) {
-        error = rd_kafka_seek_partitions(c->rk, seek, 5000);
+        rd_kafka_error_t *error = rd_kafka_seek_partitions(c->rk, seek, 5000);
         if (error) {
             /* The batch comes back after the next restart/rebalance at the latest. */
             mf_warn("kafka", "seek back failed: %s", rd_kafka_error_string(error));
@@ -615,8 +616,14 @@ static void kq_release(struct mq *q, struct mq_batch *batch)
 static void kc_destroy(struct kc *c)
 {
     rd_kafka_consumer_close(c->rk);
-    while (c->batches)
-        kc_batch_free(c, c->batches, 1); /* orphaned: callers must not use them any more */
+    while (c->batches) {
+        struct kc_batch *kb = c->batches;
+        /* The head has no predecessor (kq_poll links new batches at the head), so
+         * kc_batch_free sets c->batches = kb->next before freeing kb. Said for the analyser,
+         * which otherwise follows the impossible kb->prev != NULL branch to a use after free. */
+        assert(kb->prev == NULL);
+        kc_batch_free(c, kb, 1); /* orphaned: callers must not use them any more */
+    }
     rd_kafka_destroy(c->rk);
     rd_kafka_topic_partition_list_destroy(c->assigned);
     rd_kafka_topic_partition_list_destroy(c->pending);
