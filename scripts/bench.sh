@@ -8,8 +8,8 @@
 #   MF_BENCH_NOREPORT=1                 results only, no docs/perf/ update
 #
 # Names: codec store queue worker rollup front web kafka (the module engineers' benchmarks,
-# called as they are) and e2e_embedded e2e_kafka kafka_front thesis county (bench/e2e/, end
-# to end).
+# called as they are) and e2e_embedded e2e_kafka kafka_front thesis thesis_pg county
+# (bench/e2e/, end to end).
 # Each writes bench/results/<name>.txt (git-ignored): a header "# machine ..." line, then the
 # "bench=<name> key=value ..." lines of every run. bench/e2e/report.py then builds the
 # tables and PNG plots into docs/perf/ (committed). Benchmarks that need Kafka or PostgreSQL
@@ -120,12 +120,21 @@ b_thesis() {
   start thesis
   bash bench/e2e/thesis.sh | keep thesis
 }
+b_thesis_pg() {  # PostgreSQL, 1,000 to 100,000 terminals (several fronts past 15,000)
+  start thesis_pg
+  if [ "$(python3 -c "print(float('$scale') < 0.5)")" = True ]; then
+    bash bench/e2e/thesis.sh -b postgres -r 0.2 -d 15 -l "1000 20000" | keep thesis_pg
+  else  # longer loads where 50,000-100,000 logins take seconds (docs/PERFORMANCE.md)
+    bash bench/e2e/thesis.sh -b postgres -r 0.2 -d 25 -l "1000 3000 10000" | keep thesis_pg
+    bash bench/e2e/thesis.sh -b postgres -r 0.2 -d 40 -l "20000 50000 100000" | keep thesis_pg
+  fi
+}
 b_county() {
   start county
   bash bench/e2e/county.sh | keep county
 }
 
-all="codec store queue worker rollup front web kafka e2e_embedded e2e_kafka kafka_front thesis county"
+all="codec store queue worker rollup front web kafka e2e_embedded e2e_kafka kafka_front thesis thesis_pg county"
 sel=${*:-$all}
 build || { echo "bench: build failed" >&2; exit 1; }
 for n in $sel; do

@@ -76,3 +76,79 @@ e2e_start() {
 
 # e2e_stop: stop the server started by e2e_start (and wait for it).
 e2e_stop() { kill "$e2e_srv" 2>/dev/null; wait "$e2e_srv" 2>/dev/null; }
+
+# e2e_listeners PORT: listening sockets on PORT (every front I/O thread has its own
+# SO_REUSEPORT listener, so N fronts of T threads show N*T).
+e2e_listeners() { ss -Hltn "sport = :$1" 2>/dev/null | wc -l; }
+
+# e2e_start_n PIPELINE DIR N [--set k=v]...: N masters of PIPELINE sharing one port
+# (SO_REUSEPORT: the kernel spreads the connections over every front's listeners), one
+# after the other so that only the first one creates the schema; each has its own web port
+# (queue) and log DIR/server<i>.log, and the same data_dir / store. One process holds at
+# most ~19,000 connections here (ulimit -Hn 20000), so 100,000 terminals need several.
+# Sets e2e_port and e2e_srvs (pids). 0, or 1 when one did not start.
+e2e_start_n() {
+  local kind=$1 dir=$2 n=$3 i pid threads=2 a; shift 3
+  for a in "$@"; do case $a in front.threads=*) threads=${a#front.threads=} ;; esac; done
+  local common=(--set "meterflow.data_dir=$dir" --set front.frames_per_sec=0
+                --set front.login_per_min=1000000 "$@")
+  e2e_port=$(e2e_free_port); e2e_srvs=()
+  for i in $(seq "$n"); do
+    case $kind in
+      queue) "$e2e_bin" run "${common[@]}" --set "front.port=$e2e_port" \
+               --set "web.port=$(e2e_free_port)" --set meterflow.log_level=error \
+               --set worker.analytics=false >"$dir/server$i.log" 2>&1 & ;;
+      direct) "$(dirname "$e2e_bin")/bench/bench_direct_front" "${common[@]}" \
+               --set "front.port=$e2e_port" >"$dir/server$i.log" 2>&1 & ;;
+      *) echo "e2e_start_n: unknown pipeline $kind" >&2; return 1 ;;
+    esac
+    pid=$!; e2e_srvs+=($pid); e2e_pids+=($pid)
+    for _ in $(seq 200); do # deadline 20 s: this one's listeners are up
+      [ "$(e2e_listeners "$e2e_port")" -ge $((i * threads)) ] && break
+      kill -0 "$pid" 2>/dev/null || return 1
+      sleep 0.1
+    done
+    [ "$(e2e_listeners "$e2e_port")" -ge $((i * threads)) ] || return 1
+  done
+}
+
+# e2e_stop_n: stop the servers started by e2e_start_n (all at once, then wait for each).
+e2e_stop_n() {
+  local p
+  for p in "${e2e_srvs[@]}"; do kill "$p" 2>/dev/null; done
+  for p in "${e2e_srvs[@]}"; do wait "$p" 2>/dev/null; done
+  e2e_srvs=()
+}
+
+# e2e_sustained SIM_STDERR TERMINALS DURATION FROM_S: the confirmed rate while the load
+# runs, from the simulator's per-second progress lines (--progress): confirmed reports
+# (values / 5) between the first line with >= 99 % of the terminals online and at least
+# FROM_S seconds elapsed (a terminal's first report comes one to two report intervals after
+# the start: pass 2 intervals) -- or DURATION/2 if that never happens (logins stuck behind a
+# saturated store) -- and the last line of the load (elapsed <= DURATION, before the drain).
+# Prints "sustained_reports_per_s=.. window_s=.. online_at_s=.." (online_at_s=-1: never).
+e2e_sustained() {
+  python3 - "$1" "$2" "$3" "$4" <<'PY'
+import re, sys
+path, terms, dur, frm = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+pat = re.compile(r"^\s*([0-9.]+)s .* online ([0-9]+)/[0-9]+ frames/s .* values ([0-9]+)")
+pts = []
+for line in open(path, errors="replace"):
+    m = pat.match(line)
+    if m:
+        pts.append((float(m.group(1)), int(m.group(2)), int(m.group(3))))
+load = [p for p in pts if p[0] <= dur + 0.05]
+first = next((p for p in load if p[1] >= 0.99 * terms), None)
+on = "%.1f" % first[0] if first else "-1"
+start = next((p for p in load if p[1] >= 0.99 * terms and p[0] >= frm - 0.05), None)
+if start is None or dur - start[0] < 2:
+    start = next((p for p in load if p[0] >= dur / 2), None)
+end = load[-1] if load else None
+if not start or not end or end[0] - start[0] < 1:
+    print("sustained_reports_per_s=0 window_s=0 online_at_s=%s" % on)
+else:
+    w = end[0] - start[0]
+    print("sustained_reports_per_s=%.0f window_s=%.1f online_at_s=%s"
+          % ((end[2] - start[2]) / 5.0 / w, w, on))
+PY
+}

@@ -20,7 +20,7 @@ import sys
 CONFIG_KEYS = {"terminals", "points", "offered_frames_per_s", "offered_reports_per_s",
                "window", "pipeline", "records", "n", "size", "capacity", "frames",
                "backend", "case", "batch", "meters", "rate", "procs", "phase", "sync", "by", "what", "dso",
-               "coalesce", "conns", "inflight"}
+               "coalesce", "conns", "inflight", "fronts"}
 DROP_KEYS = {"run"}
 NUM = re.compile(r"^-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?%?$")
 
@@ -88,32 +88,48 @@ def gnuplot(script):
         return False
 
 
-def plot_thesis(rows, outdir):
-    pts = {}
+def plot_thesis(rows, outdir, base):
+    """thesis: SQLite sweep (one front); thesis_pg: PostgreSQL sweep up to 100,000 terminals
+    (several fronts), with the offered load and the sustained rate."""
+    pts, offered = {}, {}
+    col = "sustained_reports_per_s" if base == "thesis_pg" else "reports_per_s"
     for r in rows:
         if r.get("bench") != "thesis" or "terminals" not in r:
             continue
-        pts.setdefault("%s, sqlite %s" % (r.get("pipeline", "?"), r.get("sync", "?")), []).append(
-            (int(r["terminals"]), float(r.get("reports_per_s", 0)),
+        be = r.get("backend", "sqlite")
+        label = ("%s, PostgreSQL" % r.get("pipeline", "?") if be == "postgres"
+                 else "%s, sqlite %s" % (r.get("pipeline", "?"), r.get("sync", "?")))
+        pts.setdefault(label, []).append(
+            (int(r["terminals"]), float(r.get(col, 0)),
              float(r.get("confirm_p99_ms", 0)), float(r.get("confirm_p50_ms", 0))))
+        offered[int(r["terminals"])] = float(r.get("offered_reports_per_s", 0))
     if not pts:
         return
     data = {}
     for p, v in pts.items():
-        fn = os.path.join(outdir, "thesis_%s.dat" % re.sub(r"[^a-z]+", "_", p))
+        fn = os.path.join(outdir, "%s_%s.dat" % (base, re.sub(r"[^a-z]+", "_", p.lower())))
         with open(fn, "w") as f:
             for t, rps, p99, p50 in sorted(v):
                 f.write("%d %.0f %.1f %.1f\n" % (t, rps, p99, p50))
         data[p] = fn
-    for what, col, ylab, log in (("throughput", 2, "confirmed reports/s", ""),
-                                 ("latency", 3, "confirm latency p99 (ms)", "set logscale y\n")):
-        png = os.path.join(outdir, "thesis_%s.png" % what)
-        plots = ", ".join("'%s' using 1:%d with linespoints lw 2 title '%s'" % (fn, col, p)
+    xr = "[700:150000]" if base == "thesis_pg" else "[700:25000]"
+    off_fn = os.path.join(outdir, "%s_offered.dat" % base)
+    with open(off_fn, "w") as f:
+        for t in sorted(offered):
+            f.write("%d %.0f\n" % (t, offered[t]))
+    for what, c, ylab, log in (("throughput", 2, "confirmed reports/s", ""),
+                               ("latency", 3, "confirm latency p99 (ms)", "set logscale y\n")):
+        png = os.path.join(outdir, "%s_%s.png" % (base, what))
+        plots = ", ".join("'%s' using 1:%d with linespoints lw 2 title '%s'" % (fn, c, p)
                           for p, fn in sorted(data.items()))
+        if base == "thesis_pg" and what == "throughput":
+            plots += ", '%s' using 1:2 with lines dt 2 lw 2 lc rgb 'black' title 'offered'" % off_fn
+            ylab = "confirmed reports/s while the load runs"
+            log = "set logscale y\n"
         gnuplot("set terminal png size 800,480\nset output '%s'\nset logscale x\n%s"
-                "set xrange [700:25000]\nset xlabel 'simulated terminals'\nset ylabel '%s'\nset key top left\n"
-                "set grid\nplot %s\n" % (png, log, ylab, plots))
-    for fn in data.values():
+                "set xrange %s\nset xlabel 'simulated terminals'\nset ylabel '%s'\n"
+                "set key top left\nset grid\nplot %s\n" % (png, log, xr, ylab, plots))
+    for fn in list(data.values()) + [off_fn]:
         os.unlink(fn)
 
 
@@ -137,8 +153,8 @@ def main():
                     % machine)
             for b in dict.fromkeys(r["bench"] for r in med):
                 f.write("\n" + table([r for r in med if r["bench"] == b]) + "\n")
-        if base == "thesis":
-            plot_thesis(med, out)
+        if base in ("thesis", "thesis_pg"):
+            plot_thesis(med, out, base)
     return 0
 
 
