@@ -7,7 +7,7 @@ set -euo pipefail
 what=${1:-test}
 
 build_pkgs="build-essential pkg-config clang libclang-rt-14-dev libuv1-dev libmicrohttpd-dev
-  librdkafka-dev libsqlite3-dev libpq-dev libjansson-dev libsodium-dev libinih-dev"
+  librdkafka-dev libsqlite3-dev libpq-dev libjansson-dev libsodium-dev libinih-dev liburing-dev"
 run_pkgs="nodejs npm"
 test_pkgs="postgresql openjdk-17-jre-headless kcat chromium fonts-wqy-zenhei python3 curl procps iproute2 openssl"
 bench_pkgs="gnuplot-nox linux-perf"
