@@ -119,6 +119,9 @@ $(OUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay_main.c $(OUT)/libmeterflow.a
 	$(CC) $(CFLAGS_ALL) -o $@ $< tests/fuzz/replay_main.c $(OUT)/libmeterflow.a $(LDFLAGS_ALL) $(LIBS)
 endif
 
+# bench_front_syscalls compares the front's system calls with io_uring (liburing-dev).
+$(OUT)/bench/bench_front_syscalls: LIBS += -luring
+
 $(OUT)/bench/%: bench/%.c $(OUT)/libmeterflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(OUT)/libmeterflow.a $(LDFLAGS_ALL) $(LIBS)
