@@ -30,6 +30,9 @@ static const char *nz(const char *s)
 
 static int area_put(struct store *st, const struct store_area *a)
 {
+    /* Bound with sq_text, which does not copy (SQLITE_STATIC): t must live until sq_run
+     * below, outside the block that fills it (ASan's stack-use-after-scope otherwise). */
+    /* cppcheck-suppress variableScope */
     char t[12];
     struct sq *q;
     if (!a->id || !a->id[0] || strlen(a->id) > ID_MAX || a->loss_threshold < 0)
@@ -337,12 +340,12 @@ static int row_meter(struct store *st, char **v, const char **why)
     return meter_put(st, &m) == 0 ? 0 : (*why = "database refused the row", -1);
 }
 
-/* Map header fields to the kind's columns: idx[col] = field number or -1. */
+/* Map header fields to the kind's columns: idx[col] = field number or -1. idx has
+ * CSV_COLS_MAX entries, all set (the kinds have fewer columns; see csv_rows). */
 static int csv_header(const struct csv_kind *k, char **f, int nf, int *idx, const char **why)
 {
-    int nc = 0;
-    while (k->cols[nc])
-        idx[nc++] = -1;
+    for (int c = 0; c < CSV_COLS_MAX; c++)
+        idx[c] = -1;
     for (int i = 0; i < nf; i++) {
         int c = 0;
         while (k->cols[c] && strcmp(k->cols[c], f[i]) != 0)
@@ -406,7 +409,9 @@ static int csv_rows(struct store *st, int kind, FILE *fp, size_t *rows, long *li
         }
         if (*rows >= CSV_ROWS_MAX)
             return *why = "too many rows", MF_ERANGE;
-        for (int c = 0; k->cols[c]; c++)
+        /* Every v[c] is set, also past the kind's last column: the row_* readers index v
+         * by constant column numbers the analyser cannot match to the kind's cols[]. */
+        for (int c = 0; c < CSV_COLS_MAX; c++)
             v[c] = idx[c] >= 0 && idx[c] < nf ? f[idx[c]] : empty;
         int bad = kind == STORE_IMPORT_AREAS       ? row_area(st, v, why)
                   : kind == STORE_IMPORT_TERMINALS ? row_terminal(st, v, why)

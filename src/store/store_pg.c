@@ -54,6 +54,7 @@ enum { PEND_PLAIN, PEND_PREPARE, PEND_COUNT };
 struct pg_conn {
     PGconn *conn;
     char *conninfo;
+    /* cppcheck-suppress unusedStructMember ; read as PGC(st)->gen, a cast cppcheck misses */
     unsigned gen; /* bumped at every (re)connection */
     int timeout_ms;
     int readonly;
@@ -167,13 +168,13 @@ static int pend_result(struct store *st, const struct pg_pend *p)
 static int pg_pipe_drain(struct store *st)
 {
     struct pg_conn *pc = PGC(st);
-    int rc = pc->pipe_err, i, r;
+    int rc = pc->pipe_err, i;
     if (!pc->piping)
         return 0;
     if (rc == 0 && PQpipelineSync(pc->conn) != 1)
         rc = pg_fail(st, NULL, "pipeline sync");
     for (i = 0; i < pc->npend && PQstatus(pc->conn) == CONNECTION_OK; i++) {
-        r = pend_result(st, &pc->pend[i]);
+        int r = pend_result(st, &pc->pend[i]);
         if (rc == 0)
             rc = r;
     }

@@ -52,11 +52,11 @@ int store_kpi_online_json(struct store *st, int64_t from, int64_t to, json_t **o
 {
     int64_t reg = 0, on = 0;
     json_t *hist = NULL;
-    struct sq *q;
     ENTER(st);
 
     if ((rc = st_online_now(st, &reg, &on)) == 0) {
-        if ((q = sq_get(st, Q_ONLINE_HIST)) == NULL) {
+        struct sq *q = sq_get(st, Q_ONLINE_HIST);
+        if (q == NULL) {
             rc = MF_EFATAL;
         } else {
             sq_i64(q, from);

@@ -17,6 +17,8 @@
  * docs/SCHEMA.md documents the tables; keep it in step with this file.
  *
  * Thread: the opener, before the handle is returned. */
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -154,6 +156,7 @@ static const char *const step3[] = {
     "UPDATE line_loss SET flag = 4 WHERE flag = 1 AND meters_counted < meters_expected",
     "ALTER TABLE frames ADD COLUMN error TEXT",
     "CREATE INDEX session_log_at ON session_log (at)",
+    /* NOLINTNEXTLINE(bugprone-suspicious-missing-comma): one statement over two lines */
     "CREATE TABLE meter_addr_log (terminal TEXT NOT NULL, pn INTEGER NOT NULL,"
     " seen_at BIGINT NOT NULL, addr TEXT NOT NULL, PRIMARY KEY (terminal, pn, seen_at)){WOR}",
     NULL,
@@ -243,8 +246,16 @@ static int version_read(struct store *st, int *version)
         return MF_EFATAL;
     rc = st->ops->step(q);
     if (rc == 1) {
-        *version = (int)st->ops->col_i64(q, 0);
-        rc = 0;
+        /* The number comes from the database, not from us: st_migrate indexes steps[] with
+         * it, so a negative or huge one (a hand-edited or foreign table) is refused here. */
+        int64_t v = st->ops->col_i64(q, 0);
+        if (v < 0 || v > INT_MAX) {
+            st_err(st, "schema_version holds %lld: not a meterflow schema", (long long)v);
+            rc = MF_EFATAL;
+        } else {
+            *version = (int)v;
+            rc = 0;
+        }
     } else if (rc == 0) {
         *version = 0;
     }
@@ -323,8 +334,9 @@ int st_migrate(struct store *st, char *errbuf, size_t errlen)
         st_rollback(st);
     if (rc == 0)
         rc = version_read(st, &version);
-    for (int n = version + 1; rc == 0 && n <= (int)MF_ARRAY_LEN(steps); n++)
-        rc = step_apply(st, n, steps[n - 1]);
+    /* steps[i] is step number i + 1; version_read keeps version >= 0. */
+    for (size_t i = (size_t)version; rc == 0 && i < MF_ARRAY_LEN(steps); i++)
+        rc = step_apply(st, (int)i + 1, steps[i]);
     if (rc == 0)
         rc = version_read(st, &st->schema_version);
     if (rc != 0)

@@ -17,6 +17,9 @@ int st_online_now(struct store *st, int64_t *registered, int64_t *online);
 
 int store_terminal_cfg_get(struct store *st, uint32_t term, struct store_terminal_cfg *out)
 {
+    /* t is bound without a copy (sq_text, SQLITE_STATIC): keep it at function scope, where
+     * it outlives the step, whatever block fills it. */
+    /* cppcheck-suppress variableScope */
     char t[12];
     int rc = st_enter(st);
     if (rc != 0)
@@ -44,6 +47,9 @@ int store_terminal_cfg_get(struct store *st, uint32_t term, struct store_termina
 
 int store_ec_get(struct store *st, uint32_t term, int *ec1, int *ec2)
 {
+    /* t is bound without a copy (sq_text, SQLITE_STATIC): keep it at function scope, where
+     * it outlives the step, whatever block fills it. */
+    /* cppcheck-suppress variableScope */
     char t[12];
     int rc = st_enter(st);
     if (rc != 0)
@@ -71,6 +77,9 @@ int store_ec_get(struct store *st, uint32_t term, int *ec1, int *ec2)
 int store_frozen_get(struct store *st, uint32_t term, uint16_t pn, int kind, const char *item,
                      int32_t date, int tariff, double *value, int *status)
 {
+    /* t is bound without a copy (sq_text, SQLITE_STATIC): keep it at function scope, where
+     * it outlives the step, whatever block fills it. */
+    /* cppcheck-suppress variableScope */
     char t[12];
     int rc = st_enter(st);
     if (rc != 0)
@@ -123,7 +132,6 @@ typedef int (*st_row_fn)(void *ctx, struct sq *q);
 static int st_iter(struct store *st, int qid, const int64_t *args, size_t n, st_row_fn row,
                    void *ctx)
 {
-    int stop = 0;
     int rc = st_enter(st);
     if (rc != 0)
         return rc;
@@ -131,6 +139,7 @@ static int st_iter(struct store *st, int qid, const int64_t *args, size_t n, st_
     if (!q) {
         rc = MF_EFATAL;
     } else {
+        int stop = 0;
         for (size_t i = 0; i < n; i++)
             sq_i64(q, args[i]);
         while (!stop && (rc = sq_step(q)) == 1)

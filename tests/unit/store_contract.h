@@ -168,6 +168,33 @@ MF_TEST(contract_migrate_fresh_and_reopen)
     CHECK_EQ_INT(ct_sql(loc, "DROP INDEX anomalies_terminal"), 0);
 }
 
+/* The schema version is read from the database and picks the migration steps to run: a
+ * negative one (steps[-1] before it was checked) or one past int (it wrapped to a valid
+ * step) is refused at open, read-write and read-only, instead of being used. */
+MF_TEST(contract_migrate_refuses_a_version_out_of_range)
+{
+    char loc[512];
+    struct store *st = ct_fresh(loc, sizeof(loc));
+    CHECK(st != NULL);
+    store_close(st);
+    CHECK_EQ_INT(ct_sql(loc, "DELETE FROM schema_version"), 0);
+    CHECK_EQ_INT(ct_sql(loc, "INSERT INTO schema_version (version, applied_at) VALUES (-1, 0)"),
+                 0);
+    st = ct_open(loc);
+    CHECK(st == NULL);
+    store_close(st);
+    st = ct_open_ro(loc);
+    CHECK(st == NULL);
+    store_close(st);
+    /* 2^32 + 4: as an int it would read as step 4, the current one. Only SQLite can hold
+     * it (PostgreSQL's INTEGER column refuses the UPDATE, so there is nothing to read). */
+    if (ct_sql(loc, "UPDATE schema_version SET version = 4294967300") == 0) {
+        st = ct_open(loc);
+        CHECK(st == NULL);
+        store_close(st);
+    }
+}
+
 /* Step 4 on a database with per-value energy rows (as step 3 left them): every value moves
  * to energy_report (tariffs 0..4) or energy_extra (above 4) with its status, and reads
  * through the view energy give back exactly the rows that were there. */
