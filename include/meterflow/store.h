@@ -61,6 +61,9 @@ struct store_opts {
     int sqlite_ckpt_pages;     /* WAL pages that trigger a checkpoint (wal_autocheckpoint) */
     int sqlite_ckpt_bg;        /* 1: checkpoints in a thread of the handle's own, not in the
                                 * committing thread (store_sqlite.c) */
+    int sqlite_wal_coalesce;   /* 1: a read-write handle writes its WAL through the
+                                * "mf-walbuf" VFS shim (store_sqlite_vfs.c): a transaction's
+                                * frames in few large writes, flushed before COMMIT returns */
     int frames_keep;           /* raw frames kept per terminal by store_retention_run */
     int curve_days, instant_days, frames_days; /* retention; 0 = keep forever */
     int retention_chunk;       /* rows deleted per retention transaction; 0 = 50,000 */

@@ -42,6 +42,7 @@ void store_opts_default(struct store_opts *o)
     o->sqlite_mmap_mib = 1024;
     o->sqlite_ckpt_pages = 4000;
     o->sqlite_ckpt_bg = 1;
+    o->sqlite_wal_coalesce = 1;
     o->frames_keep = 200;
     o->curve_days = 90;
     o->instant_days = 30;
@@ -158,6 +159,7 @@ struct store *store_open(const struct mf_config *cfg, char *errbuf, size_t errle
     o.sqlite_mmap_mib = (int)mf_config_int(cfg, "store", "sqlite_mmap_mib");
     o.sqlite_ckpt_pages = (int)mf_config_int(cfg, "store", "sqlite_checkpoint_pages");
     o.sqlite_ckpt_bg = strcmp(mf_config_str(cfg, "store", "sqlite_checkpoint"), "background") == 0;
+    o.sqlite_wal_coalesce = mf_config_bool(cfg, "store", "sqlite_wal_coalesce");
     o.curve_days = (int)mf_config_int(cfg, "store", "curve_days");
     o.instant_days = (int)mf_config_int(cfg, "store", "instant_days");
     o.frames_days = (int)mf_config_int(cfg, "store", "frames_days");

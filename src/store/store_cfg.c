@@ -22,6 +22,9 @@ const struct mf_cfg_item store_cfg[] = {
     { "store", "sqlite_checkpoint_pages", MF_CFG_INT, "4000", 100, 1000000, NULL,
       "WAL size in pages (4 KiB) that triggers a checkpoint (SQLite wal_autocheckpoint); "
       "at 8x this the committing thread checkpoints itself" },
+    { "store", "sqlite_wal_coalesce", MF_CFG_BOOL, "true", 0, 0, NULL,
+      "the writing handle hands each transaction's WAL frames to the kernel in few large "
+      "writes instead of two per page, all before the commit returns (same durability)" },
     { "store", "busy_timeout_ms", MF_CFG_INT, "5000", 0, 600000, NULL,
       "SQLite busy_timeout / PostgreSQL lock_timeout (0 = none): how long a write waits for a lock before MF_ERETRY" },
     { "store", "pg_conninfo", MF_CFG_STR, "", 0, 0, NULL,

@@ -119,6 +119,9 @@ void st_err(struct store *st, const char *fmt, ...) MF_PRINTF(2, 3);
 int st_enter(struct store *st);
 void st_leave(struct store *st);
 int st_begin(struct store *st);  /* write transaction */
+/* store_sqlite_vfs.c: the name of the WAL-coalescing VFS shim (registered on the first
+ * call), or NULL when it could not be registered (callers then use the default VFS). */
+const char *st_sqlite_walbuf_vfs(void);
 int st_commit(struct store *st); /* flushes pend_rows into table_stats first */
 void st_rollback(struct store *st);
 /* Format a terminal key as "RRRR-TTTT" into out[10]. */

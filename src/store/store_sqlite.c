@@ -28,6 +28,11 @@
  * change: a commit is durable (per sqlite_sync) when it is in the WAL; checkpoints only move
  * committed pages into the main file.
  *
+ * WAL writes ([store] sqlite_wal_coalesce, on by default): a read-write handle opens its file
+ * through the "mf-walbuf" VFS shim (store_sqlite_vfs.c), which hands a transaction's WAL
+ * frames to the kernel in few large writes instead of two per page, all before COMMIT
+ * returns; the checkpoint thread's connection and read-only handles use the default VFS.
+ *
  * Parameters: the catalogue writes $1..$n; SQLite indexes named parameters by first
  * appearance, so prepare checks that parameter i is named "$i" (a misordered statement would
  * otherwise bind values to the wrong columns).
@@ -248,7 +253,8 @@ static int sl_open(struct store *st, const struct store_opts *o, char *errbuf, s
     c->ckpt_pages = o->sqlite_ckpt_pages > 0 ? o->sqlite_ckpt_pages : 1000;
     /* a temporary or in-memory database cannot be opened a second time by the thread */
     c->ckpt_bg = o->sqlite_ckpt_bg && path[0] && strcmp(path, ":memory:") != 0;
-    rc = sqlite3_open_v2(path, &c->db, flags, NULL);
+    rc = sqlite3_open_v2(path, &c->db, flags,
+                         o->readonly || !o->sqlite_wal_coalesce ? NULL : st_sqlite_walbuf_vfs());
     if (rc != SQLITE_OK) {
         snprintf(errbuf, errlen, "sqlite: cannot open '%s': %s", path,
                  c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(rc));
