@@ -12,6 +12,12 @@
  *   durable, so confirming it is correct, and it never blocks the loop. A batch the store
  *   refuses for a cap (MF_EINVAL/MF_ERANGE: a poison record) is written as its raw frames
  *   alone, its records counted as dropped.
+ *   One exception, with the embedded queue only ([worker] session_lane, the default): the
+ *   terminals' session changes (online/offline/clock, published fire-and-forget by the
+ *   front) are written in store transactions of their own after their queue batch is
+ *   committed, so a report's confirm never waits for them. Nothing can be lost by it that
+ *   could not be lost before: the embedded queue never redelivers a message, committed or
+ *   released (src/worker/worker_sess.c). Their order per terminal is kept.
  *
  * Used by `meterflow worker` (standalone, normally with the kafka queue) and by
  * `meterflow run` (embedded queue, same process).
@@ -73,6 +79,8 @@ struct worker_stats {
     uint64_t analytics_runs;
     uint64_t recollect_sent;
     uint64_t dropped_records; /* refused by a store cap: the batch's raw frames were kept */
+    uint64_t session_batches; /* store batches of the session lane (not in batches) */
+    uint64_t session_backlog; /* gauge: session changes consumed, not yet written */
 };
 void worker_stats_get(struct worker *w, struct worker_stats *out);
 

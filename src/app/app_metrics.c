@@ -122,6 +122,9 @@ void app_metrics_worker(struct worker *w, struct mf_buf *out)
           offsetof(struct worker_stats, recollect_sent) },
         { "meterflow_worker_dropped_records_total", "records refused by a store cap",
           offsetof(struct worker_stats, dropped_records) },
+        { "meterflow_worker_session_batches_total",
+          "store batches of session changes written by the session lane",
+          offsetof(struct worker_stats, session_batches) },
     };
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
         uint64_t v;
@@ -129,4 +132,7 @@ void app_metrics_worker(struct worker *w, struct mf_buf *out)
         if (prom(out, c[i].name, "counter", c[i].help, NULL, (double)v) != 0)
             return;
     }
+    prom(out, "meterflow_worker_session_backlog", "gauge",
+         "session changes consumed, not yet written (session lane)", NULL,
+         (double)s.session_backlog);
 }

@@ -38,6 +38,10 @@
     " AND " ANY_TEXT(4, "state") " AND " FROM0(5, "at") " AND " TO0(6, "at")
 #define CMDS_WHERE " WHERE " ANY_TEXT(1, "terminal") " AND " ANY_TEXT(2, "state")
 #define METERS_WHERE " WHERE " ANY_TEXT(1, "terminal") " AND " ANY_TEXT(2, "area")
+/* A session change carries a clock at least as new as the terminal's (Q_SESS_TERM). */
+#define SESS_CLOCK_NEWER                                                                       \
+    "excluded.clock_at IS NOT NULL AND (terminals.clock_at IS NULL"                            \
+    " OR terminals.clock_at <= excluded.clock_at)"
 /* With a terminal: an equality the (terminal, ...) indexes can use (the *_T statements;
  * "$1 IS NULL OR terminal = $1" cannot use an index on either backend). */
 #define ANOMS_WHERE_T                                                                          \
@@ -182,15 +186,20 @@ const struct sql_def store_sql[Q_COUNT] = {
     [Q_SESS_INS] = {
         "INSERT INTO session_log (terminal, at, online, reason, peer, clock_offset_s)"
         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING", NULL, 0 },
-    /* $6 (clock_at) is NULL when the change carries no clock offset. */
+    /* $6 (clock_at) is NULL when the change carries no clock offset. The clock moves
+     * forward only, like Q_CLOCK_TERM's: a heartbeat's clock written after a newer 0C F2
+     * answer (the worker's session lane writes session changes after the reports of the
+     * same moment) must not replace it. */
     [Q_SESS_TERM] = {
         "INSERT INTO terminals (id, online, last_seen, last_change_at, peer, clock_offset_s,"
         " clock_at) VALUES ($1, $2, $3, $3, $4, $5, $6)"
         " ON CONFLICT (id) DO UPDATE SET online = excluded.online,"
         " last_seen = excluded.last_seen, last_change_at = excluded.last_change_at,"
         " peer = COALESCE(excluded.peer, terminals.peer),"
-        " clock_offset_s = COALESCE(excluded.clock_offset_s, terminals.clock_offset_s),"
-        " clock_at = COALESCE(excluded.clock_at, terminals.clock_at)"
+        " clock_offset_s = CASE WHEN " SESS_CLOCK_NEWER " THEN excluded.clock_offset_s"
+        "  ELSE terminals.clock_offset_s END,"
+        " clock_at = CASE WHEN " SESS_CLOCK_NEWER " THEN excluded.clock_at"
+        "  ELSE terminals.clock_at END"
         " WHERE terminals.last_change_at IS NULL"
         " OR terminals.last_change_at <= excluded.last_change_at", NULL, 0 },
     [Q_CMD_RESULT] = {

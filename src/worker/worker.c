@@ -208,6 +208,8 @@ static int batch_due(struct worker *w)
 
 static int poll_timeout_ms(struct worker *w)
 {
+    if (w->sess.n > 0)
+        return 0; /* session changes to write: look for reports, do not sleep */
     if (w->npend == 0)
         return 100;
     uint64_t due = w->batch_started_us + (uint64_t)w->batch_max_ms * 1000u, now = mf_mono_us();
@@ -248,7 +250,9 @@ static void *worker_loop(void *arg)
     while (!atomic_load(&w->stop) && !mf_stop_requested) {
         struct mq_batch mb;
         memset(&mb, 0, sizeof(mb));
-        rc = mq_poll(w->q, &mb, poll_size(w), poll_timeout_ms(w));
+        /* each message gives at most one session change: never more than the lane holds */
+        size_t want = w->slane ? MF_MIN(poll_size(w), wk_sess_room(w)) : poll_size(w);
+        rc = want ? mq_poll(w->q, &mb, want, poll_timeout_ms(w)) : 0;
         if (rc == MF_EFATAL) {
             mf_error(WK_MOD, "queue poll: fatal; stopping");
             atomic_store(&w->failed, 1);
@@ -264,6 +268,8 @@ static void *worker_loop(void *arg)
             w->avg_recs = w->avg_recs > 0 ? 0.8 * w->avg_recs + 0.2 * per : per;
             wk_stat_add(w, &w->stats.messages, mb.n);
             pend_push(w, &mb);
+            if (w->slane)
+                wk_sess_gauge(w);
         } else if (rc != 0 && wk_sleep_ms(w, w->retry_min_ms)) {
             break;
         }
@@ -273,10 +279,18 @@ static void *worker_loop(void *arg)
                 atomic_store(&w->failed, 1);
             if (rc != 0)
                 break;
+        } else if (w->sess.n > 0) {
+            /* between report batches: one chunk of session changes (worker_sess.c) */
+            rc = wk_sess_write(w, 0);
+            if (rc != 0 && rc != MF_ECLOSED)
+                atomic_store(&w->failed, 1);
+            if (rc != 0)
+                break;
         }
     }
     if (w->npend && flush(w, 1) != 0)
         mf_warn(WK_MOD, "stopping with an unwritten batch: released, terminals will resend");
+    wk_sess_drain(w);
     mq_unsubscribe(w->q);
     return NULL;
 }
@@ -299,6 +313,12 @@ static void read_cfg(struct worker *w, const struct mf_config *cfg)
         w->publish = strcmp(mq_backend_name(w->q), "kafka") == 0;
     else
         w->publish = strcmp(pub, "on") == 0;
+    /* the lane commits before the session rows exist: only where a commit brings nothing
+     * back (the embedded queue; worker_sess.c says why), and not when sessions are
+     * published as JSON after their store write */
+    w->sess_batch_max = (size_t)mf_config_int(cfg, "worker", "session_batch_max");
+    w->slane = mf_config_bool(cfg, "worker", "session_lane") && !w->publish &&
+               strcmp(mq_backend_name(w->q), "embedded") == 0;
 
     proc_cfg_defaults(p);
     p->window_days = (int)mf_config_int(cfg, "analytics", "window_days");
@@ -418,6 +438,7 @@ void worker_free(struct worker *w)
         return;
     worker_stop(w);
     wk_recs_fini(&w->recs);
+    wk_sess_free(w);
     free(w->pend);
     free(w->dec);
     free(w->clk);

@@ -15,6 +15,13 @@ const struct mf_cfg_item worker_cfg[] = {
       "first back-off after the store says retry later (doubles up to retry_max_ms)" },
     { "worker", "retry_max_ms", MF_CFG_INT, "5000", 1, 600000, NULL,
       "longest back-off between retries of the same batch" },
+    { "worker", "session_lane", MF_CFG_BOOL, "true", 0, 0, NULL,
+      "embedded queue: terminals' online/offline changes are written in store transactions "
+      "of their own between report batches, so reports are not confirmed behind them "
+      "(ignored with the kafka queue or publish on: there they stay in the report batch)" },
+    { "worker", "session_batch_max", MF_CFG_INT, "256", 1, 100000, NULL,
+      "session changes per store transaction of the session lane (a report waits for at "
+      "most one)" },
     { "worker", "group", MF_CFG_STR, "workers", 0, 0, NULL,
       "consumer group of the uplink topic (all workers share it)" },
     { "worker", "publish", MF_CFG_ENUM, "auto", 0, 0, "auto|on|off",

@@ -78,6 +78,20 @@ struct store_recollect *wk_recs_recollect(struct wk_recs *r);
 /* The batch view of r (arrays borrowed from r). */
 void wk_recs_batch(const struct wk_recs *r, struct store_batch *b);
 
+/* ---- the session lane (worker_sess.c) ----
+ * Session changes waiting for their own store transaction: a FIFO ring, its peer texts
+ * inline. Owned by the consumer thread. */
+#define WK_SESS_MAX 65536u /* two changes per connection of a front at its ~20,000 cap, x1.6 */
+struct wk_sess_ent {
+    struct store_session s; /* s.peer points at peer (or is NULL); s.reason at a constant */
+    char peer[64];
+};
+struct wk_sess {
+    struct wk_sess_ent *ring;      /* [cap], records [head, head + n) modulo cap */
+    size_t cap, head, n;
+    struct store_session *chunk;   /* [sess_batch_max]: one store batch's copy */
+};
+
 /* ---- the worker ---- */
 struct worker {
     const struct mf_config *cfg;
@@ -96,6 +110,8 @@ struct worker {
     int publish;
     int analytics;
     struct proc_cfg pcfg;
+    int slane;               /* session changes go to the session lane (worker_sess.c) */
+    size_t sess_batch_max;   /* [worker] session_batch_max */
 
     pthread_t thr, athr;
     int running, athr_running;
@@ -117,6 +133,7 @@ struct worker {
     int clock_sync;          /* [worker] clock_auto_sync */
     struct wk_clock *clk;    /* terminals to synchronise after the next commit */
     size_t pub_count, pub_failed; /* of the current wk_publish */
+    struct wk_sess sess;     /* the session lane's backlog */
     char hexbuf[MF_ENV_MAX * 3 + 1]; /* a frame as hex (raw frame records, answers) */
 
     /* civil days whose daily frozen values were stored since the scheduler last looked
@@ -132,6 +149,16 @@ struct worker {
 /* worker_msg.c: turn one queue message into records in w->recs. Never fails the loop: bad
  * input is counted and (for frames) stored raw. */
 void wk_msg_process(struct worker *w, const struct mq_msg *m);
+/* worker_sess.c: the session lane. push: copy one change into the ring (room is the
+ * caller's promise: wk_sess_room() > 0); write: the oldest session_batch_max in one store
+ * transaction (0, MF_ECLOSED stopping, or a fatal status); drain: everything left, one
+ * attempt each (stopping); gauge: publish the backlog to the stats. */
+size_t wk_sess_room(const struct worker *w);
+void wk_sess_push(struct worker *w, const struct store_session *s);
+int wk_sess_write(struct worker *w, int final);
+void wk_sess_drain(struct worker *w);
+void wk_sess_gauge(struct worker *w);
+void wk_sess_free(struct worker *w);
 /* worker_publish.c: publish the JSON of w->recs (readings, events, sessions). */
 void wk_publish(struct worker *w, const struct wk_recs *r);
 /* Analytics scheduler thread body (worker_analytics.c). */

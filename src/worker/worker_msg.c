@@ -241,7 +241,10 @@ static void on_session(struct worker *w, const struct mf_env *e)
                                                        : offline_reason(s.reason);
     r.u.session.peer = s.peer[0] ? s.peer : NULL;
     r.u.session.at = env_at_s(e);
-    add_rec(w, &r);
+    if (w->slane)
+        wk_sess_push(w, &r.u.session); /* its own transactions (worker_sess.c) */
+    else
+        add_rec(w, &r);
     if (s.has_clock) { /* the clock rule on a heartbeat's clock */
         struct proc_anomaly a;
         struct proc_anoms an = { &a, 0, 1, 0 };

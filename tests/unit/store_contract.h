@@ -528,6 +528,43 @@ MF_TEST(contract_events_ec_sessions_clock)
     store_close(st);
 }
 
+/* A session change's clock moves the terminal's clock forward only, like a 0C F2 reading:
+ * the worker's session lane may write a heartbeat's clock after a newer reading. */
+MF_TEST(contract_session_clock_moves_forward)
+{
+    char loc[512];
+    json_t *j = NULL;
+    struct store *st = ct_fresh(loc, sizeof(loc));
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    struct store_clock ck = { TERM_B, T0 + 100, T0 + 100 + 42 }; /* read at T0+100: +42 s */
+    struct store_batch b = { 0 };
+    b.clocks = &ck;
+    b.n_clocks = 1;
+    CHECK_EQ_INT(store_batch_write(st, &b), 0);
+    struct store_session s = { TERM_B, 1, 1, 5, "clock", NULL, T0 + 50 }; /* older: +5 s */
+    struct store_batch sb = { 0 };
+    sb.sessions = &s;
+    sb.n_sessions = 1;
+    CHECK_EQ_INT(store_batch_write(st, &sb), 0);
+    CHECK_EQ_INT(store_terminal_json(st, "4403-ABCD", 0, &j), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(j, "clock_offset_s")), 42);
+    CHECK(json_is_true(json_object_get(j, "online"))); /* the state still changes */
+    json_decref(j);
+    s.at = T0 + 200; /* newer: +7 s */
+    s.clock_offset_s = 7;
+    CHECK_EQ_INT(store_batch_write(st, &sb), 0);
+    s = (struct store_session){ TERM_B, 0, 0, 0, "closed", NULL, T0 + 300 }; /* no clock */
+    CHECK_EQ_INT(store_batch_write(st, &sb), 0);
+    CHECK_EQ_INT(store_terminal_json(st, "4403-ABCD", 0, &j), 0);
+    CHECK_EQ_INT(json_integer_value(json_object_get(j, "clock_offset_s")), 7);
+    CHECK(json_is_false(json_object_get(j, "online")));
+    json_decref(j);
+    CHECK_EQ_INT(ct_rows(st, "session_log"), 3);
+    store_close(st);
+}
+
 MF_TEST(contract_event_count_capped)
 {
     char loc[512];

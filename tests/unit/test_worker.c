@@ -320,10 +320,19 @@ MF_TEST(session_and_command_status)
     n = mf_env_cmd_status_encode(&cs, p, sizeof(p));
     CHECK_EQ_INT(produce_env(f.q, MF_ENV_CMD_STATUS, (uint64_t)cmd, p, (size_t)n, &d), 0);
     CHECK(wait_for(&d.calls, 2));
+    /* the session lane (embedded queue) writes the change after the commit: wait for it */
+    int online = 0;
     json_t *j = NULL;
-    CHECK_EQ_INT(store_terminal_json(f.st, "0171-0822", 0, &j), 0);
-    CHECK(json_is_true(json_object_get(j, "online")));
-    json_decref(j);
+    for (int i = 0; i < 2000 && !online; i++) {
+        if (store_terminal_json(f.st, "0171-0822", 0, &j) == 0) {
+            online = json_is_true(json_object_get(j, "online"));
+            json_decref(j);
+            j = NULL;
+        }
+        if (!online)
+            usleep(10000);
+    }
+    CHECK(online);
     CHECK_EQ_INT(store_command_json(f.st, cmd, &j), 0);
     CHECK_STR(json_string_value(json_object_get(j, "state")), "timeout");
     CHECK_EQ_INT(json_integer_value(json_object_get(j, "attempts")), 3);
