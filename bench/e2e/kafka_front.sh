@@ -3,7 +3,8 @@
 # side with the raw producer ceiling of the same broker on the same machine.
 #
 #   bench/e2e/kafka_front.sh [-c CONNS] [-w WINDOW] [-p POINTS] [-n FRAMES] [-m CEILING_MSGS]
-#                            [-C] [-P] [--set section.key=value]... [--ceiling-x key=value]...
+#                            [-C] [-P] [-H] [-U] [--set section.key=value]...
+#                            [--ceiling-x key=value]...
 #
 # One private Kafka 0.9.0.1 broker (scripts/kafka.sh start 1), topics of 4 partitions.
 # 1. Ceiling: bench_kafka_producer (raw librdkafka, acks=all) writes CEILING_MSGS messages of
@@ -27,17 +28,25 @@
 # load client, and the machine's busy share: on a 2-core machine the three share it.
 # -P: perf record -a during one more max run -> bench=profile lines (by process, by front
 # thread, top front symbols).
-# Runs MF_BENCH_RUNS times (default 1): ceilings, then the front cases with fresh topics.
+# Runs MF_BENCH_RUNS times (default 1) against one broker and one set of topics (created
+# once), each run a pair taken close in time: odd runs the ceilings then the front, even runs
+# the front then the ceilings (ABBA: a drift of the machine during the call does not favour
+# one side), a fresh front process every run; bench=kafka_front_ratio is the pair's ratio.
+# -H: the half-load case only in the last run (long paired calls; default: every run).
+# -U: no unconstrained ceiling (only the one with the front's settings).
+# Several seconds per max run (e.g. -n 3000000 -m 4000000) keep start-up and drain small.
 # Output: bench=kafka_ceiling ..., bench=kafka_front ..., bench=kafka_front_cpu ...,
 # bench=kafka_front_ratio ...; bench=kafka_front skipped=<reason> when Kafka cannot start.
 set -u
 . "$(dirname "$0")/lib.sh"
 conns=1000 window=8 points=1 co=0 frames=$(e2e_scale 300000) cmsgs=$(e2e_scale 2000000) perf=0
+halflast=0 unc=1 ratios=
 sets=() cx=() tag=
 while [ $# -gt 0 ]; do
   case $1 in
     -c) conns=$2; shift 2 ;; -w) window=$2; shift 2 ;; -p) points=$2; shift 2 ;;
     -n) frames=$2; shift 2 ;; -m) cmsgs=$2; shift 2 ;; -P) perf=1; shift ;; -C) co=1; shift ;;
+    -H) halflast=1; shift ;; -U) unc=0; shift ;;
     --set) sets+=(--set "$2"); tag="${tag:- sets=}${tag:+,}$2"; shift 2 ;; --ceiling-x) cx+=(-X "$2"); shift 2 ;;
     *) echo "usage: see the header of $0" >&2; exit 2 ;;
   esac
@@ -80,14 +89,18 @@ front_run() { # case rate term_base -> the loader's line split: main + per-threa
     print "bench=kafka_front_cpu case=" c " by=front_thread what=" $1 \
       " us_per_frame=" $2 " sys_us_per_frame=" $3 }'
 }
-for run in $(seq "${MF_BENCH_RUNS:-1}"); do
-  c_front="" c_free=""  # the ceilings first in every run (the machine drifts between runs)
-  if [ "$cmsgs" -gt 0 ]; then  # -m 0: no ceiling (tuning runs of the front alone)
-    c_front=$(ceil front 1 | sed "s/ label=/ run=$run label=/"); echo "$c_front"
-    c_free=$(ceil unconstrained 1000000 | sed "s/ label=/ run=$run label=/"); echo "$c_free"
-  fi
-  pre="mfk$run."
-  bash "$e2e_root/scripts/kafka.sh" topics "$kd" "$pre" 4 >/dev/null 2>&1
+ceilings() {
+  [ "$cmsgs" -gt 0 ] || return 0 # -m 0: no ceiling (tuning runs of the front alone)
+  c_front=$(ceil front 1 | sed "s/ label=/ run=$run label=/"); echo "$c_front"
+  [ $unc = 1 ] || return 0
+  c_free=$(ceil unconstrained 1000000 | sed "s/ label=/ run=$run label=/"); echo "$c_free"
+}
+pre="mfk."
+bash "$e2e_root/scripts/kafka.sh" topics "$kd" "$pre" 4 >/dev/null 2>&1
+nruns=${MF_BENCH_RUNS:-1}
+for run in $(seq "$nruns"); do
+  c_front="" c_free=""
+  [ $((run % 2)) = 1 ] && ceilings
   dd=$(mktemp -d /tmp/mf-bench-kfr.XXXXXX)
   tport=$(e2e_free_port)
   "$e2e_bin" front --set "meterflow.data_dir=$dd" --set queue.backend=kafka \
@@ -101,7 +114,9 @@ for run in $(seq "${MF_BENCH_RUNS:-1}"); do
   lmax=$(front_run max 0 "$tb"); echo "$lmax"
   max=$(e2e_kv "$(head -1 <<<"$lmax")" frames_per_s)
   max=${max%.*}
-  front_run half $(( ${max:-0} / 2 )) $((tb + conns))
+  if [ $halflast = 0 ] || [ "$run" = "$nruns" ]; then
+    front_run half $(( ${max:-0} / 2 )) $((tb + conns))
+  fi
   if [ $perf = 1 ] && [ "$run" = 1 ]; then
     perf record -F 499 -a -o "$dd/perf.data" -- sleep 600 >/dev/null 2>&1 &
     perf_pid=$!
@@ -119,7 +134,8 @@ for run in $(seq "${MF_BENCH_RUNS:-1}"); do
   fi
   kill "$fpid"; wait "$fpid" 2>/dev/null; e2e_pids=()
   [ -n "${MF_BENCH_KEEP:-}" ] && echo "# kept $dd" >&2 || rm -rf "$dd"
-  python3 - "$max" "$(e2e_kv "$c_front" msgs_per_s)" "$(e2e_kv "$c_free" msgs_per_s)" \
+  [ $((run % 2)) = 0 ] && ceilings
+  ratio=$(python3 - "$max" "$(e2e_kv "$c_front" msgs_per_s)" "$(e2e_kv "$c_free" msgs_per_s)" \
     "$points" "$run" <<'PY'
 import sys
 mx, cf, cu, pts, run = (float(x or 0) for x in sys.argv[1:])
@@ -128,4 +144,22 @@ print("bench=kafka_front_ratio run=%d points=%d front_frames_per_s=%.0f reports_
       "pct_of_front_ceiling=%.1f pct_of_unconstrained=%.1f"
       % (run, pts, mx, mx * pts, cf, cu, 100 * mx / cf if cf else 0, 100 * mx / cu if cu else 0))
 PY
+)
+  echo "$ratio"; ratios+="$ratio"$'\n'
 done
+# bench=kafka_front_pairs: medians over the runs (each ratio is one pair's, not a ratio of
+# medians), with the spread.
+python3 - <<PY
+import statistics as st
+rows = [dict(kv.split("=", 1) for kv in l.split()[1:]) for l in """$ratios""".splitlines() if l]
+def med(k): return st.median(float(r[k]) for r in rows)
+def span(k): return "%s-%s" % (min(float(r[k]) for r in rows), max(float(r[k]) for r in rows))
+if rows:
+    print("bench=kafka_front_pairs runs=%d points=%s median_pct_of_front_ceiling=%.1f "
+          "range_pct=%s median_pct_of_unconstrained=%.1f median_front_frames_per_s=%.0f "
+          "median_ceiling_front_msgs_per_s=%.0f median_ceiling_unconstrained_msgs_per_s=%.0f"
+          % (len(rows), rows[0]["points"], med("pct_of_front_ceiling"),
+             span("pct_of_front_ceiling"), med("pct_of_unconstrained"),
+             med("front_frames_per_s"), med("ceiling_front_msgs_per_s"),
+             med("ceiling_unconstrained_msgs_per_s")))
+PY
