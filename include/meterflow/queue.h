@@ -19,7 +19,7 @@
  * and sessions carry documented JSON for other consumers (docs/QUEUE.md).
  *
  * Thread: mq_produce from any thread. Callbacks run on a queue-owned thread (kafka: the
- * delivery-report poller; embedded: the thread that calls mq_commit / mq_batch_release /
+ * delivery-report poller, or the thread calling mq_serve after mq_serve_on; embedded: the thread that calls mq_commit / mq_batch_release /
  * mq_close) and must only hand the result over (e.g. uv_async_send); they must not call back
  * into the queue. A consumer is used by one thread: mq_subscribe gives the *calling thread*
  * a consumer that mq_poll on that thread uses (so in embedded mode the front's thread and
@@ -124,6 +124,22 @@ int mq_produce(struct mq *q, enum mq_topic topic, const void *key, size_t key_le
 int mq_produce_lazy(struct mq *q, enum mq_topic topic, const void *key, size_t key_len,
                     const void *val, size_t val_len, mq_done_fn done, void *opaque);
 void mq_wake(struct mq *q);
+/* Completions on the caller's own thread (kafka; the embedded backend has none to hand over
+ * and returns MF_EINVAL). After mq_serve_on(q, wake, opaque) the queue stops running done()
+ * callbacks on its poller thread: when callbacks are waiting it calls wake(opaque) -- from a
+ * librdkafka thread, under librdkafka's queue lock: wake must only hand over (e.g.
+ * uv_async_send) and must not call into the queue -- and the woken thread runs them with
+ * mq_serve(q). wake may also come when nothing waits (a safety tick every 100 ms). The
+ * front's I/O loop uses it: a frame's message is then allocated and freed on one thread and
+ * its confirm needs no hand-off between threads. mq_serve_on(q, NULL, NULL) goes back to the
+ * poller thread; when it returns, wake is not running and will not be called again.
+ * mq_close serves what remains on the closing thread, as without it. opaque: borrowed until
+ * then. 0 or MF_EINVAL. Any thread. */
+typedef void (*mq_wake_fn)(void *opaque);
+int mq_serve_on(struct mq *q, mq_wake_fn wake, void *opaque);
+/* Run the done() callbacks waiting now on the calling thread (none waiting: returns at once).
+ * No-op for the embedded backend. Any thread; callbacks must not call back into the queue. */
+void mq_serve(struct mq *q);
 
 /* Fire-and-forget produce for messages nobody confirms (readings/events/sessions JSON).
  * Same return values; no callback. */

@@ -63,6 +63,7 @@ void front_opts_load(struct front_opts *o, const struct mf_config *cfg)
     o->max_queued_cmds = (int)mf_config_int(cfg, "front", "max_queued_cmds");
     o->retry_tick_us = (uint64_t)mf_config_int(cfg, "front", "tick_ms") * 1000u;
     o->clock_publish_delta_s = (int)mf_config_int(cfg, "front", "clock_publish_delta_s");
+    o->completions_on_io = mf_config_bool(cfg, "front", "completions_on_io");
 }
 
 /* ---- terminal lists (allow-list file, f3 / pw2 dialect lists) ---- */
@@ -354,6 +355,10 @@ int front_start(struct front *f, char *errbuf, size_t errlen)
     }
     f->dl_started = 1;
     f->running = 1;
+    /* Kafka: the I/O threads serve the delivery reports (the embedded queue says MF_EINVAL:
+     * its completions come from the worker's commit and are handed over as before). */
+    if (f->o.completions_on_io && mq_serve_on(f->q, front_io_dr_wake, f) == 0)
+        f->serve_dr = 1;
     mf_info(FRONT_MOD, "listening on %s port %d with %d I/O threads (node %d)", f->o.listen,
             f->bound_port, f->nthreads, f->o.node_id);
     return 0;
@@ -368,6 +373,10 @@ void front_stop(struct front *f)
 {
     if (!f)
         return;
+    if (f->serve_dr) { /* back to the queue's poller before the loops stop */
+        mq_serve_on(f->q, NULL, NULL);
+        f->serve_dr = 0;
+    }
     if (f->dl_started) { /* first: no new commands while the sessions close */
         atomic_store(&f->dl_stop, 1);
         pthread_join(f->dl_tid, NULL);

@@ -58,6 +58,10 @@ const struct mf_cfg_item front_cfg[] = {
       "records read at most when the last processed EC1 is unknown" },
     { "front", "max_queued_cmds", MF_CFG_INT, "16", 1, 255, NULL,
       "commands waiting per terminal behind the active one; more fail" },
+    { "front", "completions_on_io", MF_CFG_BOOL, "true", 0, 0, NULL,
+      "Kafka: the I/O threads serve the producer's delivery reports themselves (woken by "
+      "librdkafka; a frame's message is allocated and freed on one thread, its confirm needs "
+      "no hand-off); false: the queue's poller thread serves them and hands each over" },
     { "front", "tick_ms", MF_CFG_INT, "50", 1, 10000, NULL,
       "sweep period: request deadlines, backpressure retries" },
     { "front", "clock_publish_delta_s", MF_CFG_INT, "10", 0, 86400, NULL,

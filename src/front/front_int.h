@@ -60,6 +60,7 @@ struct front_opts {
     int max_queued_cmds;
     uint64_t retry_tick_us;       /* sweep period */
     int clock_publish_delta_s;
+    int completions_on_io;        /* serve the queue's delivery reports on the I/O threads */
 };
 
 enum front_state { FRONT_S_NEW = 0, FRONT_S_ONLINE = 1, FRONT_S_LOGGED_OUT = 2, FRONT_S_CLOSING = 3 };
@@ -159,6 +160,9 @@ struct front_thread {
     int started;
     pthread_mutex_t mu;        /* guards done_*, msg_*, stopping */
     struct front_pend *done_head, *done_tail;
+    /* completions of this thread's frames run by mq_serve on this thread (no lock: only
+     * this thread touches them, between io_serve's mq_serve and its drain) */
+    struct front_pend *local_head, *local_tail;
     struct front_msg *msg_head, *msg_tail;
     int stopping;
     struct front_conn *conns;  /* every connection of this thread (doubly linked) */
@@ -255,6 +259,10 @@ struct front {
     _Atomic int dl_stop;
     int bound_port;
     int running;
+    /* [front] completions_on_io and the queue took mq_serve_on: the I/O threads serve the
+     * queue's delivery reports themselves (front_io.c io_serve); dr_rr picks the one woken */
+    _Atomic int serve_dr;
+    _Atomic unsigned dr_rr;
 };
 
 struct front_regent {
@@ -328,6 +336,9 @@ int front_thread_init(struct front_thread *th, struct front *f, int idx, char *e
 int front_thread_listen(struct front_thread *th, char *err, size_t len);
 int front_thread_start(struct front_thread *th);
 void front_thread_stop(struct front_thread *th);
+/* mq_serve_on's wake (f: struct front *): delivery reports wait -- wake an I/O thread (in
+ * turn) to serve them. Any thread (librdkafka's); only an async send. */
+void front_io_dr_wake(void *f);
 void front_thread_fini(struct front_thread *th);
 /* Post a message to th's inbox (any thread). Takes msg. Returns 0 or MF_ECLOSED (freed). */
 int front_thread_post(struct front_thread *th, struct front_msg *msg);

@@ -2,7 +2,9 @@
  * SO_REUSEPORT listener (the kernel spreads connections; several front processes may share
  * the port the same way), reads into one per-loop buffer, small writes with uv_try_write,
  * a sweep timer (request deadlines, backpressure retries, liveness), and an inbox fed by
- * other threads (queue done callbacks, downlink commands, replacement kicks).
+ * other threads (queue done callbacks, downlink commands, replacement kicks). With Kafka
+ * (front->serve_dr) the loops serve the delivery reports themselves (io_serve): a thread's
+ * own completions then skip the inbox (th->local_*, no lock, no wake-up).
  *
  * Memory per idle connection: struct front_conn (uv_tcp_t + session, ~450 bytes) and no
  * buffer: reads land in th->rbuf and only a partial frame is copied into conn->in, which is
@@ -163,12 +165,25 @@ static int io_send(struct front_conn *conn, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* Set while this thread runs mq_serve (io_serve): done() for one of its own frames then goes
+ * to th->local_* without a lock or a wake-up. */
+static _Thread_local struct front_thread *io_serving;
+
 static void io_done(void *opaque, int status)
 {
     struct front_pend *pend = opaque;
     struct front_thread *th = pend->conn->th;
 
     pend->status = status;
+    pend->next = NULL;
+    if (io_serving == th) {
+        if (th->local_tail)
+            th->local_tail->next = pend;
+        else
+            th->local_head = pend;
+        th->local_tail = pend;
+        return;
+    }
     pthread_mutex_lock(&th->mu);
     if (th->done_tail)
         th->done_tail->next = pend;
@@ -177,6 +192,18 @@ static void io_done(void *opaque, int status)
     th->done_tail = pend;
     if (th->started && !th->stopping)
         uv_async_send(&th->async);
+    pthread_mutex_unlock(&th->mu);
+}
+
+void front_io_dr_wake(void *opaque)
+{
+    struct front *f = opaque;
+    unsigned i = atomic_fetch_add_explicit(&f->dr_rr, 1, memory_order_relaxed);
+    struct front_thread *th = f->th[i % (unsigned)f->nthreads];
+
+    pthread_mutex_lock(&th->mu);
+    if (th->started && !th->stopping)
+        uv_async_send(&th->async); /* io_async serves */
     pthread_mutex_unlock(&th->mu);
 }
 
@@ -597,17 +624,9 @@ static void io_handle_msg(struct front_thread *th, struct front_msg *m)
 
 static void io_shutdown_thread(struct front_thread *th);
 
-static void io_async(uv_async_t *a)
+/* Confirms for a list of completed frames (durable or not). Loop thread. */
+static void io_complete(struct front_thread *th, struct front_pend *pend)
 {
-    struct front_thread *th = a->data;
-
-    pthread_mutex_lock(&th->mu);
-    struct front_pend *pend = th->done_head;
-    struct front_msg *msg = th->msg_head;
-    int stopping = th->stopping;
-    th->done_head = th->done_tail = NULL;
-    th->msg_head = th->msg_tail = NULL;
-    pthread_mutex_unlock(&th->mu);
     while (pend) {
         struct front_pend *next = pend->next;
         struct front_conn *conn = pend->conn;
@@ -620,6 +639,36 @@ static void io_async(uv_async_t *a)
         pend = next;
     }
     io_uncork(th);
+}
+
+/* Run the queue's waiting delivery reports here (front->serve_dr), then confirm this
+ * thread's frames among them; other threads' go to their inbox. Loop thread. */
+static void io_serve(struct front_thread *th)
+{
+    struct front_pend *pend;
+
+    io_serving = th;
+    mq_serve(th->f->q);
+    io_serving = NULL;
+    pend = th->local_head;
+    th->local_head = th->local_tail = NULL;
+    io_complete(th, pend);
+}
+
+static void io_async(uv_async_t *a)
+{
+    struct front_thread *th = a->data;
+
+    if (atomic_load_explicit(&th->f->serve_dr, memory_order_relaxed))
+        io_serve(th);
+    pthread_mutex_lock(&th->mu);
+    struct front_pend *pend = th->done_head;
+    struct front_msg *msg = th->msg_head;
+    int stopping = th->stopping;
+    th->done_head = th->done_tail = NULL;
+    th->msg_head = th->msg_tail = NULL;
+    pthread_mutex_unlock(&th->mu);
+    io_complete(th, pend);
     while (msg) {
         struct front_msg *next = msg->next;
         io_handle_msg(th, msg);

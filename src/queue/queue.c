@@ -157,6 +157,19 @@ void mq_wake(struct mq *q)
         q->ops->wake(q);
 }
 
+int mq_serve_on(struct mq *q, mq_wake_fn wake, void *opaque)
+{
+    if (q == NULL || q->ops->serve_on == NULL)
+        return MF_EINVAL;
+    return q->ops->serve_on(q, wake, opaque);
+}
+
+void mq_serve(struct mq *q)
+{
+    if (q != NULL && q->ops->serve != NULL)
+        q->ops->serve(q);
+}
+
 int mq_publish(struct mq *q, enum mq_topic topic, const void *key, size_t key_len,
                const void *val, size_t val_len)
 {

@@ -22,6 +22,10 @@ struct mq_ops {
     int (*produce_lazy)(struct mq *q, enum mq_topic topic, const void *key, size_t key_len,
                         const void *val, size_t val_len, mq_done_fn done, void *opaque);
     void (*wake)(struct mq *q);
+    /* Optional (NULL: mq_serve_on gives MF_EINVAL, mq_serve does nothing): done() callbacks
+     * served by the caller's thread (queue.h). */
+    int (*serve_on)(struct mq *q, mq_wake_fn wake, void *opaque);
+    void (*serve)(struct mq *q);
     struct mq_consumer *(*consumer_open)(struct mq *q, const enum mq_topic *topics,
                                          size_t ntopics, const char *group, char *errbuf,
                                          size_t errlen);

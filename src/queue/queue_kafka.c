@@ -13,6 +13,10 @@
  * rebalance loses no durable progress (only causes duplicates, which storage absorbs).
  * mq_batch_release seeks each partition back to the batch's first offset.
  *
+ * Delivery reports are served by the poller thread, or, after mq_serve_on, by the caller's
+ * thread in mq_serve: librdkafka's main queue then calls kq_qev_cb when it turns non-empty,
+ * which calls the caller's wake; the poller only ticks wake every 100 ms as a safety net.
+ *
  * Configuration: defaults below, then every [kafka] pair verbatim (so config can override
  * any default, e.g. the 0.9 compatibility settings); group.id always comes from the caller.
  *
@@ -26,6 +30,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "meterflow/clock.h"
 #include "meterflow/common.h"
@@ -39,6 +44,13 @@ struct kq {
     char names[MQ_NTOPICS][128];         /* prefix + name */
     pthread_t poller;
     atomic_int stop;
+    /* mq_serve_on: reports served by the caller. Lock order: librdkafka's queue lock, then
+     * wake_mu (kq_qev_cb); the setter never holds wake_mu while it calls into librdkafka. */
+    rd_kafka_queue_t *mainq;             /* the producer's main queue (delivery reports) */
+    pthread_mutex_t wake_mu;             /* guards wake, wake_opaque */
+    mq_wake_fn wake;
+    void *wake_opaque;
+    atomic_int external;                 /* 1: the poller does not serve reports */
     int close_flush_ms;
     /* [kafka] pairs copied at open (consumers are created later) */
     size_t npairs;
@@ -235,13 +247,67 @@ static void kq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque
     free(dr);
 }
 
+/* Call the caller's wake, if any. librdkafka's thread (kq_qev_cb) or the poller. */
+static void kq_call_wake(struct kq *kq)
+{
+    pthread_mutex_lock(&kq->wake_mu);
+    if (kq->wake)
+        kq->wake(kq->wake_opaque);
+    pthread_mutex_unlock(&kq->wake_mu);
+}
+
+/* The main queue turned non-empty (delivery reports, errors): librdkafka thread, under the
+ * queue's lock -- no librdkafka call here. */
+static void kq_qev_cb(rd_kafka_t *rk, void *opaque)
+{
+    (void)rk;
+    kq_call_wake(opaque);
+}
+
 static void *kq_poller_main(void *p)
 {
     struct kq *kq = p;
+    unsigned tick = 0;
 
-    while (!atomic_load(&kq->stop))
-        rd_kafka_poll(kq->rk, 100);
+    while (!atomic_load(&kq->stop)) {
+        if (!atomic_load(&kq->external)) {
+            rd_kafka_poll(kq->rk, 100);
+            continue;
+        }
+        /* Reports served by the caller: only a safety wake every 100 ms, in case an edge
+         * of the queue event was missed (e.g. reports waiting when mq_serve_on ran). */
+        struct timespec ts = { 0, 10 * 1000 * 1000 };
+        nanosleep(&ts, NULL);
+        if (++tick % 10 == 0)
+            kq_call_wake(kq);
+    }
     return NULL;
+}
+
+static int kq_serve_on(struct mq *q, mq_wake_fn wake, void *opaque)
+{
+    struct kq *kq = kq_of(q);
+
+    if (wake == NULL) {
+        /* First stop the queue event (no kq_qev_cb runs after this returns), then the tick. */
+        rd_kafka_queue_cb_event_enable(kq->mainq, NULL, NULL);
+        atomic_store(&kq->external, 0);
+    }
+    pthread_mutex_lock(&kq->wake_mu);
+    kq->wake = wake;
+    kq->wake_opaque = opaque;
+    pthread_mutex_unlock(&kq->wake_mu);
+    if (wake != NULL) {
+        atomic_store(&kq->external, 1);
+        rd_kafka_queue_cb_event_enable(kq->mainq, kq_qev_cb, kq);
+        kq_call_wake(kq); /* reports may already wait: the event fires on empty -> non-empty */
+    }
+    return 0;
+}
+
+static void kq_serve(struct mq *q)
+{
+    rd_kafka_poll(kq_of(q)->rk, 0);
 }
 
 static int kq_produce(struct mq *q, enum mq_topic topic, const void *key, size_t key_len,
@@ -674,6 +740,8 @@ static void kq_stats(struct mq *q, struct mq_stats *out)
 
 static void kq_free(struct kq *kq)
 {
+    if (kq->mainq)
+        rd_kafka_queue_destroy(kq->mainq);
     for (int t = 0; t < MQ_NTOPICS; t++)
         if (kq->rkt[t])
             rd_kafka_topic_destroy(kq->rkt[t]);
@@ -686,6 +754,7 @@ static void kq_free(struct kq *kq)
     free(kq->keys);
     free(kq->vals);
     pthread_mutex_destroy(&kq->lock);
+    pthread_mutex_destroy(&kq->wake_mu);
     mq_base_fini(&kq->base);
     free(kq);
 }
@@ -700,6 +769,7 @@ static void kq_close(struct mq *q)
         kq->consumers = c->next;
         kc_destroy(c);
     }
+    kq_serve_on(q, NULL, NULL); /* the rest is served here, by flush */
     atomic_store(&kq->stop, 1);
     pthread_join(kq->poller, NULL);
     /* Wait for outstanding deliveries (reports are served by flush on this thread), then
@@ -721,6 +791,8 @@ static void kq_close(struct mq *q)
 static const struct mq_ops kq_ops = {
     .name = "kafka",
     .produce = kq_produce,
+    .serve_on = kq_serve_on,
+    .serve = kq_serve,
     .consumer_open = kq_consumer_open,
     .poll = kq_poll,
     .commit = kq_commit,
@@ -757,6 +829,7 @@ static int kq_open_producer(struct kq *kq, char *errbuf, size_t errlen)
             return MF_EINVAL;
         }
     }
+    kq->mainq = rd_kafka_queue_get_main(kq->rk);
     return 0;
 }
 
@@ -771,6 +844,7 @@ struct mq *mq_kafka_open(const struct mf_config *cfg, char *errbuf, size_t errle
         return NULL;
     }
     pthread_mutex_init(&kq->lock, NULL);
+    pthread_mutex_init(&kq->wake_mu, NULL);
     kq->close_flush_ms = (int)mf_config_int(cfg, "queue", "close_flush_ms");
     kq->npairs = mf_config_pairs(cfg, "kafka", &keys, &vals);
     kq->keys = mf_calloc(kq->npairs + 1, sizeof(char *));

@@ -6,6 +6,7 @@
  * (No "tsan: yes": librdkafka is not instrumented.) */
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -295,4 +296,92 @@ MF_TEST(kafka_mock_release_drops_pending_commit)
     mq_batch_release(m.q, &b1);
     mq_consumer_close(c);
     mock_close(&m);
+}
+
+/* mq_serve_on: done() runs only on the thread that calls mq_serve, after a wake. */
+static atomic_int so_wakes, so_off_thread;
+static pthread_t so_thread;
+
+static void so_wake(void *opaque)
+{
+    atomic_fetch_add((atomic_int *)opaque, 1);
+}
+
+static void so_done(void *opaque, int status)
+{
+    if (!pthread_equal(pthread_self(), so_thread))
+        atomic_fetch_add(&so_off_thread, 1);
+    qc_done(opaque, status);
+}
+
+/* Serve on this thread until records [0, n) are all called (deadline ms): 1 if so. */
+static int so_serve_until(struct mq *q, size_t n, int ms)
+{
+    uint64_t end = mf_mono_us() + (uint64_t)ms * 1000u;
+    struct timespec ts = { 0, 2 * 1000 * 1000 };
+    int seen = 0;
+
+    while (qc_count_calls(n) < n) {
+        if (mf_mono_us() > end)
+            return 0;
+        int w = atomic_load(&so_wakes);
+        if (w != seen) { /* serve only when woken: the wake is what the front relies on */
+            seen = w;
+            mq_serve(q);
+        }
+        nanosleep(&ts, NULL);
+    }
+    return 1;
+}
+
+MF_TEST(kafka_mock_serve_on_caller_thread)
+{
+    struct mock m;
+    char k[16];
+
+    if (!mock_open(&m, "5000"))
+        return;
+    qc_reset();
+    so_thread = pthread_self();
+    atomic_store(&so_wakes, 0);
+    atomic_store(&so_off_thread, 0);
+    CHECK_EQ_INT(mq_serve_on(m.q, so_wake, &so_wakes), 0);
+    for (int i = 0; i < 20; i++) {
+        snprintf(k, sizeof(k), "term-%d", i % 4);
+        CHECK_EQ_INT(mq_produce(m.q, MQ_UPLINK, k, strlen(k), "v", 1, so_done, &qc_recs[i]), 0);
+    }
+    CHECK(so_serve_until(m.q, 20, 15000));
+    CHECK_EQ_INT(qc_count_status(20, 0), 20);
+    CHECK(atomic_load(&so_wakes) > 0);
+    /* a broker error is reported the same way: on this thread, never as durable */
+    rd_kafka_mock_push_request_errors(m.mc, PRODUCE, 1, RD_KAFKA_RESP_ERR_INVALID_MSG);
+    CHECK_EQ_INT(mq_produce(m.q, MQ_UPLINK, "term-9", 6, "v", 1, so_done, &qc_recs[20]), 0);
+    CHECK(so_serve_until(m.q, 21, 15000));
+    CHECK_EQ_INT(atomic_load(&qc_recs[20].status), MF_EFATAL);
+    CHECK_EQ_INT(atomic_load(&so_off_thread), 0);
+    CHECK(qc_calls_at_most_once(21));
+    /* back to the poller thread: completes without mq_serve, and no wake any more */
+    CHECK_EQ_INT(mq_serve_on(m.q, NULL, NULL), 0);
+    int w = atomic_load(&so_wakes);
+    CHECK_EQ_INT(mq_produce(m.q, MQ_UPLINK, "term-1", 6, "v", 1, qc_done, &qc_recs[21]), 0);
+    CHECK(qc_wait_calls(22, 15000));
+    CHECK_EQ_INT(atomic_load(&qc_recs[21].status), 0);
+    CHECK_EQ_INT(atomic_load(&so_wakes), w);
+    mock_close(&m);
+}
+
+/* The embedded backend has no delivery reports to hand over. */
+MF_TEST(embedded_serve_on_unsupported)
+{
+    char err[256] = "";
+    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    struct mq *q;
+
+    set(cfg, "queue", "backend", "embedded");
+    q = mq_open(cfg, err, sizeof(err));
+    mf_config_free(cfg);
+    CHECK(q != NULL);
+    CHECK_EQ_INT(mq_serve_on(q, so_wake, &so_wakes), MF_EINVAL);
+    mq_serve(q); /* a no-op */
+    mq_close(q);
 }
