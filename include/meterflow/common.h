@@ -17,6 +17,7 @@
 #ifndef MF_COMMON_H
 #define MF_COMMON_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,7 +80,11 @@ int mf_hex_decode(const char *text, uint8_t *out, size_t cap);
 /* Upper-case hex with a space between bytes; out must hold 3*len bytes. */
 void mf_hex_encode(const uint8_t *in, size_t len, char *out, size_t outlen);
 
-/* The one global: set by signal handlers, read by loops. */
-extern volatile int mf_stop_requested;
+/* The one global: set by signal handlers (and by tests and benches from another thread),
+ * read by the loops of every thread. An atomic, not a volatile int: volatile orders nothing
+ * between threads (a data race under the C11 model and TSan); a lock-free atomic is also
+ * safe to store from a signal handler (C11 7.14.1.1). Plain reads and `= 1` are seq_cst
+ * loads and stores, a plain mov on x86-64. */
+extern atomic_int mf_stop_requested;
 
 #endif

@@ -6,7 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-volatile int mf_stop_requested;
+atomic_int mf_stop_requested;
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "mf_stop_requested is stored from signal handlers");
 
 const char *mf_status_str(int rc)
 {

@@ -1,3 +1,4 @@
+/* tsan: yes */
 /* test_sim_answer.c -- a simulated terminal answers a master: requests are hand-built bytes
  * (docs/protocol-3761.md sections 1, 2, 3, 5, 6, 9, 10), answers are checked with the codec's
  * decoder against values written here by hand, or against what the same terminal reported
