@@ -261,11 +261,15 @@ static void *worker_loop(void *arg)
         if (rc == 0 && mb.n > 0) {
             if (w->npend == 0)
                 w->batch_started_us = mf_mono_us();
-            size_t before = w->recs.total;
+            size_t before = w->recs.total, sbefore = w->sess.n;
             for (size_t i = 0; i < mb.n; i++)
                 wk_msg_process(w, &mb.msgs[i]);
-            double per = (double)(w->recs.total - before) / (double)mb.n;
-            w->avg_recs = w->avg_recs > 0 ? 0.8 * w->avg_recs + 0.2 * per : per;
+            /* per message of the report batch: the lane's changes are not in it */
+            size_t nrep = mb.n - (w->sess.n - sbefore);
+            if (nrep > 0) {
+                double per = (double)(w->recs.total - before) / (double)nrep;
+                w->avg_recs = w->avg_recs > 0 ? 0.8 * w->avg_recs + 0.2 * per : per;
+            }
             wk_stat_add(w, &w->stats.messages, mb.n);
             pend_push(w, &mb);
             if (w->slane)

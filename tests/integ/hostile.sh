@@ -13,7 +13,8 @@
 # machine's as much as ours).
 # Environment: HS_GOOD (40 terminals), HS_SECS (8 s per phase), HS_MASS (2000 terminals
 # reconnecting at once; scripts/soak.sh uses 19000), HS_MASS_NICE (19), HS_MASS_LOAD (the mass
-# group's sim options for what it reports: nothing by default), HS_ONLY ("garbage oversize ...").
+# group's sim options for what it reports: nothing by default), HS_ONLY ("garbage oversize ..."),
+# HS_RUN_SET (extra `meterflow run --set` key=value pairs, space-separated).
 # Appends "hostile <passed> <failed>" to $MF_RESULTS.
 set -u
 RL_NAME=hostile
@@ -43,6 +44,7 @@ PY
 "$MF" import --set "meterflow.data_dir=$dir" terminals "$RL_TMP/md/terminals.csv" >/dev/null ||
   rl_ko "import terminals"
 run_flags=(--set front.accept_unknown=false --set front.partial_timeout_ms=3000 --set front.login_per_min=0)
+for kv in ${HS_RUN_SET:-}; do run_flags+=(--set "$kv"); done # e.g. HS_RUN_SET="worker.session_lane=false"
 rl_start_run "$dir" "$tp" "$hp" "${run_flags[@]}" || { rl_ko "meterflow run did not start"; rl_results; exit 1; }
 log=$dir/run.log
 
