@@ -13,7 +13,9 @@
 #      then 50 % and 90 % of it paced; CPU microseconds per frame of the front's I/O threads
 #      (heartbeat + F129 report mix, every report confirmed after the queue commit) and
 #      confirm latency percentiles.
-# Every client line carries "bad=0 checksum=ok" when every answer matched its frame.
+# Every client line carries "bad=0 checksum=ok" when every answer matched its frame. Every
+# result line starts "bench=" (front_load per client, front_scale for the scale summary), the
+# lines scripts/bench.sh keeps in bench/results/front.txt.
 #
 #   bench/front_scale.sh                        reduced run (20,000 connections, short)
 #   SKIP_RATE=1 ...                             only the scale part (SKIP_SCALE=1: only rate)
@@ -111,7 +113,7 @@ for i in $(seq 0 $((CLIENTS - 1))); do
   reworst=$(python3 -c "print(max($reworst, ${s:-0}))")
 done
 hz=$(getconf CLK_TCK)
-echo "scale conns=$CONNS online=$online fronts=$FRONTS clients=$CLIENTS hb_s=$HB_S login_storm_s=$worst storm_wall_s=$storm_s fds_held=$held per_front=${perfront%,} rss_before_kib=$rss0 rss_held_kib=$rss1 kib_per_conn=$(python3 -c "print(round(($rss1-$rss0)/max($online,1),3))") rest_cpu_pct=$(python3 -c "print(round(100.0*($rest_c1-$rest_c0)/$hz/($rest_t1-$rest_t0),1))") rest_s=$(python3 -c "print(round($rest_t1-$rest_t0,1))") kernel_slab_kib_per_conn=$(python3 -c "print(round(($slab1-$slab0)/max($online,1),2))") reconnect_storm_s=$reworst reonline=$reonline load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" | tee -a "$OUT"
+echo "bench=front_scale conns=$CONNS online=$online fronts=$FRONTS clients=$CLIENTS hb_s=$HB_S login_storm_s=$worst storm_wall_s=$storm_s fds_held=$held per_front=${perfront%,} rss_before_kib=$rss0 rss_held_kib=$rss1 kib_per_conn=$(python3 -c "print(round(($rss1-$rss0)/max($online,1),3))") rest_cpu_pct=$(python3 -c "print(round(100.0*($rest_c1-$rest_c0)/$hz/($rest_t1-$rest_t0),1))") rest_s=$(python3 -c "print(round($rest_t1-$rest_t0,1))") kernel_slab_kib_per_conn=$(python3 -c "print(round(($slab1-$slab0)/max($online,1),2))") reconnect_storm_s=$reworst reonline=$reonline load=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' /)" | tee -a "$OUT"
 for p in "${fpids[@]}"; do kill $p; done; wait "${fpids[@]}" 2>/dev/null
 pids=()
 fi
