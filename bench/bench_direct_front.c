@@ -64,7 +64,6 @@ struct dctx {
     size_t n_energy, n_frozen, n_curve, n_instant, cap;
     char arena[D_ARENA]; /* copies of the record strings (item names) */
     size_t arena_len;
-    char hex[MF_ENV_MAX * 3 + 1];
 };
 
 static const struct mf_config *g_cfg;
@@ -149,12 +148,12 @@ static int d_frame(struct dctx *c, const struct mf_env *e, struct store_batch *b
     struct gw_frame fr;
     struct proc_norm_ctx nc = { gw_terminal_key(e->a1, e->a2),
                                 (int64_t)(e->received_at_us / 1000000u), NULL, NULL, 0 };
-    mf_hex_encode(e->payload, e->payload_len, c->hex, sizeof(c->hex));
     memset(raw, 0, sizeof(*raw));
     raw->term = nc.term;
     raw->at_us = (int64_t)e->received_at_us;
     raw->dir = 1;
-    raw->hex = c->hex;
+    raw->raw = e->payload;
+    raw->raw_len = e->payload_len;
     b->frames = raw;
     b->n_frames = 1;
     if (gw_frame_parse(e->payload, e->payload_len, GW_PW_LEN, &fr) != 0)

@@ -108,6 +108,8 @@ static void status(struct fx *f)
     struct store_online_sample os[96];
     char (*peer)[32] = mf_calloc((size_t)n, sizeof(*peer));
     static const uint8_t raw[] = { 14, 5, 0x00, 0x10, 0x25, 0x11, 0x26 };
+    static const uint8_t frame[] = { 0x68, 0x32, 0x00, 0x32, 0x00, 0x68, 0xC9, 0x03, 0x44, 0x01,
+                                     0x00, 0x00, 0x71, 0x00, 0x00, 0x04, 0x00, 0x10, 0x16 };
     size_t na = 0;
 
     for (int i = 0; i < n; i++) {
@@ -117,8 +119,7 @@ static void status(struct fx *f)
                                         .reason = i % 5 != 4 ? "login" : "timeout",
                                         .peer = peer[i], .at = f->now - 60 - i };
         fr[i] = (struct store_frame){ .term = term_key(i), .at_us = (f->now - 30) * 1000000,
-                                      .dir = 1, .hex = "68 32 00 32 00 68 C9 03 44 01 00 00 "
-                                                       "71 00 00 04 00 10 16" };
+                                      .dir = 1, .raw = frame, .raw_len = sizeof(frame) };
         ev[i] = (struct store_event){ .term = term_key(i), .cls = 1, .erc = 14, .severity = 2,
                                       .started = 1, .occurred_at = f->now - 3600 - i,
                                       .received_at = f->now - 3500 - i,

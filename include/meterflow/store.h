@@ -245,7 +245,8 @@ struct store_frame {
     uint32_t term;
     int64_t at_us;       /* received (or sent) at, UTC microseconds */
     uint8_t dir;         /* 1 up (terminal -> master), 0 down */
-    const char *hex;     /* upper-case hex with spaces, <= 3 * 16391 bytes */
+    const uint8_t *raw;  /* the frame's bytes (frames.raw, schema step 5), borrowed */
+    size_t raw_len;      /* <= 16391 (the longest 376.1 frame); raw may be NULL when 0 */
     const char *error;   /* why the frame did not parse or decode completely, <= 256 bytes;
                           * NULL: it decoded (or was not decoded: downlink) */
 };

@@ -181,7 +181,7 @@ const struct sql_def store_sql[Q_COUNT] = {
         "INSERT INTO fwd645 (cmd_id, terminal, addr, di, value, status, raw, at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING", NULL, 0 },
     [Q_FRAME_INS] = {
-        "INSERT INTO frames (terminal, at_us, dir, hex, error) VALUES ($1, $2, $3, $4, $5)"
+        "INSERT INTO frames (terminal, at_us, dir, raw, error) VALUES ($1, $2, $3, $4, $5)"
         " ON CONFLICT DO NOTHING", NULL, 0 },
     [Q_SESS_INS] = {
         "INSERT INTO session_log (terminal, at, online, reason, peer, clock_offset_s)"
@@ -392,7 +392,7 @@ const struct sql_def store_sql[Q_COUNT] = {
         "SELECT serial, pn, port, baud, protocol, addr, tariffs, user_class, collector, read_at"
         " FROM meter_cfg WHERE terminal = $1 ORDER BY serial", NULL, 0 },
     [Q_TERM_FRAMES] = {
-        "SELECT at_us, CASE WHEN dir = 1 THEN 'up' ELSE 'down' END AS dir, hex, error"
+        "SELECT at_us, CASE WHEN dir = 1 THEN 'up' ELSE 'down' END AS dir, raw AS hex, error"
         " FROM frames WHERE terminal = $1 ORDER BY at_us DESC, dir LIMIT $2", NULL, 0 },
     [Q_PT_ENERGY] = {
         "SELECT item, tariff, read_at, value, status FROM energy WHERE terminal = $1"

@@ -206,6 +206,51 @@ static int sl_wal_hook(void *arg, sqlite3 *db, const char *name, int npages)
     return SQLITE_OK;
 }
 
+/* mf_unhex(text): the bytes of upper- or lower-case hex with optional spaces (schema step 5
+ * turns the old frames.hex into frames.raw with it; SQLite 3.40 has no unhex()). Anything
+ * else is an error, so a migration never stores a wrong frame. */
+static void sl_unhex(sqlite3_context *cx, int argc, sqlite3_value **argv)
+{
+    const unsigned char *s = sqlite3_value_text(argv[0]);
+    int n = sqlite3_value_bytes(argv[0]), o = 0, half = -1;
+    unsigned char *out;
+
+    (void)argc;
+    if (!s) {
+        sqlite3_result_null(cx);
+        return;
+    }
+    if ((out = sqlite3_malloc(n / 2 + 1)) == NULL) {
+        sqlite3_result_error_nomem(cx);
+        return;
+    }
+    for (int i = 0; i < n; i++) {
+        int c = s[i], v = c >= '0' && c <= '9'   ? c - '0'
+                          : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                          : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                                 : -1;
+        if (c == ' ' && half < 0)
+            continue;
+        if (v < 0) {
+            sqlite3_free(out);
+            sqlite3_result_error(cx, "mf_unhex: not hex", -1);
+            return;
+        }
+        if (half < 0) {
+            half = v;
+        } else {
+            out[o++] = (unsigned char)(half << 4 | v);
+            half = -1;
+        }
+    }
+    if (half >= 0) {
+        sqlite3_free(out);
+        sqlite3_result_error(cx, "mf_unhex: odd number of digits", -1);
+        return;
+    }
+    sqlite3_result_blob(cx, out, o, sqlite3_free);
+}
+
 /* ---- open / close ---- */
 
 static void conn_free(struct sl_conn *c)
@@ -263,6 +308,8 @@ static int sl_open(struct store *st, const struct store_opts *o, char *errbuf, s
     }
     st->drv = c;
     sqlite3_extended_result_codes(c->db, 1);
+    sqlite3_create_function(c->db, "mf_unhex", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+                            sl_unhex, NULL, NULL);
     sqlite3_busy_timeout(c->db, o->busy_timeout_ms);
     if ((rc = sl_pragmas(st, o)) != 0) {
         snprintf(errbuf, errlen, "%s (file '%s')", st->err, path);

@@ -17,7 +17,7 @@
 #include "store/store_int.h"
 
 #define JSON_TEXT_MAX 65536u
-#define HEX_MAX (3u * 16391u)
+#define FRAME_MAX 16391u /* L <= 16383 plus the 8 bytes around the user data */
 #define TEXT_MAX 256u
 
 /* Each writer binds one record's values and writes it; T is its terminal text buffer, kept
@@ -68,7 +68,8 @@ static int batch_check(struct store *st, const struct store_batch *b)
                   text_ok(b->events[i].fields_json, JSON_TEXT_MAX),
               "events");
     CHECK_ALL(b->frames, b->n_frames,
-              b->frames[i].hex && strlen(b->frames[i].hex) <= HEX_MAX &&
+              (b->frames[i].raw || !b->frames[i].raw_len) &&
+                  b->frames[i].raw_len <= FRAME_MAX &&
                   text_ok(b->frames[i].error, TEXT_MAX),
               "frames");
     CHECK_ALL(b->fwd645, b->n_fwd645,
@@ -361,7 +362,7 @@ static int w_frames(struct store *st, const struct store_frame *r, size_t n)
         TERM(q, r[i].term, t);
         sq_i64(q, r[i].at_us);
         sq_i64(q, r[i].dir ? 1 : 0);
-        sq_text(q, r[i].hex);
+        sq_blob(q, r[i].raw ? (const void *)r[i].raw : "", r[i].raw_len);
         sq_text(q, r[i].error);
         rc = sq_row_end(q, &ins);
     }

@@ -134,7 +134,7 @@ struct worker {
     struct wk_clock *clk;    /* terminals to synchronise after the next commit */
     size_t pub_count, pub_failed; /* of the current wk_publish */
     struct wk_sess sess;     /* the session lane's backlog */
-    char hexbuf[MF_ENV_MAX * 3 + 1]; /* a frame as hex (raw frame records, answers) */
+    char hexbuf[MF_ENV_MAX * 3 + 1]; /* a frame as hex (command answers) */
 
     /* civil days whose daily frozen values were stored since the scheduler last looked
      * (under mu): the scheduler rolls them up (and the day after), not only yesterday */

@@ -31,13 +31,13 @@ static void add_rec(struct worker *w, const struct proc_rec *r)
 static void keep_raw_frame(struct worker *w, const struct mf_env *e)
 {
     struct proc_rec r;
-    mf_hex_encode(e->payload, e->payload_len, w->hexbuf, sizeof(w->hexbuf));
     memset(&r, 0, sizeof(r));
     r.type = PROC_REC_FRAME;
     r.u.frame.term = gw_terminal_key(e->a1, e->a2);
     r.u.frame.at_us = (int64_t)e->received_at_us;
     r.u.frame.dir = 1;
-    r.u.frame.hex = w->hexbuf;
+    r.u.frame.raw = e->payload; /* copied into the batch arena by wk_recs_add */
+    r.u.frame.raw_len = e->payload_len;
     add_rec(w, &r);
 }
 

@@ -220,7 +220,7 @@ int wk_recs_add(struct wk_recs *r, const struct proc_rec *rec)
     case PROC_REC_FRAME: {
         struct store_frame *x = VEC_PUSH(r, r->frames);
         *x = rec->u.frame;
-        x->hex = sdup(r, x->hex);
+        x->raw = bdup(r, x->raw, x->raw_len);
         return 0;
     }
     case PROC_REC_SESSION: {

@@ -46,6 +46,13 @@ static long long ct_rows(struct store *st, const char *table)
     return n;
 }
 
+/* Turn a current database's frames back into steps 1-4's hex text (empty). */
+#define CT_FRAMES_V3                                                                           \
+    "DROP TABLE frames; CREATE TABLE frames (terminal TEXT NOT NULL, at_us BIGINT NOT NULL,"    \
+    " dir INTEGER NOT NULL, hex TEXT NOT NULL, error TEXT, PRIMARY KEY (terminal, at_us, dir));" \
+    " CREATE INDEX frames_at ON frames (at_us);"                                               \
+    " DELETE FROM schema_version WHERE version = 5"
+
 /* Turn a current database's energy back into steps 1-3's per-value table (empty). */
 #define CT_ENERGY_V1                                                                           \
     "DROP VIEW energy; DROP TABLE energy_report; DROP TABLE energy_extra;"                    \
@@ -67,6 +74,8 @@ static struct store_curve ct_curve[4];
 static const uint8_t ct_raw_ev[] = { 0x0E, 0x08, 0x00, 0x10, 0x26, 0x11, 0x26, 0x01, 0x00, 0x00 };
 static struct store_event ct_ev[1];
 static struct store_frame ct_frames[2];
+static const uint8_t ct_frame_up[] = { 0x68, 0x32, 0x00 };
+static const uint8_t ct_frame_down[] = { 0x68, 0x4A, 0x00, 0x0A };
 static struct store_session ct_sess[1];
 
 static void ct_batch(struct store_batch *b)
@@ -88,9 +97,11 @@ static void ct_batch(struct store_batch *b)
                                             1.5 + i };
     ct_ev[0] = (struct store_event){ TERM_A, 1, 14, 2, 1, 0, T0 + 60, T0 + 70,
                                      "{\"kind\":\"power_off\"}", ct_raw_ev, sizeof(ct_raw_ev) };
-    ct_frames[0] = (struct store_frame){ TERM_A, (T0 + 70) * 1000000 + 5, 1, "68 32 00",
+    ct_frames[0] = (struct store_frame){ TERM_A, (T0 + 70) * 1000000 + 5, 1, ct_frame_up,
+                                         sizeof(ct_frame_up),
                                          "frame does not parse: malformed input" };
-    ct_frames[1] = (struct store_frame){ TERM_A, (T0 + 71) * 1000000, 0, "68 4A 00", NULL };
+    ct_frames[1] = (struct store_frame){ TERM_A, (T0 + 71) * 1000000, 0, ct_frame_down,
+                                         sizeof(ct_frame_down), NULL };
     ct_sess[0] = (struct store_session){ TERM_A, 1, 1, -3, "login", "10.0.0.7:40001", T0 + 5 };
     b->energy = ct_energy;
     b->n_energy = 5;
@@ -115,17 +126,17 @@ MF_TEST(contract_migrate_fresh_and_reopen)
     CHECK(st != NULL);
     if (!st)
         return;
-    CHECK_EQ_INT(store_schema_version(st), 4);
+    CHECK_EQ_INT(store_schema_version(st), 5);
     store_close(st);
     st = ct_open(loc); /* second open: nothing to migrate, same version */
     CHECK(st != NULL);
     if (st)
-        CHECK_EQ_INT(store_schema_version(st), 4);
+        CHECK_EQ_INT(store_schema_version(st), 5);
     struct store *st2 = ct_open(loc); /* two handles at once */
     CHECK(st2 != NULL);
     store_close(st2);
     store_close(st);
-    /* A database left at step 2 (step 4 undone first) is taken to steps 3 and 4: step 3's
+    /* A database left at step 2 (steps 5 and 4 undone first) is taken to steps 3 to 5: step 3's
      * columns, index and table are created, and a line-loss row flagged high with meters missing gets flag 4 (high
      * despite missing) while a plain high one keeps flag 1. */
     static const char *const undo3[] = {
@@ -133,6 +144,7 @@ MF_TEST(contract_migrate_fresh_and_reopen)
         "ALTER TABLE frames DROP COLUMN error", "ALTER TABLE line_loss DROP COLUMN threshold",
         "ALTER TABLE line_loss DROP COLUMN allowance_kwh",
         "DELETE FROM schema_version WHERE version = 3" };
+    CHECK_EQ_INT(ct_sql(loc, CT_FRAMES_V3), 0);
     CHECK_EQ_INT(ct_sql(loc, CT_ENERGY_V1), 0);
     CHECK_EQ_INT(ct_sql(loc, "DELETE FROM schema_version WHERE version = 4"), 0);
     for (size_t i = 0; i < sizeof(undo3) / sizeof(undo3[0]); i++)
@@ -143,7 +155,7 @@ MF_TEST(contract_migrate_fresh_and_reopen)
     st = ct_open(loc);
     CHECK(st != NULL);
     if (st) {
-        CHECK_EQ_INT(store_schema_version(st), 4);
+        CHECK_EQ_INT(store_schema_version(st), 5);
         json_t *j = NULL;
         CHECK_EQ_INT(store_kpi_lineloss_json(st, 1, 1, NULL, &j), 0);
         CHECK_EQ_INT(json_array_size(j), 2);
@@ -153,8 +165,9 @@ MF_TEST(contract_migrate_fresh_and_reopen)
         json_decref(j);
     }
     store_close(st);
-    /* A database left at step 1 (as an older meterflow created it) is taken to step 4 on
+    /* A database left at step 1 (as an older meterflow created it) is taken to step 5 on
      * open: step 2's index is created (dropping it again succeeds). */
+    CHECK_EQ_INT(ct_sql(loc, CT_FRAMES_V3), 0);
     CHECK_EQ_INT(ct_sql(loc, CT_ENERGY_V1), 0);
     CHECK_EQ_INT(ct_sql(loc, "DROP INDEX anomalies_terminal"), 0);
     for (size_t i = 0; i < sizeof(undo3) / sizeof(undo3[0]); i++)
@@ -163,7 +176,7 @@ MF_TEST(contract_migrate_fresh_and_reopen)
     st = ct_open(loc);
     CHECK(st != NULL);
     if (st)
-        CHECK_EQ_INT(store_schema_version(st), 4);
+        CHECK_EQ_INT(store_schema_version(st), 5);
     store_close(st);
     CHECK_EQ_INT(ct_sql(loc, "DROP INDEX anomalies_terminal"), 0);
 }
@@ -186,13 +199,58 @@ MF_TEST(contract_migrate_refuses_a_version_out_of_range)
     st = ct_open_ro(loc);
     CHECK(st == NULL);
     store_close(st);
-    /* 2^32 + 4: as an int it would read as step 4, the current one. Only SQLite can hold
+    /* 2^32 + 5: as an int it would read as step 5, the current one. Only SQLite can hold
      * it (PostgreSQL's INTEGER column refuses the UPDATE, so there is nothing to read). */
-    if (ct_sql(loc, "UPDATE schema_version SET version = 4294967300") == 0) {
+    if (ct_sql(loc, "UPDATE schema_version SET version = 4294967301") == 0) {
         st = ct_open(loc);
         CHECK(st == NULL);
         store_close(st);
     }
+}
+
+/* Step 5 on a database with frames as hex text (as steps 1-4 wrote them): every frame
+ * becomes its bytes (3 and 6 bytes long, not the 8 and 17 characters of the text), reads
+ * give back the same hex text and error, and frames written after the step sit beside them. */
+MF_TEST(contract_migrate_frames_to_bytes)
+{
+    char loc[512];
+    json_t *j = NULL;
+    struct store_batch b;
+    struct store *st = ct_fresh(loc, sizeof(loc));
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    store_close(st);
+    CHECK_EQ_INT(ct_sql(loc, CT_FRAMES_V3), 0);
+    CHECK_EQ_INT(ct_sql(loc, "INSERT INTO frames (terminal, at_us, dir, hex, error) VALUES"
+                             " ('4403-0012', 1795651100000000, 1, '68 32 00 32 00 68', 'bad'),"
+                             " ('4403-0012', 1795651100000001, 0, '68 4A 00', NULL)"),
+                 0);
+    st = ct_open(loc);
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    CHECK_EQ_INT(store_schema_version(st), 5);
+    /* lengths in bytes: a CHECK constraint refuses the copy unless both are right */
+    CHECK_EQ_INT(ct_sql(loc, "CREATE TABLE ct_len (at_us BIGINT, n INTEGER CHECK"
+                             " ((at_us = 1795651100000000 AND n = 6)"
+                             " OR (at_us = 1795651100000001 AND n = 3)))"),
+                 0);
+    CHECK_EQ_INT(ct_sql(loc, "INSERT INTO ct_len SELECT at_us, length(raw) FROM frames"), 0);
+    CHECK_EQ_INT(ct_sql(loc, "INSERT INTO ct_len SELECT 0, 0"), -1); /* the check can fail */
+    ct_batch(&b);
+    CHECK_EQ_INT(store_batch_write(st, &b), 0);
+    CHECK_EQ_INT(store_terminal_json(st, "4403-0012", 10, &j), 0);
+    json_t *fr = json_object_get(j, "frames");
+    CHECK_EQ_INT(json_array_size(fr), 4);
+    CHECK_STR(ct_str(json_array_get(fr, 2), "hex"), "68 4A 00");
+    CHECK_STR(ct_str(json_array_get(fr, 2), "dir"), "down");
+    CHECK_STR(ct_str(json_array_get(fr, 3), "hex"), "68 32 00 32 00 68");
+    CHECK_STR(ct_str(json_array_get(fr, 3), "error"), "bad");
+    CHECK_STR(ct_str(json_array_get(fr, 3), "at"), "2026-11-25T23:58:20.000000Z");
+    CHECK_STR(ct_str(json_array_get(fr, 0), "hex"), "68 4A 00 0A"); /* written after it */
+    json_decref(j);
+    store_close(st);
 }
 
 /* Step 4 on a database with per-value energy rows (as step 3 left them): every value moves
@@ -207,6 +265,7 @@ MF_TEST(contract_migrate_energy_to_one_row_per_report)
     if (!st)
         return;
     store_close(st);
+    CHECK_EQ_INT(ct_sql(loc, CT_FRAMES_V3), 0);
     CHECK_EQ_INT(ct_sql(loc, CT_ENERGY_V1), 0);
     CHECK_EQ_INT(ct_sql(loc, "DELETE FROM schema_version WHERE version = 4"), 0);
     /* point 1: total + 4 tariffs, tariff 2 absent; point 2: total, tariff 6 (no 1..4) */
@@ -223,7 +282,7 @@ MF_TEST(contract_migrate_energy_to_one_row_per_report)
     CHECK(st != NULL);
     if (!st)
         return;
-    CHECK_EQ_INT(store_schema_version(st), 4);
+    CHECK_EQ_INT(store_schema_version(st), 5);
     CHECK_EQ_INT(store_point_energy_json(st, "4403-0012", 1, T0, T0 + 1, &j), 0);
     CHECK_EQ_INT(json_array_size(j), 5);
     for (size_t i = 0; i < json_array_size(j); i++) {
@@ -277,7 +336,7 @@ MF_TEST(contract_readonly_handle)
     struct store *ro = ct_open_ro(loc);
     CHECK(ro != NULL);
     if (ro) {
-        CHECK_EQ_INT(store_schema_version(ro), 4);
+        CHECK_EQ_INT(store_schema_version(ro), 5);
         CHECK_EQ_INT(store_point_energy_json(ro, "4403-0012", 1, T0, T0 + 3600, &j), 0);
         CHECK_EQ_INT(json_array_size(j), 5);
         json_decref(j);
@@ -518,6 +577,8 @@ MF_TEST(contract_events_ec_sessions_clock)
     CHECK_STR(ct_str(json_array_get(fr, 0), "dir"), "down");
     CHECK_STR(ct_str(json_array_get(fr, 0), "at"), "2026-11-26T00:01:11.000000Z");
     CHECK_STR(ct_str(json_array_get(fr, 1), "at"), "2026-11-26T00:01:10.000005Z");
+    CHECK_STR(ct_str(json_array_get(fr, 0), "hex"), "68 4A 00 0A"); /* stored as bytes */
+    CHECK_STR(ct_str(json_array_get(fr, 1), "hex"), "68 32 00");
     CHECK_STR(ct_str(json_array_get(fr, 1), "error"), "frame does not parse: malformed input");
     CHECK(json_is_null(json_object_get(json_array_get(fr, 0), "error")));
     CHECK(json_is_null(json_object_get(j, "version")));
