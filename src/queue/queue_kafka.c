@@ -58,6 +58,9 @@ struct kq {
     pthread_mutex_t lock;                /* guards consumers */
     struct kc *consumers;
     atomic_uint_fast64_t produced, delivered, failed, full, consumed, committed, in_flight;
+    /* The first done function produced with: its messages carry the caller's opaque itself
+     * (kq_dr_of), others a struct kq_dr. Set once, never changed. */
+    _Atomic(mq_done_fn) common_done;
 };
 
 struct kc_batch {
@@ -87,6 +90,12 @@ struct kq_dr {
     mq_done_fn done;
     void *opaque;
 };
+
+/* A message's librdkafka opaque (_private): NULL for mq_publish; a struct kq_dr pointer with
+ * bit 0 set (malloc'd: bit 0 is free); or, when done is kq->common_done and the caller's
+ * opaque is non-NULL with bit 0 clear, that opaque itself -- no allocation per message (the
+ * front's frames). */
+#define KQ_DR_TAG ((uintptr_t)1)
 
 /* Producer defaults, applied before the [kafka] pairs. */
 static const char *const kq_prod_defaults[][2] = {
@@ -224,11 +233,12 @@ static void kq_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaqu
     mf_warn("kafka", "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
-/* Delivery report: the only place a produced message's fate is decided. Poller thread. */
+/* Delivery report: the only place a produced message's fate is decided. Poller thread, or
+ * the caller's in mq_serve. */
 static void kq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
     struct kq *kq = opaque;
-    struct kq_dr *dr = rkm->_private;
+    uintptr_t priv = (uintptr_t)rkm->_private;
     int st = 0;
 
     (void)rk;
@@ -240,11 +250,16 @@ static void kq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque
         atomic_fetch_add(&kq->delivered, 1);
     else
         atomic_fetch_add(&kq->failed, 1);
-    if (dr == NULL)
+    if (priv == 0)
         return; /* mq_publish: nobody waits */
     atomic_fetch_sub(&kq->in_flight, 1);
-    dr->done(dr->opaque, st);
-    free(dr);
+    if (priv & KQ_DR_TAG) {
+        struct kq_dr *dr = (struct kq_dr *)(priv & ~KQ_DR_TAG);
+        dr->done(dr->opaque, st);
+        free(dr);
+    } else {
+        atomic_load_explicit(&kq->common_done, memory_order_relaxed)((void *)priv, st);
+    }
 }
 
 /* Call the caller's wake, if any. librdkafka's thread (kq_qev_cb) or the poller. */
@@ -310,30 +325,44 @@ static void kq_serve(struct mq *q)
     rd_kafka_poll(kq_of(q)->rk, 0);
 }
 
+/* The librdkafka opaque for (done, opaque): see KQ_DR_TAG. Producer's thread. */
+static void *kq_dr_of(struct kq *kq, mq_done_fn done, void *opaque)
+{
+    mq_done_fn common = atomic_load_explicit(&kq->common_done, memory_order_relaxed);
+
+    if (done == NULL)
+        return NULL;
+    if (common == NULL && atomic_compare_exchange_strong(&kq->common_done, &common, done))
+        common = done;
+    if (done == common && opaque != NULL && ((uintptr_t)opaque & KQ_DR_TAG) == 0)
+        return opaque;
+    struct kq_dr *dr = mf_malloc(sizeof(*dr));
+    dr->done = done;
+    dr->opaque = opaque;
+    return (void *)((uintptr_t)dr | KQ_DR_TAG);
+}
+
 static int kq_produce(struct mq *q, enum mq_topic topic, const void *key, size_t key_len,
                       const void *val, size_t val_len, mq_done_fn done, void *opaque)
 {
     struct kq *kq = kq_of(q);
-    struct kq_dr *dr = NULL;
+    void *priv = kq_dr_of(kq, done, opaque);
     rd_kafka_resp_err_t err;
 
-    if (done) {
-        dr = mf_malloc(sizeof(*dr));
-        dr->done = done;
-        dr->opaque = opaque;
+    if (done)
         atomic_fetch_add(&kq->in_flight, 1);
-    }
     /* RD_KAFKA_MSG_F_COPY: key and value are borrowed from the caller. */
     err = rd_kafka_producev(kq->rk, RD_KAFKA_V_RKT(kq->rkt[topic]),
                             RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                             RD_KAFKA_V_KEY(key, key_len),
                             RD_KAFKA_V_VALUE((void *)(uintptr_t)val, val_len),
-                            RD_KAFKA_V_OPAQUE(dr), RD_KAFKA_V_END);
+                            RD_KAFKA_V_OPAQUE(priv), RD_KAFKA_V_END);
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         /* Not accepted: done() is never called for it. */
-        if (dr) {
+        if (done) {
             atomic_fetch_sub(&kq->in_flight, 1);
-            free(dr);
+            if ((uintptr_t)priv & KQ_DR_TAG)
+                free((void *)((uintptr_t)priv & ~KQ_DR_TAG));
         }
         if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
             atomic_fetch_add(&kq->full, 1);

@@ -385,3 +385,61 @@ MF_TEST(embedded_serve_on_unsupported)
     mq_serve(q); /* a no-op */
     mq_close(q);
 }
+
+/* Any (done, opaque) pair comes back as given: the first done function's messages carry the
+ * opaque itself, other functions and odd or NULL opaques a record (queue_kafka.c KQ_DR_TAG). */
+static atomic_uintptr_t op_seen[4];
+static atomic_int op_calls[4];
+
+static void op_done(void *opaque, int status)
+{
+    (void)status;
+    for (int i = 0; i < 4; i++) /* first free slot */
+        if (atomic_fetch_add(&op_calls[i], 1) == 0) {
+            atomic_store(&op_seen[i], (uintptr_t)opaque);
+            return;
+        }
+}
+
+/* Wait until n op_done calls arrived (deadline 15 s). */
+static int op_wait(int n)
+{
+    uint64_t end = mf_mono_us() + 15000000u;
+    while (atomic_load(&op_calls[n - 1]) == 0)
+        if (mf_mono_us() > end)
+            return 0;
+        else
+            usleep(2000);
+    return 1;
+}
+
+MF_TEST(kafka_mock_done_opaques_round_trip)
+{
+    struct mock m;
+    static int x;
+
+    if (!mock_open(&m, "5000"))
+        return;
+    qc_reset();
+    for (int i = 0; i < 4; i++) {
+        atomic_store(&op_calls[i], 0);
+        atomic_store(&op_seen[i], 0);
+    }
+    /* op_done becomes the common function; an odd opaque still comes back as given */
+    CHECK_EQ_INT(mq_produce(m.q, MQ_UPLINK, "k", 1, "a", 1, op_done, (void *)(uintptr_t)7), 0);
+    CHECK(op_wait(1));
+    CHECK_EQ_INT((int)atomic_load(&op_seen[0]), 7);
+    CHECK_EQ_INT(mq_produce(m.q, MQ_UPLINK, "k", 1, "b", 1, op_done, &x), 0);
+    CHECK(op_wait(2));
+    CHECK(atomic_load(&op_seen[1]) == (uintptr_t)&x);
+    CHECK_EQ_INT(mq_produce(m.q, MQ_UPLINK, "k", 1, "c", 1, op_done, NULL), 0);
+    CHECK(op_wait(3));
+    CHECK(atomic_load(&op_seen[2]) == 0);
+    /* another function: its own opaque, its own callback */
+    CHECK_EQ_INT(qc_produce(m.q, MQ_UPLINK, 1, 0, 0), 0);
+    CHECK(qc_wait_calls(1, 15000));
+    CHECK_EQ_INT(atomic_load(&qc_recs[0].status), 0);
+    CHECK(qc_calls_at_most_once(1));
+    CHECK_EQ_INT(atomic_load(&op_calls[3]), 0); /* op_done was not called for it */
+    mock_close(&m);
+}
