@@ -33,10 +33,14 @@ if [ ! -s "$pwfile" ]; then
   $mf user "${common[@]}" add admin --role admin <"$pwfile"
 fi
 
-# Demo settings: a simulated day passes every minute, so the analytics run every 30 s, and
-# terminal clocks (accelerated on purpose) are not judged against the real clock.
+# Demo settings: a simulated day passes every minute, so the analytics run every 30 s,
+# terminal clocks (accelerated on purpose) are not judged against the real clock, and
+# re-collection asks again after a minute (a simulated day), up to 10 requests per terminal
+# a minute, for every replayed day (they reach the master days late).
 $mf run "${common[@]}" --set worker.analytics_interval_s=30 \
-  --set analytics.clock_max_offset_s=31622400 &
+  --set analytics.clock_max_offset_s=31622400 --set worker.recollect_retry_min=1 \
+  --set worker.recollect_per_terminal_per_min=10 \
+  --set "worker.recollect_deadline_hours=$(( ${MF_DEMO_DAYS:-14} * 24 ))" &
 run_pid=$!
 trap 'kill $run_pid ${sim_pid:-} 2>/dev/null; wait 2>/dev/null' EXIT INT TERM
 

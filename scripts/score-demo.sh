@@ -18,8 +18,13 @@ mf=build/release/meterflow
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 hp=$(free_port); tp=$(free_port)
 common=(--set "meterflow.data_dir=$data" --set "web.port=$hp" --set "front.port=$tp")
+# re-collection on the demo's clock (a simulated day per real minute): ask again after a
+# minute, up to 10 requests per terminal a minute, and every simulated day is within the
+# deadline (the days replayed from DAYS_BACK reach the master days late)
 $mf run "${common[@]}" --set worker.analytics_interval_s=30 \
-  --set analytics.clock_max_offset_s=31622400 >"$data/run.log" 2>&1 &
+  --set analytics.clock_max_offset_s=31622400 --set worker.recollect_retry_min=1 \
+  --set worker.recollect_per_terminal_per_min=10 \
+  --set "worker.recollect_deadline_hours=$(( days * 24 ))" >"$data/run.log" 2>&1 &
 run_pid=$!
 sim_pid=
 cleanup() { kill $run_pid $sim_pid 2>/dev/null; wait 2>/dev/null; [ $keep = 1 ] || rm -rf "$data"; }

@@ -697,14 +697,16 @@ int store_kpi_lineloss_json(struct store *st, int32_t from_date, int32_t to_date
                             const char *area, json_t **out);
 
 struct store_anomaly_filter {
-    const char *kind, *terminal, *area, *state; /* NULL any; state "open","ack","closed" */
+    const char *kind, *terminal, *area; /* NULL any */
+    const char *state; /* NULL any, "open", "ack", "closed", "resolved" */
     int64_t from, to;                            /* at range; 0 open */
     struct store_page pg;
 };
 /* items (newest first): {"id","kind","terminal","pn","area","at","date","severity",
  * "evidence":{...},"state"} */
 int store_anomalies_json(struct store *st, const struct store_anomaly_filter *f, json_t **out);
-/* state "open", "ack", "closed". 0, MF_ENOTFOUND, MF_EINVAL. */
+/* state "open", "ack", "closed" (the operator's), "resolved" (the analytics: a later run of
+ * the day no longer finds it). 0, MF_ENOTFOUND, MF_EINVAL. */
 int store_anomaly_set_state(struct store *st, int64_t id, const char *state);
 
 struct store_command_filter {

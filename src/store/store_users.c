@@ -376,7 +376,7 @@ int store_anomaly_set_state(struct store *st, int64_t id, const char *state)
     struct anom_args a = { state, id };
     int64_t n = 0;
     if (!state || (strcmp(state, "open") != 0 && strcmp(state, "ack") != 0 &&
-                   strcmp(state, "closed") != 0))
+                   strcmp(state, "closed") != 0 && strcmp(state, "resolved") != 0))
         return MF_EINVAL;
     int rc = run1(st, Q_ANOM_STATE, bind_anom_state, &a, &n);
     return rc == 0 && n == 0 ? MF_ENOTFOUND : rc;

@@ -280,8 +280,8 @@ int web_h_anomalies(struct web_req *req)
         (rc = web_arg_time(req, "to", 0, &f.to)))
         return rc;
     if (f.state && strcmp(f.state, "open") != 0 && strcmp(f.state, "ack") != 0 &&
-        strcmp(f.state, "closed") != 0)
-        return web_error(req, 400, "state: open, ack or closed");
+        strcmp(f.state, "closed") != 0 && strcmp(f.state, "resolved") != 0)
+        return web_error(req, 400, "state: open, ack, closed or resolved");
     f.pg.page = (int)page;
     f.pg.page_size = (int)size;
     rc = store_anomalies_json(req->st, &f, &out);

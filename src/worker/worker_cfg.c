@@ -43,6 +43,9 @@ const struct mf_cfg_item worker_cfg[] = {
       "re-collection requests sent per minute in all" },
     { "worker", "recollect_per_terminal_per_min", MF_CFG_INT, "2", 1, 600, NULL,
       "re-collection requests per terminal per minute" },
+    { "worker", "recollect_after_min", MF_CFG_INT, "60", 0, 1440, NULL,
+      "first re-collection request for day D this long after the end of D (active "
+      "reports come first)" },
     { "worker", "recollect_retry_min", MF_CFG_INT, "30", 1, 1440, NULL,
       "wait before asking again for the same point and day" },
     { "worker", "recollect_deadline_hours", MF_CFG_INT, "48", 1, 720, NULL,

@@ -167,14 +167,21 @@ void wk_recollect_free(struct wk_recollect *rc);
 
 /* worker_anom.c: a proc_anomaly as a store_anomaly in r (area may be NULL). */
 void wk_anomaly_record(struct wk_recs *r, const struct proc_anomaly *a, const char *area);
+/* The stored rollup-kind anomalies of `day` (backwards, reset, replaced, jump, stopped,
+ * line_loss) against the complete set v[n] a run of that day just found: open/ack ones it
+ * no longer finds become "resolved", resolved ones it finds again "open"; each change is
+ * audited. Counts the changes. 0 or a store status (the rest is left to the next run). */
+int wk_anomaly_reconcile(struct worker *w, int32_t day, const struct proc_anomaly *v, size_t n,
+                         int64_t now, size_t *resolved, size_t *reopened);
 /* UTC seconds of 00:00 of civil day `day` in the configured zone. */
 int64_t wk_day_start_utc(int32_t day);
 
 /* worker_rollup.c: the daily rollup of `day` against the store. */
 int wk_rollup_run(struct worker *w, int32_t day, int64_t now);
 /* worker_recollect.c: re-collection tasks for the missing points of `day` that have no task
- * yet in the store (added to recs; only for a day that is over and within the deadline).
- * 0 or a store status (reading the existing tasks). */
+ * yet in the store (added to recs; only for a day that is over and within the deadline),
+ * and "done" for the open tasks of points this rollup counts. 0 or a store status (reading
+ * the existing tasks). */
 int wk_recollect_plan(struct worker *w, int32_t day, const struct proc_point *pts,
                       const struct proc_cons *cons, size_t n, int64_t now, struct wk_recs *recs);
 /* Remember which terminals are online (points in key order, online[i] per point). */

@@ -2,16 +2,24 @@
  *
  * The rollup of day D plans one task per missing point (store_recollect, state "pending",
  * deadline = end of D + recollect_deadline_hours) once D is over and until that deadline;
- * a point that already has a task for D (any state) is skipped, so planning is idempotent
- * against the store: a restart or another rollup of D keeps the attempts and the state.
+ * its first attempt waits recollect_after_min past the end of D, the time terminals take
+ * to report their frozen values actively (asking every point at 00:00 would only repeat
+ * what the active reports bring a few minutes later). A point that already has a task for
+ * D (any state) is not planned again, so planning is idempotent against the store: a
+ * restart or another rollup of D keeps the attempts and the state; a point whose value the
+ * rollup now counts closes its open task ("done"), so a task is done as soon as the
+ * rollup after the answer sees the value, not only at its next attempt.
  * wk_recollect_days names the past days still within the deadline whose collection is
- * incomplete; the scheduler rolls them up, so every such day is planned, not only yesterday. worker_recollect_tick sends the due tasks
+ * incomplete; the scheduler rolls them up, so every such day is planned, not only yesterday.
+ * worker_recollect_tick sends the due tasks
  * as AFN=0D F161 (or F1) requests with Td_d = D to online terminals: a command row in the
  * store, then a downlink JSON command on MQ_DOWNLINK. Limits: recollect_per_min in all and
  * recollect_per_terminal_per_min per terminal, so a county's worth of missing points is
  * spread over time and no terminal is flooded. Before sending, the stored value is checked:
  * a point whose value arrived (the answer comes back on uplink like any frame) is marked
- * "done" instead, so correctness does not depend on this process's memory.
+ * "done" instead, so correctness does not depend on this process's memory. A request that
+ * is denied (the terminal has no value for D yet) or unanswered is asked again
+ * recollect_retry_min after it was sent.
  * Thread: the analytics thread or a worker_*_run caller, serialised by w->amu. */
 #include <jansson.h>
 #include <stdio.h>
@@ -26,7 +34,7 @@
 #define WK_RC_DATES 16
 
 struct wk_recollect {
-    int enabled, fn, per_min, per_term_min, retry_s, deadline_s, timeout_ms;
+    int enabled, fn, per_min, per_term_min, retry_s, deadline_s, timeout_ms, after_s;
     int32_t expired[WK_RC_DATES]; /* days whose open tasks were marked expired (ring) */
     size_t nexpired;
     uint32_t *online; /* sorted terminal keys online at the last rollup */
@@ -50,6 +58,7 @@ static struct wk_recollect *rc_get(struct worker *w)
     rc->retry_s = (int)mf_config_int(w->cfg, "worker", "recollect_retry_min") * 60;
     rc->deadline_s = (int)mf_config_int(w->cfg, "worker", "recollect_deadline_hours") * 3600;
     rc->timeout_ms = (int)mf_config_int(w->cfg, "worker", "recollect_timeout_ms");
+    rc->after_s = (int)mf_config_int(w->cfg, "worker", "recollect_after_min") * 60;
     rc->tslots = 64;
     while (rc->tslots < (size_t)rc->per_min * 2)
         rc->tslots *= 2;
@@ -75,12 +84,6 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return (x > y) - (x < y);
-}
-
 static int is_online(const struct wk_recollect *rc, uint32_t term)
 {
     if (!rc->online || rc->nonline == 0) /* no rollup yet: nobody known online */
@@ -88,11 +91,55 @@ static int is_online(const struct wk_recollect *rc, uint32_t term)
     return bsearch(&term, rc->online, rc->nonline, sizeof(term), cmp_u32) != NULL;
 }
 
-/* Sorted (terminal key << 16 | pn) of the tasks that already exist for `day`, any state.
- * 0 or a store status. */
-static int existing_tasks(struct worker *w, int32_t day, uint64_t **out, size_t *nout)
+/* A task of `day` as the store lists it (store_recollect_json item); the state is one of
+ * our static strings. 0, or MF_EINVAL for an item we cannot read. */
+static int task_from_json(json_t *it, int32_t day, struct store_recollect *x)
 {
-    uint64_t *v = NULL;
+    static const char *const states[] = { "pending", "sent", "done", "expired" };
+    const char *state = json_string_value(json_object_get(it, "state"));
+    const char *term = json_string_value(json_object_get(it, "terminal"));
+    const char *dl = json_string_value(json_object_get(it, "deadline_at"));
+    const char *na = json_string_value(json_object_get(it, "next_at"));
+    uint16_t a1, a2;
+    memset(x, 0, sizeof(*x));
+    for (size_t k = 0; state && k < MF_ARRAY_LEN(states); k++)
+        if (strcmp(state, states[k]) == 0)
+            x->state = states[k];
+    if (!x->state || !term || gw_terminal_parse(term, &a1, &a2) != 0)
+        return MF_EINVAL;
+    if (dl)
+        mf_time_parse(dl, &x->deadline_at);
+    if (na)
+        mf_time_parse(na, &x->next_at);
+    x->term = gw_terminal_key(a1, a2);
+    x->pn = (uint16_t)json_integer_value(json_object_get(it, "pn"));
+    x->date = day;
+    x->attempts = (int32_t)json_integer_value(json_object_get(it, "attempts"));
+    x->cmd_id = json_integer_value(json_object_get(it, "cmd_id"));
+    return 0;
+}
+
+static int task_open(const struct store_recollect *t)
+{
+    return strcmp(t->state, "pending") == 0 || strcmp(t->state, "sent") == 0;
+}
+
+static uint64_t task_key(const struct store_recollect *t)
+{
+    return proc_point_key(t->term, t->pn);
+}
+
+static int cmp_task(const void *a, const void *b)
+{
+    uint64_t x = task_key(a), y = task_key(b);
+    return (x > y) - (x < y);
+}
+
+/* Every task of `day` (any state), page by page; *out sorted by point key. 0 or a store
+ * status. */
+static int day_tasks(struct worker *w, int32_t day, struct store_recollect **out, size_t *nout)
+{
+    struct store_recollect *v = NULL;
     size_t n = 0, cap = 0;
     int rc = 0;
     for (int page = 1; rc == 0; page++) {
@@ -103,16 +150,12 @@ static int existing_tasks(struct worker *w, int32_t day, uint64_t **out, size_t 
             break;
         json_t *items = json_object_get(j, "items");
         json_array_foreach(items, i, it) {
-            const char *term = json_string_value(json_object_get(it, "terminal"));
-            uint16_t a1, a2;
-            if (!term || gw_terminal_parse(term, &a1, &a2) != 0)
-                continue;
             if (n == cap) {
                 cap = cap ? cap * 2 : 256;
                 v = mf_realloc(v, cap * sizeof(*v));
             }
-            v[n++] = proc_point_key(gw_terminal_key(a1, a2),
-                                    (uint16_t)json_integer_value(json_object_get(it, "pn")));
+            if (task_from_json(it, day, &v[n]) == 0)
+                n++;
         }
         size_t got = json_array_size(items);
         json_decref(j);
@@ -120,7 +163,7 @@ static int existing_tasks(struct worker *w, int32_t day, uint64_t **out, size_t 
             break;
     }
     if (rc == 0 && n > 1)
-        qsort(v, n, sizeof(*v), cmp_u64);
+        qsort(v, n, sizeof(*v), cmp_task);
     *out = v;
     *nout = n;
     return rc;
@@ -145,22 +188,34 @@ int wk_recollect_plan(struct worker *w, int32_t day, const struct proc_point *pt
                       const struct proc_cons *cons, size_t n, int64_t now, struct wk_recs *recs)
 {
     struct wk_recollect *rc = rc_get(w);
-    int64_t deadline = wk_day_start_utc(day + 1) + rc->deadline_s;
-    if (!rc->enabled || now < wk_day_start_utc(day + 1) || now >= deadline)
+    int64_t end = wk_day_start_utc(day + 1), deadline = end + rc->deadline_s;
+    if (!rc->enabled || now < end)
         return 0; /* a day not over yet has no frozen value to ask for */
-    uint64_t *have = NULL;
+    struct store_recollect *have = NULL, *x;
     size_t nhave = 0;
-    int s = existing_tasks(w, day, &have, &nhave);
+    int s = day_tasks(w, day, &have, &nhave);
     for (size_t i = 0; s == 0 && i < n; i++) {
-        if (cons[i].status != PROC_CONS_MISSING ||
-            (nhave && bsearch(&pts[i].key, have, nhave, sizeof(*have), cmp_u64)))
-            continue; /* collected, or planned before (attempts and state kept) */
-        struct store_recollect *x = wk_recs_recollect(recs);
-        x->term = proc_point_terminal(pts[i].key);
-        x->pn = proc_point_pn(pts[i].key);
+        struct store_recollect probe = { .term = proc_point_terminal(pts[i].key),
+                                         .pn = proc_point_pn(pts[i].key) };
+        const struct store_recollect *t =
+            nhave ? bsearch(&probe, have, nhave, sizeof(*have), cmp_task) : NULL;
+        if (cons[i].status != PROC_CONS_MISSING) {
+            if (t && task_open(t)) { /* its value arrived: counted by this rollup */
+                x = wk_recs_recollect(recs);
+                *x = *t;
+                x->state = "done";
+                x->updated_at = now;
+            }
+            continue;
+        }
+        if (t || now >= deadline)
+            continue; /* planned before (attempts and state kept), or too late */
+        x = wk_recs_recollect(recs);
+        x->term = probe.term;
+        x->pn = probe.pn;
         x->date = day;
         x->state = "pending";
-        x->next_at = now;
+        x->next_at = MF_MAX(now, end + rc->after_s);
         x->deadline_at = deadline;
         x->updated_at = now;
     }
@@ -332,51 +387,25 @@ static int task_step(struct worker *w, struct wk_recollect *rc, struct store_rec
 /* Mark the open (pending/sent) tasks of `day` expired, attempts and command kept. */
 static int expire_day(struct worker *w, int32_t day, int64_t now)
 {
+    struct store_recollect *v = NULL;
+    size_t n = 0;
     struct wk_recs upd;
-    int rc = 0;
     wk_recs_init(&upd);
-    for (int page = 1; rc == 0; page++) {
-        struct store_page pg = { page, 1000 };
-        json_t *j = NULL, *it;
-        size_t i;
-        if ((rc = store_recollect_json(w->ast, day, &pg, &j)) != 0)
-            break;
-        json_t *items = json_object_get(j, "items");
-        json_array_foreach(items, i, it) {
-            const char *state = json_string_value(json_object_get(it, "state"));
-            const char *term = json_string_value(json_object_get(it, "terminal"));
-            const char *dl = json_string_value(json_object_get(it, "deadline_at"));
-            const char *na = json_string_value(json_object_get(it, "next_at"));
-            uint16_t a1, a2;
-            int64_t deadline = 0, next = 0;
-            if (!state || (strcmp(state, "pending") != 0 && strcmp(state, "sent") != 0) ||
-                !term || gw_terminal_parse(term, &a1, &a2) != 0)
-                continue;
-            if (dl)
-                mf_time_parse(dl, &deadline);
-            if (na)
-                mf_time_parse(na, &next);
-            struct store_recollect *x = wk_recs_recollect(&upd);
-            x->term = gw_terminal_key(a1, a2);
-            x->pn = (uint16_t)json_integer_value(json_object_get(it, "pn"));
-            x->date = day;
-            x->state = "expired";
-            x->attempts = (int32_t)json_integer_value(json_object_get(it, "attempts"));
-            x->next_at = next;
-            x->deadline_at = deadline;
-            x->cmd_id = json_integer_value(json_object_get(it, "cmd_id"));
-            x->updated_at = now;
-        }
-        size_t got = json_array_size(items);
-        json_decref(j);
-        if (got < 1000)
-            break;
+    int rc = day_tasks(w, day, &v, &n);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        if (!task_open(&v[i]))
+            continue;
+        struct store_recollect *x = wk_recs_recollect(&upd);
+        *x = v[i];
+        x->state = "expired";
+        x->updated_at = now;
     }
     if (rc == 0 && upd.total) {
         mf_info(WK_MOD, "day %d: %zu re-collection task(s) expired", day, upd.total);
         rc = wk_write_retry(w, &upd);
     }
     wk_recs_fini(&upd);
+    free(v);
     return rc;
 }
 

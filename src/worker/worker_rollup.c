@@ -418,9 +418,18 @@ static int rollup_compute(struct rollup *r, int64_t now)
     }
     if (rc == 0)
         rc = write_summary(r, &out, now);
+    size_t resolved = 0, reopened = 0;
+    if (rc == 0 && !out.anoms.dropped) { /* only a complete set can withdraw anything */
+        int arc = wk_anomaly_reconcile(w, r->day, out.anoms.v, out.anoms.n, now, &resolved,
+                                       &reopened);
+        if (arc != 0)
+            mf_warn(WK_MOD, "day %d: withdrawing anomalies: %s (next run)", r->day,
+                    mf_status_str(arc));
+    }
     if (rc == 0)
-        mf_info(WK_MOD, "day %d: %u of %u points collected, %u areas, %zu anomalies", r->day,
-                out.collected, out.expected, r->at.n, out.anoms.n);
+        mf_info(WK_MOD, "day %d: %u of %u points collected, %u areas, %zu anomalies "
+                        "(%zu resolved, %zu reopened)", r->day, out.collected, out.expected,
+                r->at.n, out.anoms.n, resolved, reopened);
     free(out.cons);
     free(out.areas);
     free(out.anoms.v);

@@ -129,8 +129,9 @@ MF_TEST(sim_verify_against_sqlite)
 }
 
 /* --score: two stopped meters injected, the analytics found one of them and flagged one
- * other point wrongly (precision 0.50, recall 0.50); a theft area flagged on its day; a
- * dropped day re-collected. */
+ * other point wrongly (precision 0.50, recall 0.50; a third, withdrawn since, is not
+ * counted); a theft area flagged on its day, an area with a stopped meter flagged
+ * (explained), one flagged for nothing; a dropped day re-collected. */
 MF_TEST(sim_score_against_sqlite)
 {
     char sdir[] = "/tmp/mf-sim-score-XXXXXX", sdb[128], gt[128], out[128], err[256];
@@ -149,13 +150,17 @@ MF_TEST(sim_score_against_sqlite)
     int32_t d = mf_date_to_days(2026, 11, 26);
     /* stopped: one of two truths found, one false alarm; theft: the line_loss anomaly of
      * A00002 matches, the one of A00003 does not; flap: 4403-0002 found, 4403-0003 not */
-    struct store_anomaly an[6] = {
+    struct store_anomaly an[8] = {
         { "stopped", term1(), 3, NULL, utc(2026, 11, 27, 1, 0), d, 2, NULL },
         { "stopped", term1(), 5, NULL, utc(2026, 11, 27, 1, 0), d, 2, NULL },
         { "line_loss", term1() + 4, 1, "A00002", utc(2026, 11, 25, 16, 0), d, 2, NULL },
         { "line_loss", term1() + 8, 1, "A00003", utc(2026, 11, 25, 16, 0), d, 2, NULL },
         { "flapping", term1() + 1, 0, NULL, utc(2026, 11, 26, 16, 0), d + 1, 1, NULL },
         { "flapping", term1() + 1, 0, NULL, utc(2026, 11, 30, 16, 0), d + 5, 1, NULL },
+        /* A00001 holds the stopped meter p3: its unmetered energy explains this loss */
+        { "line_loss", term1(), 1, "A00001", utc(2026, 11, 25, 16, 0), d, 2, NULL },
+        /* a false stopped alarm the analytics withdrew since (state resolved, id 8) */
+        { "stopped", term1(), 6, NULL, utc(2026, 11, 27, 1, 0), d, 2, NULL },
     };
     struct store_line_loss ll = { d, "A00002", 100.0, 80.0, 5, 5, STORE_LOSS_HIGH, 1, 0.2, 0, 0.1,
                                   1, 1, 1, 1 };
@@ -165,9 +170,10 @@ MF_TEST(sim_score_against_sqlite)
         { term1(), 1, STORE_FROZEN_DAILY, 0, STORE_V_OK, "ap_fwd", d, 9.5, 0 },
         { term1(), 1, STORE_FROZEN_DAILY, 0, STORE_V_OK, "ap_fwd", d + 1, 19.5, 0 },
     };
-    struct store_batch b = { .anomalies = an, .n_anomalies = 6, .line_loss = &ll,
+    struct store_batch b = { .anomalies = an, .n_anomalies = 8, .line_loss = &ll,
                              .n_line_loss = 1, .frozen = f, .n_frozen = 3 };
     CHECK_EQ_INT(store_batch_write(st, &b), 0);
+    CHECK_EQ_INT(store_anomaly_set_state(st, 8, "resolved"), 0);
     store_close(st);
     FILE *fp = fopen(gt, "w");
     fputs("{\"kind\":\"stopped\",\"terminal\":\"4403-0001\",\"pn\":3,\"area\":0,\"area_id\":"
@@ -198,9 +204,11 @@ MF_TEST(sim_score_against_sqlite)
     size_t len;
     char *text = mf_test_read_file(out, &len);
     CHECK(text && strstr(text, "fault=stopped kind=stopped truth=2 detected=1 anomalies=2 "
-                               "matching=1 precision=0.50 recall=0.50"));
-    CHECK(text && strstr(text, "fault=theft kind=line_loss truth=1 detected=1 anomalies=2 "
-                               "matching=1 precision=0.50 recall=1.00"));
+                               "matching=1 precision=0.50 recall=0.50 resolved=1\n"));
+    /* A00002 matches the theft, A00001 is explained by its stopped meter, A00003 by nothing */
+    CHECK(text && strstr(text, "fault=theft kind=line_loss truth=1 detected=1 anomalies=3 "
+                               "matching=2 precision=0.67 recall=1.00 explained_by_stopped=1 "
+                               "resolved=0\n"));
     /* the flapping anomaly of D + 1 is within the window's day after; D + 5 is not */
     CHECK(text && strstr(text, "fault=flap kind=flapping truth=2 detected=1 anomalies=2 "
                                "matching=1 precision=0.50 recall=0.50"));

@@ -150,7 +150,8 @@ MF_TEST(concurrent_clients)
 
 /* [web] cmd_expire_s: a command left queued (its front died) ends "expired" through the
  * web's sweeper, seen over HTTP; a young one stays queued; too short an expiry for the
- * front's retries is a start-up error naming the key. */
+ * front's retries is a start-up error naming the key. Then the anomalies' state filter with
+ * the analytics' "resolved". */
 MF_TEST(command_expiry)
 {
     char dir[] = "/tmp/mf-test-webexp-XXXXXX", err[256], hash[256], body[16384], path[64];
@@ -212,6 +213,21 @@ MF_TEST(command_expiry)
     CHECK_EQ_INT(http("GET", "/metrics", NULL, NULL, body, sizeof(body)), 200);
     CHECK(strstr(body, "meterflow_commands{state=\"expired\"} 1\n") != NULL);
     CHECK(strstr(body, "meterflow_web_commands_expired_total 1\n") != NULL);
+
+    /* an anomaly the analytics withdrew is listed with state "resolved" (docs/API.md) */
+    struct store_anomaly an[2] = {
+        { "stopped", 0x44030001u, 1, NULL, now - 86400, 20781, 2, "{\"value\":0}" },
+        { "stopped", 0x44030001u, 2, NULL, now - 86400, 20781, 2, "{\"value\":0}" },
+    };
+    struct store_batch ab = { .anomalies = an, .n_anomalies = 2 };
+    CHECK_EQ_INT(store_batch_write(st, &ab), 0);
+    CHECK_EQ_INT(store_anomaly_set_state(st, 1, "resolved"), 0);
+    CHECK_EQ_INT(http("GET", "/api/anomalies?state=resolved", tok, NULL, body, sizeof(body)), 200);
+    CHECK(strstr(body, "\"total\":1") && strstr(body, "\"state\":\"resolved\"") &&
+          strstr(body, "\"pn\":1,"));
+    CHECK_EQ_INT(http("GET", "/api/anomalies?state=open", tok, NULL, body, sizeof(body)), 200);
+    CHECK(strstr(body, "\"total\":1") && strstr(body, "\"pn\":2,"));
+    CHECK_EQ_INT(http("GET", "/api/anomalies?state=gone", tok, NULL, body, sizeof(body)), 400);
     web_stop(web);
     web_free(web);
     store_close(st);

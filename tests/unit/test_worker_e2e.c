@@ -2,8 +2,11 @@
 /* test_worker_e2e.c -- re-collection end to end, in one process: a fake terminal (a TCP
  * client in this test) logs in to a real front, the worker's analytics finds its point
  * missing for day D and sends AFN=0D F161 with Td_d = D through the downlink topic, the
- * front forwards it, the terminal answers with a hand-written frame (protocol text 9.6),
- * the answer travels front -> queue -> worker -> SQLite, and the task is closed. */
+ * front forwards it; the terminal first denies it (AFN=00 F2: D not frozen yet, what the
+ * demo's simulator answers while its clock is still before the end of D), the request is
+ * sent again after recollect_retry_min, the terminal answers with a hand-written frame
+ * (protocol text 9.6), the answer travels front -> queue -> worker -> SQLite, and the next
+ * rollup of D counts the point and closes the task at once (not at its next attempt). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -65,6 +68,28 @@ static int wait_json(struct store *st, int32_t D, const char *needle)
         struct store_page pg = { 1, 50 };
         if (store_recollect_json(st, D, &pg, &j) == 0) {
             char *t = json_dumps(j, JSON_COMPACT);
+            int hit = t && strstr(t, needle);
+            free(t);
+            json_decref(j);
+            if (hit)
+                return 1;
+        }
+        usleep(10000);
+    }
+    return 0;
+}
+
+/* The newest command (the re-collection request) reaches `state`. */
+static int wait_cmd_state(struct store *st, const char *state)
+{
+    char needle[48];
+    snprintf(needle, sizeof(needle), "\"state\":\"%s\"", state);
+    for (uint64_t end = now_ms() + 20000; now_ms() < end;) {
+        struct store_command_filter cf = { "0171-0822", NULL, { 1, 1 } };
+        json_t *j = NULL;
+        if (store_commands_json(st, &cf, &j) == 0) {
+            json_t *first = json_array_get(json_object_get(j, "items"), 0);
+            char *t = first ? json_dumps(first, JSON_COMPACT) : NULL;
             int hit = t && strstr(t, needle);
             free(t);
             json_decref(j);
@@ -167,11 +192,29 @@ MF_TEST(recollect_through_front_and_fake_terminal)
     if (req.units_len == 7)
         CHECK_MEM(req.units, want, 7);
 
+    /* the terminal has not frozen D yet: AFN=00 F2 deny-all, same RSEQ; the command fails */
+    size_t an = answer_frame(fr[11], 0x00, (uint8_t)(0x60 | req.seq.pseq), "00 00 02 00", fr);
+    CHECK_EQ_INT(write(fd, fr, an), (long long)an);
+    CHECK(wait_cmd_state(st, "failed"));
+    CHECK_EQ_INT(worker_recollect_tick(w, now + 60), 0); /* not again before the retry */
+    CHECK(wait_json(st, D, "\"state\":\"sent\""));
+
+    /* recollect_retry_min later the same request goes out again (a new PSEQ) */
+    CHECK_EQ_INT(worker_recollect_tick(w, now + 31 * 60), 1);
+    len = read_frame(fd, fr, sizeof(fr), 10000);
+    CHECK(len > 0);
+    CHECK_EQ_INT(gw_frame_parse(fr, (size_t)(len > 0 ? len : 0), GW_PW_LEN, &req), 0);
+    CHECK_EQ_INT(req.afn, 0x0D);
+    CHECK_EQ_INT(req.units_len, 7);
+    if (req.units_len == 7)
+        CHECK_MEM(req.units, want, 7);
+    CHECK(wait_json(st, D, "\"attempts\":2"));
+
     /* answer: p1 F161 2026-11-25, read 23:59, M=1, total 1234.5678 kWh, tariff 1 absent */
-    size_t an = answer_frame(fr[11], 0x0D, (uint8_t)(0x60 | req.seq.pseq),
-                             "01 01 01 14 25 11 26 59 23 25 11 26 01 78 56 34 12 00 "
-                             "EE EE EE EE EE",
-                             fr);
+    an = answer_frame(fr[11], 0x0D, (uint8_t)(0x60 | req.seq.pseq),
+                      "01 01 01 14 25 11 26 59 23 25 11 26 01 78 56 34 12 00 "
+                      "EE EE EE EE EE",
+                      fr);
     CHECK_EQ_INT(write(fd, fr, an), (long long)an);
     double v = 0;
     int vs = -1, got = 0;
@@ -181,10 +224,12 @@ MF_TEST(recollect_through_front_and_fake_terminal)
     CHECK_NEAR(v, 1234.5678, 1e-9);
     CHECK_EQ_INT(vs, STORE_V_OK);
 
-    /* after the retry delay the task is found done, and D is fully collected */
-    CHECK_EQ_INT(worker_recollect_tick(w, now + 31 * 60), 0);
-    CHECK(wait_json(st, D, "\"state\":\"done\""));
+    CHECK(wait_cmd_state(st, "answered"));
+    /* the next rollup of D counts the point and closes its task there and then (before,
+     * the task stayed "sent" until its next attempt, recollect_retry_min later) */
     CHECK_EQ_INT(worker_analytics_run(w, D, now + 32 * 60), 0);
+    CHECK(wait_json(st, D, "\"state\":\"done\""));
+    CHECK_EQ_INT(worker_recollect_tick(w, now + 62 * 60), 0); /* nothing left to ask */
     json_t *j = NULL;
     CHECK_EQ_INT(store_kpi_collect_json(st, D, D, NULL, &j), 0);
     char *txt = json_dumps(j, JSON_COMPACT);

@@ -229,7 +229,7 @@ function anomaliesTable(items, reload) {
 export async function anomalies(main) {
   const list = h('div');
   let page = 1;
-  const st = h('select', { id: 'an-state' }, ['open', 'ack', 'closed', ''].map((s) => h('option', { value: s, text: s || t('all') })));
+  const st = h('select', { id: 'an-state' }, ['open', 'ack', 'closed', 'resolved', ''].map((s) => h('option', { value: s, text: s || t('all') })));
   const load = async () => {
     const r = await get('/api/anomalies', { page, page_size: 50, state: st.value });
     list.replaceChildren(anomaliesTable(r.items || [], load), pager(r, (p) => { page = p; load(); }));
