@@ -122,7 +122,7 @@ endif
 # bench_front_syscalls compares the front's system calls with io_uring (liburing-dev).
 $(OUT)/bench/bench_front_syscalls: LIBS += -luring
 
-$(OUT)/bench/%: bench/%.c $(OUT)/libmeterflow.a
+$(OUT)/bench/%: bench/%.c bench/bench_args.h $(OUT)/libmeterflow.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Itests -o $@ $< $(OUT)/libmeterflow.a $(LDFLAGS_ALL) $(LIBS)
 
