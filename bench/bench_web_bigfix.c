@@ -32,6 +32,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_args.h"
 #include "meterflow/clock.h"
 #include "meterflow/common.h"
 #include "meterflow/gw3761.h"
@@ -349,14 +350,6 @@ static int data(struct big *g)
     return 0;
 }
 
-static int arg_int(int argc, char **argv, const char *name, int def)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return (int)strtol(argv[i + 1], NULL, 10);
-    return def;
-}
-
 int main(int argc, char **argv)
 {
     struct big g = { 0 };
@@ -366,13 +359,13 @@ int main(int argc, char **argv)
         return 2;
     }
     g.path = argv[1];
-    g.terms = arg_int(argc, argv, "--terminals", 10000);
-    g.points = arg_int(argc, argv, "--points", 10);
-    g.days = arg_int(argc, argv, "--days", 365);
-    g.curve_days = arg_int(argc, argv, "--curve-days", 30);
-    g.chunk = arg_int(argc, argv, "--chunk", 50);
-    g.max_secs = arg_int(argc, argv, "--max-secs", 240);
-    g.seed0 = (uint64_t)arg_int(argc, argv, "--seed", 7) * 0x9E3779B97F4A7C15ull + 1;
+    g.terms = bench_arg_int(argc, argv, "--terminals", 10000);
+    g.points = bench_arg_int(argc, argv, "--points", 10);
+    g.days = bench_arg_int(argc, argv, "--days", 365);
+    g.curve_days = bench_arg_int(argc, argv, "--curve-days", 30);
+    g.chunk = bench_arg_int(argc, argv, "--chunk", 50);
+    g.max_secs = bench_arg_int(argc, argv, "--max-secs", 240);
+    g.seed0 = (uint64_t)bench_arg_int(argc, argv, "--seed", 7) * 0x9E3779B97F4A7C15ull + 1;
     if (g.terms < 1 || g.terms > 65534 || g.points < 1 || g.points > 2040 || g.days < 1 ||
         g.days > 3660 || g.curve_days < 0 || g.curve_days > g.days || g.chunk < 1 ||
         g.max_secs < 1) {

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "bench_args.h"
 #include "meterflow/clock.h"
 #include "meterflow/common.h"
 #include "meterflow/gw3761.h"
@@ -257,20 +258,12 @@ static void curve_day(struct fx *f, int32_t date, int with_instant)
     free(in);
 }
 
-static const char *arg_str(int argc, char **argv, const char *name)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return argv[i + 1];
-    return NULL;
-}
-
 /* Test helpers: answer queued commands as the worker would; plant an expired token. */
 static int tools(struct store *st, int argc, char **argv, int64_t now)
 {
-    const char *hash = arg_str(argc, argv, "--expired-token");
+    const char *hash = bench_arg_str(argc, argv, "--expired-token");
     if (hash) {
-        const char *user = arg_str(argc, argv, "--user");
+        const char *user = bench_arg_str(argc, argv, "--user");
         return store_token_put(st, hash, user ? user : "admin", now - 7200, now - 3600) != 0;
     }
     json_t *l = NULL, *c;
@@ -298,14 +291,6 @@ static int tools(struct store *st, int argc, char **argv, int64_t now)
     return 0;
 }
 
-static int arg_int(int argc, char **argv, const char *name, int def)
-{
-    for (int i = 1; i + 1 < argc; i++)
-        if (strcmp(argv[i], name) == 0)
-            return (int)strtol(argv[i + 1], NULL, 10);
-    return def;
-}
-
 int main(int argc, char **argv)
 {
     struct fx f = { 0 };
@@ -317,11 +302,11 @@ int main(int argc, char **argv)
                         "[--curve-days C] [--seed S]\n", argv[0]);
         return 2;
     }
-    f.terms = arg_int(argc, argv, "--terminals", 20);
-    f.points = arg_int(argc, argv, "--points", 4);
-    f.days = arg_int(argc, argv, "--days", 30);
-    f.curve_days = arg_int(argc, argv, "--curve-days", 2);
-    f.seed = (uint64_t)arg_int(argc, argv, "--seed", 42) * 0x9E3779B97F4A7C15ull + 1;
+    f.terms = bench_arg_int(argc, argv, "--terminals", 20);
+    f.points = bench_arg_int(argc, argv, "--points", 4);
+    f.days = bench_arg_int(argc, argv, "--days", 30);
+    f.curve_days = bench_arg_int(argc, argv, "--curve-days", 2);
+    f.seed = (uint64_t)bench_arg_int(argc, argv, "--seed", 42) * 0x9E3779B97F4A7C15ull + 1;
     if (f.terms < 1 || f.terms > 65535 || f.points < 1 || f.points > 2040 || f.days < 1 ||
         f.days > 3660 || f.curve_days < 0 || f.curve_days > f.days) {
         fprintf(stderr, "fixture: sizes out of range\n");
@@ -340,7 +325,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "fixture: %s\n", err);
         return 1;
     }
-    if (arg_str(argc, argv, "--expired-token") || (argc > 2 && strcmp(argv[2], "--answer-queued") == 0)) {
+    if (bench_arg_str(argc, argv, "--expired-token") || (argc > 2 && strcmp(argv[2], "--answer-queued") == 0)) {
         int rc = tools(f.st, argc, argv, f.now);
         store_close(f.st);
         return rc;
