@@ -14,13 +14,8 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "meterflow/config.h"
-#include "meterflow/modcfg.h"
 #include "meterflow/queue.h"
 #include "../unit/test_queue_contract.h"
-
-static const struct mf_cfg_item *const t_tables[] = { queue_cfg, NULL };
-static const char *const t_pass[] = { "kafka", NULL };
 static int case_no;
 
 static const char *bootstrap(void)
@@ -73,18 +68,11 @@ static int topics_create(const char *prefix)
     return ok;
 }
 
-static void set(struct mf_config *cfg, const char *sec, const char *key, const char *val)
-{
-    char err[256];
-    if (mf_config_set(cfg, sec, key, val, "test", err, sizeof(err)) != 0)
-        mf_test_fail(__FILE__, __LINE__, "config %s.%s: %s", sec, key, err);
-}
-
 /* A Kafka handle on the topics `prefix`*, created first. */
 static struct mq *kafka_open_prefix(const char *prefix, size_t capacity)
 {
     char err[512] = "", num[32];
-    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    struct mf_config *cfg = mf_config_new(qc_tables, qc_pass);
     struct mq *q;
 
     if (!topics_create(prefix)) {
@@ -92,16 +80,16 @@ static struct mq *kafka_open_prefix(const char *prefix, size_t capacity)
         mf_config_free(cfg);
         return NULL;
     }
-    set(cfg, "queue", "backend", "kafka");
-    set(cfg, "queue", "topic_prefix", prefix);
-    set(cfg, "kafka", "bootstrap.servers", bootstrap());
+    qc_set(cfg, "queue", "backend", "kafka");
+    qc_set(cfg, "queue", "topic_prefix", prefix);
+    qc_set(cfg, "kafka", "bootstrap.servers", bootstrap());
     /* fresh groups on fresh topics: read from the start, so no case races the group join */
-    set(cfg, "kafka", "auto.offset.reset", "earliest");
-    set(cfg, "kafka", "session.timeout.ms", "6000");
-    set(cfg, "kafka", "heartbeat.interval.ms", "500");
+    qc_set(cfg, "kafka", "auto.offset.reset", "earliest");
+    qc_set(cfg, "kafka", "session.timeout.ms", "6000");
+    qc_set(cfg, "kafka", "heartbeat.interval.ms", "500");
     if (capacity) {
         snprintf(num, sizeof(num), "%zu", capacity);
-        set(cfg, "kafka", "queue.buffering.max.messages", num);
+        qc_set(cfg, "kafka", "queue.buffering.max.messages", num);
     }
     q = mq_open(cfg, err, sizeof(err));
     if (q == NULL)
@@ -123,32 +111,16 @@ static const struct qc_backend kafka_backend = {
     .open = kafka_open,
 };
 
-#define QC_TEST(case_, idx)                                                                    \
-    MF_TEST(kafka_contract_##case_) { qc_cases[idx].fn(&kafka_backend); }
-QC_TEST(done_after_durable, 0)
-QC_TEST(batches_commit, 1)
-QC_TEST(release, 2)
-QC_TEST(key_order, 3)
-QC_TEST(backpressure, 4)
-QC_TEST(status_classes, 5)
-QC_TEST(close_in_flight, 6)
-QC_TEST(fanout, 7)
-
-MF_TEST(kafka_contract_table_complete)
-{
-    CHECK_EQ_INT(MF_ARRAY_LEN(qc_cases), 8);
-}
+QC_CONTRACT_TESTS(kafka_contract, kafka_backend)
 
 MF_TEST(kafka_config_errors_name_the_key)
 {
     char err[512] = "";
-    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    struct mf_config *cfg = mf_config_new(qc_tables, qc_pass);
 
-    set(cfg, "queue", "backend", "kafka");
-    CHECK(mq_open(cfg, err, sizeof(err)) == NULL);
-    CHECK(strstr(err, "bootstrap.servers") != NULL);
-    set(cfg, "kafka", "bootstrap.servers", bootstrap());
-    set(cfg, "kafka", "no.such.property", "1");
+    qc_kafka_needs_bootstrap(cfg);
+    qc_set(cfg, "kafka", "bootstrap.servers", bootstrap());
+    qc_set(cfg, "kafka", "no.such.property", "1");
     CHECK(mq_open(cfg, err, sizeof(err)) == NULL);
     CHECK(strstr(err, "no.such.property") != NULL);
     mf_config_free(cfg);

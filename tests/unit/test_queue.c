@@ -6,18 +6,13 @@
 #include <pthread.h>
 
 #include "harness.h"
-#include "meterflow/config.h"
-#include "meterflow/modcfg.h"
 #include "meterflow/queue.h"
 #include "test_queue_contract.h"
-
-static const struct mf_cfg_item *const t_tables[] = { queue_cfg, NULL };
-static const char *const t_pass[] = { "kafka", NULL };
 
 static struct mq *emb_open_with(size_t cap_msgs, const char *max_bytes)
 {
     char err[256] = "", num[32];
-    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    struct mf_config *cfg = mf_config_new(qc_tables, qc_pass);
     struct mq *q;
 
     if (cap_msgs) {
@@ -46,22 +41,7 @@ static const struct qc_backend emb_backend = {
     .open = emb_open,
 };
 
-#define QC_TEST(case_, idx)                                                                    \
-    MF_TEST(contract_##case_) { qc_cases[idx].fn(&emb_backend); }
-QC_TEST(done_after_durable, 0)
-QC_TEST(batches_commit, 1)
-QC_TEST(release, 2)
-QC_TEST(key_order, 3)
-QC_TEST(backpressure, 4)
-QC_TEST(status_classes, 5)
-QC_TEST(close_in_flight, 6)
-QC_TEST(fanout, 7)
-
-MF_TEST(contract_table_complete)
-{
-    CHECK_EQ_INT(MF_ARRAY_LEN(qc_cases), 8); /* a new case needs a QC_TEST line above */
-    CHECK_STR(qc_cases[7].name, "fanout");
-}
+QC_CONTRACT_TESTS(contract, emb_backend)
 
 MF_TEST(topic_names_and_backend)
 {
@@ -80,7 +60,7 @@ MF_TEST(topic_names_and_backend)
 MF_TEST(unknown_backend_is_an_error)
 {
     char err[256] = "";
-    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    struct mf_config *cfg = mf_config_new(qc_tables, qc_pass);
     /* the enum refuses it at config time already */
     CHECK(mf_config_set(cfg, "queue", "backend", "rabbit", "test", err, sizeof(err)) != 0);
     mf_config_free(cfg);
@@ -429,7 +409,7 @@ MF_TEST(lazy_produce_without_wake_is_polled)
 MF_TEST(commit_wakes_a_group_peer)
 {
     char err[256];
-    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    struct mf_config *cfg = mf_config_new(qc_tables, qc_pass);
     CHECK_EQ_INT(mf_config_set(cfg, "queue", "partitions", "1", "test", err, sizeof(err)), 0);
     struct mq *q = mq_open(cfg, err, sizeof(err));
     mf_config_free(cfg);

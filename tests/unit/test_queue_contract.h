@@ -22,7 +22,32 @@
 #include "harness.h"
 #include "meterflow/clock.h"
 #include "meterflow/common.h"
+#include "meterflow/config.h"
+#include "meterflow/modcfg.h"
 #include "meterflow/queue.h"
+
+/* The configuration every queue test builds: the [queue] table, [kafka] passed through. */
+static const struct mf_cfg_item *const qc_tables[] = { queue_cfg, NULL };
+static const char *const qc_pass[] = { "kafka", NULL };
+
+/* Set one key or fail the test, naming it. */
+static inline void qc_set(struct mf_config *cfg, const char *sec, const char *key,
+                          const char *val)
+{
+    char err[256];
+    if (mf_config_set(cfg, sec, key, val, "test", err, sizeof(err)) != 0)
+        mf_test_fail(__FILE__, __LINE__, "config %s.%s: %s", sec, key, err);
+}
+
+/* The Kafka backend without bootstrap.servers is refused, naming the key. Leaves cfg with
+ * [queue] backend = kafka for the caller's further cases. */
+static inline void qc_kafka_needs_bootstrap(struct mf_config *cfg)
+{
+    char err[512] = "";
+    qc_set(cfg, "queue", "backend", "kafka");
+    CHECK(mq_open(cfg, err, sizeof(err)) == NULL);
+    CHECK(strstr(err, "bootstrap.servers") != NULL);
+}
 
 struct qc_backend {
     const char *name;
@@ -474,5 +499,24 @@ static const struct qc_case qc_cases[] = {
     { "close_in_flight", qc_case_close_in_flight },
     { "fanout", qc_case_fanout },
 };
+
+/* One MF_TEST per case of qc_cases on backend be (a struct qc_backend), named
+ * <prefix>_<case>, and <prefix>_table_complete. */
+#define QC_TEST_(prefix, be, case_, idx)                                                       \
+    MF_TEST(prefix##_##case_) { qc_cases[idx].fn(&(be)); }
+#define QC_CONTRACT_TESTS(prefix, be)                                                          \
+    QC_TEST_(prefix, be, done_after_durable, 0)                                                \
+    QC_TEST_(prefix, be, batches_commit, 1)                                                    \
+    QC_TEST_(prefix, be, release, 2)                                                           \
+    QC_TEST_(prefix, be, key_order, 3)                                                         \
+    QC_TEST_(prefix, be, backpressure, 4)                                                      \
+    QC_TEST_(prefix, be, status_classes, 5)                                                    \
+    QC_TEST_(prefix, be, close_in_flight, 6)                                                   \
+    QC_TEST_(prefix, be, fanout, 7)                                                            \
+    MF_TEST(prefix##_table_complete)                                                           \
+    {                                                                                          \
+        CHECK_EQ_INT(MF_ARRAY_LEN(qc_cases), 8); /* a new case needs a line above */         \
+        CHECK_STR(qc_cases[7].name, "fanout");                                                 \
+    }
 
 #endif

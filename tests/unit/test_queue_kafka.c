@@ -10,27 +10,15 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "meterflow/config.h"
-#include "meterflow/modcfg.h"
 #include "meterflow/queue.h"
 #include "queue/queue_int.h"
 #include "test_queue_contract.h"
-
-static const struct mf_cfg_item *const t_tables[] = { queue_cfg, NULL };
-static const char *const t_pass[] = { "kafka", NULL };
 
 struct mock {
     rd_kafka_t *rk; /* owns the mock cluster */
     rd_kafka_mock_cluster_t *mc;
     struct mq *q;
 };
-
-static void set(struct mf_config *cfg, const char *sec, const char *key, const char *val)
-{
-    char err[256];
-    if (mf_config_set(cfg, sec, key, val, "test", err, sizeof(err)) != 0)
-        mf_test_fail(__FILE__, __LINE__, "config %s.%s: %s", sec, key, err);
-}
 
 /* A 3-broker mock cluster with the five topics, and a queue handle on it. */
 static int mock_open(struct mock *m, const char *timeout_ms)
@@ -49,19 +37,19 @@ static int mock_open(struct mock *m, const char *timeout_ms)
         snprintf(name, sizeof(name), "mock.%s", mq_topic_name((enum mq_topic)t));
         rd_kafka_mock_topic_create(m->mc, name, 4, 3);
     }
-    cfg = mf_config_new(t_tables, t_pass);
-    set(cfg, "queue", "backend", "kafka");
-    set(cfg, "queue", "topic_prefix", "mock.");
-    set(cfg, "queue", "close_flush_ms", "2000");
-    set(cfg, "kafka", "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(m->mc));
-    set(cfg, "kafka", "message.timeout.ms", timeout_ms);
-    set(cfg, "kafka", "retry.backoff.ms", "50");
-    set(cfg, "kafka", "auto.offset.reset", "earliest");
-    set(cfg, "kafka", "log_level", "2"); /* injected errors are expected here */
+    cfg = mf_config_new(qc_tables, qc_pass);
+    qc_set(cfg, "queue", "backend", "kafka");
+    qc_set(cfg, "queue", "topic_prefix", "mock.");
+    qc_set(cfg, "queue", "close_flush_ms", "2000");
+    qc_set(cfg, "kafka", "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(m->mc));
+    qc_set(cfg, "kafka", "message.timeout.ms", timeout_ms);
+    qc_set(cfg, "kafka", "retry.backoff.ms", "50");
+    qc_set(cfg, "kafka", "auto.offset.reset", "earliest");
+    qc_set(cfg, "kafka", "log_level", "2"); /* injected errors are expected here */
     /* The mock brokers speak the current protocol, not 0.9's: undo the 0.9 defaults
      * (this also shows [kafka] keys override them). */
-    set(cfg, "kafka", "api.version.request", "true");
-    set(cfg, "kafka", "broker.version.fallback", "2.0.0");
+    qc_set(cfg, "kafka", "api.version.request", "true");
+    qc_set(cfg, "kafka", "broker.version.fallback", "2.0.0");
     m->q = mq_open(cfg, err, sizeof(err));
     mf_config_free(cfg);
     if (m->q == NULL)
@@ -98,13 +86,11 @@ MF_TEST(kafka_status_mapping)
 MF_TEST(kafka_config_errors)
 {
     char err[512] = "";
-    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    struct mf_config *cfg = mf_config_new(qc_tables, qc_pass);
 
-    set(cfg, "queue", "backend", "kafka");
-    CHECK(mq_open(cfg, err, sizeof(err)) == NULL);
-    CHECK(strstr(err, "bootstrap.servers") != NULL);
-    set(cfg, "kafka", "bootstrap.servers", "127.0.0.1:1");
-    set(cfg, "kafka", "acks", "maybe");
+    qc_kafka_needs_bootstrap(cfg);
+    qc_set(cfg, "kafka", "bootstrap.servers", "127.0.0.1:1");
+    qc_set(cfg, "kafka", "acks", "maybe");
     CHECK(mq_open(cfg, err, sizeof(err)) == NULL);
     CHECK(strstr(err, "[kafka] acks=maybe") != NULL);
     mf_config_free(cfg);
@@ -374,10 +360,10 @@ MF_TEST(kafka_mock_serve_on_caller_thread)
 MF_TEST(embedded_serve_on_unsupported)
 {
     char err[256] = "";
-    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    struct mf_config *cfg = mf_config_new(qc_tables, qc_pass);
     struct mq *q;
 
-    set(cfg, "queue", "backend", "embedded");
+    qc_set(cfg, "queue", "backend", "embedded");
     q = mq_open(cfg, err, sizeof(err));
     mf_config_free(cfg);
     CHECK(q != NULL);
