@@ -12,7 +12,7 @@
  *   durable, so confirming it is correct, and it never blocks the loop. A batch the store
  *   refuses for a cap (MF_EINVAL/MF_ERANGE: a poison record) is written as its raw frames
  *   alone, its records counted as dropped.
- *   One exception, with the embedded queue only ([worker] session_lane, the default): the
+ *   One exception, with the embedded queue and [worker] session_lane on (off by default): the
  *   terminals' session changes (online/offline/clock, published fire-and-forget by the
  *   front) are written in store transactions of their own after their queue batch is
  *   committed, so a report's confirm never waits for them. Nothing can be lost by it that
