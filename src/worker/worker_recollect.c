@@ -243,7 +243,8 @@ size_t wk_recollect_days(struct worker *w, int64_t now, int32_t *v, size_t cap)
     json_array_foreach(j, i, it) {
         const char *ds = json_string_value(json_object_get(it, "date")); /* YYYY-MM-DD */
         int y, m, dd;
-        if (!ds || sscanf(ds, "%4d-%2d-%2d", &y, &m, &dd) != 3)
+        /* widths 4/2/2 cannot overflow an int; the string is the store's own date */
+        if (!ds || sscanf(ds, "%4d-%2d-%2d", &y, &m, &dd) != 3) /* NOLINT(cert-err34-c) */
             continue;
         int64_t d = mf_date_to_days(y, m, dd);
         int64_t e = json_integer_value(json_object_get(it, "expected"));
