@@ -67,6 +67,8 @@ enum front_drop {
     FRONT_DROP_PUBLISH,          /* session/status envelope the queue refused */
     FRONT_DROP_BAD_CMD,          /* downlink command that failed validation */
     FRONT_DROP_ACCEPT_ERR,       /* accept failed (EMFILE...) */
+    FRONT_DROP_RETRANSMIT,       /* retransmission of a report still in the queue: the first
+                                  * copy's confirm answers it (not queued twice) */
     FRONT_DROP_NREASONS
 };
 const char *front_drop_name(int reason); /* "before_login", ... */

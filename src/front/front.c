@@ -22,6 +22,7 @@ static const char *const drop_names[FRONT_DROP_NREASONS] = {
     "before_login", "garbage",     "bad_frame", "rate",        "max_conn",
     "login_rate",   "denied",      "buffer",    "slow",        "garbage_close",
     "downlink",     "not_durable", "publish",   "bad_command", "accept_error",
+    "retransmit",
 };
 
 const char *front_drop_name(int reason)

@@ -37,7 +37,8 @@ const struct mf_cfg_item front_cfg[] = {
       "unconfirmed; 0 = unlimited" },
     { "front", "login_per_min", MF_CFG_INT, "600", 0, 10000000, NULL,
       "logins per source IP address per minute (hashed counters; carrier NAT puts many "
-      "terminals behind one address); 0 = unlimited" },
+      "terminals behind one address: set it above their number, since after a mass drop -- "
+      "a stuck store, a restart -- each logs in again); 0 = unlimited" },
     { "front", "accept_unknown", MF_CFG_BOOL, "true", 0, 0, NULL,
       "accept logins of terminals not registered (flagged known=0); false: deny (AFN=00 F2) "
       "and close" },

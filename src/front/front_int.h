@@ -78,6 +78,10 @@ struct front_pend {
     int status;
     uint16_t a1, a2;           /* the frame's terminal (a socket may change terminal) */
     uint8_t con, rseq, msa, has_tp;
+    uint8_t linked;            /* on conn->pends (a report asking for a confirm) */
+    uint16_t raw_len;          /* the frame's length and fingerprint: a retransmission */
+    uint32_t fp;               /*   of it is recognised while this copy is in the queue */
+    struct front_pend *cprev, *cnext; /* conn->pends; I/O thread only */
     struct gw_tp tp;
 };
 
@@ -213,6 +217,7 @@ struct front_conn {
     uint32_t tok_ms;
     struct front_req *req;            /* active master request */
     struct front_req *reqq;           /* waiting requests (FIFO) */
+    struct front_pend *pends;         /* reports of this link in the queue, not yet confirmed */
     uint8_t nqueued;
     struct sockaddr_in6 peer;         /* v4 addresses stored as AF_INET in the same storage */
 };

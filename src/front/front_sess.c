@@ -6,6 +6,10 @@
  *  - A frame with SEQ.CON=1 other than a link test is confirmed only by front_sess_durable
  *    with status 0 (the queue's done callback). Link tests carry no data and are answered
  *    at once.
+ *  - A report (PRM=1, CON=1) is in the queue at most once per link: a retransmission (same
+ *    PSEQ and bytes) arriving while a copy waits in the queue is not queued again; the
+ *    copy's confirm answers it. conn->pends lists the copies (linked here, unlinked by
+ *    front_sess_durable).
  *  - front_sess_input has no side effect for a frame it reports as MF_EFULL: the caller keeps
  *    the bytes and feeds the same frame again later (backpressure), so matching and rate
  *    accounting are applied only after the queue accepted the frame.
@@ -218,7 +222,8 @@ static int sess_login(struct front_conn *conn, const struct gw_frame *fr)
     struct front_term_info ti;
 
     if (!front_login_allowed(f, conn))
-        return sess_close(conn, MF_OFF_KICKED, FRONT_DROP_LOGIN_RATE, "login rate over limit");
+        return sess_close(conn, MF_OFF_KICKED, FRONT_DROP_LOGIN_RATE,
+                          "login rate over limit (front.login_per_min per source address)");
     if (conn->state == FRONT_S_ONLINE && (conn->a1 != fr->addr.a1 || conn->a2 != fr->addr.a2))
         sess_offline(conn, MF_OFF_CLOSED); /* another terminal on the same socket */
     front_term_lookup(f, fr->addr.a1, fr->addr.a2, &ti);
@@ -303,6 +308,59 @@ static int sess_rate_ok(struct front_conn *conn, uint64_t now_us, int take)
     return 1;
 }
 
+/* Fingerprint of a frame's bytes (multiply-xor over 8-byte words; not cryptographic): with
+ * PSEQ and length it tells a retransmission (the same bytes) from another frame. */
+static uint32_t sess_fingerprint(const uint8_t *p, size_t n)
+{
+    uint64_t h = 0x9E3779B97F4A7C15u ^ n, w;
+    size_t i = 0;
+
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, p + i, 8);
+        h = (h ^ w) * 0xFF51AFD7ED558CCDu;
+        h ^= h >> 32;
+    }
+    w = 0;
+    memcpy(&w, p + i, n - i);
+    h = (h ^ w) * 0xC4CEB9FE1A85EC53u;
+    return (uint32_t)(h ^ (h >> 29));
+}
+
+/* 1 when a copy of this report (same PSEQ, length and bytes) is in the queue for this link:
+ * the terminal retransmitted it because the confirm has not come yet (a stuck store). The
+ * first copy's confirm answers both (the terminal matches confirms by PSEQ), so queueing it
+ * again would only add work ahead of the live frames once the store is back (Finding 6). */
+static int sess_in_queue(const struct front_conn *conn, const struct gw_frame *fr, uint32_t fp)
+{
+    for (const struct front_pend *p = conn->pends; p; p = p->cnext)
+        if (p->rseq == fr->seq.pseq && p->raw_len == fr->raw_len && p->fp == fp)
+            return 1;
+    return 0;
+}
+
+static void sess_pend_link(struct front_conn *conn, struct front_pend *pend)
+{
+    pend->linked = 1;
+    pend->cprev = NULL;
+    pend->cnext = conn->pends;
+    if (conn->pends)
+        conn->pends->cprev = pend;
+    conn->pends = pend;
+}
+
+static void sess_pend_unlink(struct front_pend *pend)
+{
+    if (!pend->linked)
+        return;
+    if (pend->cprev)
+        pend->cprev->cnext = pend->cnext;
+    else
+        pend->conn->pends = pend->cnext;
+    if (pend->cnext)
+        pend->cnext->cprev = pend->cprev;
+    pend->linked = 0;
+}
+
 /* A data frame (report, answer, confirm/deny from the terminal) of an online session. */
 static int sess_data(struct front_conn *conn, const struct gw_frame *fr, uint64_t now)
 {
@@ -310,7 +368,14 @@ static int sess_data(struct front_conn *conn, const struct gw_frame *fr, uint64_
     struct mf_env e;
     char key[GW_TERMINAL_STRLEN];
     int internal = 0;
+    int track = fr->prm && fr->seq.con && fr->raw_len <= UINT16_MAX;
+    uint32_t fp = track ? sess_fingerprint(fr->raw, fr->raw_len) : 0;
 
+    if (track && sess_in_queue(conn, fr, fp)) {
+        FRONT_DROP(th, FRONT_DROP_RETRANSMIT); /* before the rate and in-flight checks: it
+                                                * costs neither a token nor a queue slot */
+        return 0;
+    }
     if (!sess_rate_ok(conn, now, 0)) {
         FRONT_DROP(th, FRONT_DROP_RATE); /* not confirmed: the terminal retransmits later */
         return 0;
@@ -355,6 +420,11 @@ static int sess_data(struct front_conn *conn, const struct gw_frame *fr, uint64_
         return 0;
     }
     conn->inflight++;
+    if (track) {
+        pend->raw_len = (uint16_t)fr->raw_len;
+        pend->fp = fp;
+        sess_pend_link(conn, pend);
+    }
     FRONT_INC(th, reports_produced);
     sess_rate_ok(conn, now, 1);
     if (cmd_id || internal)
@@ -437,6 +507,7 @@ void front_sess_durable(struct front_pend *pend)
     struct front_thread *th = conn->th;
 
     conn->inflight--;
+    sess_pend_unlink(pend);
     if (pend->status != 0) {
         FRONT_DROP(th, FRONT_DROP_NOT_DURABLE); /* no confirm: the terminal retransmits */
         return;

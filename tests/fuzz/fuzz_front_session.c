@@ -6,7 +6,8 @@
  *    the connection stayed open, sends the same frames (as a multiset: a confirm follows
  *    durability, not arrival);
  *  - a CON=1 frame is confirmed only after its done callback reports 0 (the stub completes
- *    produced frames alternately with 0 and MF_ERETRY and counts confirms against that);
+ *    produced frames alternately with 0 and MF_ERETRY -- when the in-flight cap is reached
+ *    and at the end -- and counts confirms against that);
  *  - the connection's buffer never exceeds max_buffered_bytes.
  * Corpus: tests/fuzz/corpus/fuzz_front_session/ (hand-written frames from the vectors). */
 #include <stdio.h>
@@ -165,11 +166,14 @@ static size_t fz_run(const uint8_t *data, size_t size, size_t piece, struct fz_o
         }
         off += n;
         int rc;
-        do { /* MF_EFULL: complete what is in flight, then feed the same bytes again */
+        do { /* MF_EFULL: complete what is in flight, then feed the same bytes again. Only
+              * then: a retransmission is queued again once its first copy completed, so
+              * completions between pieces would make split input differ from whole input */
             rc = front_sess_input(conn, conn->in.data, conn->in.len, &used);
             if (!conn->closed)
                 mf_buf_consume(&conn->in, used);
-            owed += fz_complete(conn, &seq);
+            if (rc == MF_EFULL)
+                owed += fz_complete(conn, &seq);
         } while (rc == MF_EFULL && !conn->closed);
         if (conn->in.len > f->o.max_buffered_bytes)
             abort();

@@ -1,8 +1,9 @@
 /* test_front_sess.c -- the session state machine without sockets or a queue (struct
  * front_io_ops stubs): multi-frame answers carry the cmd_id until FIN, a report with Tp is
  * confirmed with the same Tp, a request to a 2-byte-PW terminal with Tp, internal event
- * reads, and confirms only for durable frames. Expected bytes are written by hand (checksums
- * summed by hand and re-checked with an independent byte sum). */
+ * reads, confirms only for durable frames, and a retransmission not queued twice. Expected
+ * bytes are written by hand (checksums summed by hand and re-checked with an independent
+ * byte sum). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -223,16 +224,58 @@ MF_TEST(report_with_tp_confirmed_with_same_tp_only_when_durable)
     feed(conn, LOGIN96);
     S.len = 0;
     feed(conn, REP_TP);
-    feed(conn, REP_TP);
-    CHECK_EQ_INT(S.npend, 2);
-    CHECK_EQ_INT(S.len, 0); /* nothing before the done callbacks */
+    CHECK_EQ_INT(S.npend, 1);
+    CHECK_EQ_INT(S.len, 0); /* nothing before the done callback */
     S.pend[0]->status = MF_ERETRY;
     front_sess_durable(S.pend[0]);
     CHECK_EQ_INT(S.len, 0); /* not durable: no confirm */
+    feed(conn, REP_TP);     /* the terminal retransmits: queued again (no copy is waiting) */
+    CHECK_EQ_INT(S.npend, 2);
     S.pend[1]->status = 0;
     front_sess_durable(S.pend[1]);
     expect_sent(REP_TP_ACK);
     CHECK_EQ_INT(conn->inflight, 0);
+    rm_conn(conn);
+    rm_front(f);
+}
+
+/* REP_TP with the power-off minute 40 -> 41: same PSEQ 0 and length, other bytes (CS +1) */
+static const char *REP_TP_B = "68 8A 00 8A 00 68 C4 12 96 56 34 00 0E F0 00 00 01 00 01 00 00 01 "
+                              "0E 0A 41 14 31 07 10 31 11 03 08 10 00 01 02 03 04 00 13 16";
+
+/* Finding 6 (docs/RELIABILITY.md): while the store is stuck, a terminal retransmits each
+ * unconfirmed report 3 times; each copy used to be queued, so after the store came back the
+ * worker stored the copies before it reached the live frames. A retransmission of a report
+ * still in the queue is now answered by the first copy's confirm. */
+MF_TEST(retransmission_not_queued_twice_while_first_copy_waits)
+{
+    struct front *f = mk_front(NULL);
+    struct front_conn *conn = mk_conn(f);
+    uint64_t drops0 = f->th[0]->st.drops[FRONT_DROP_RETRANSMIT];
+    feed(conn, LOGIN96);
+    S.len = 0;
+    feed(conn, REP_TP);
+    feed(conn, REP_TP); /* retransmissions: same PSEQ, same bytes */
+    feed(conn, REP_TP);
+    CHECK_EQ_INT(S.npend, 1);
+    CHECK_EQ_INT(conn->inflight, 1);
+    CHECK_EQ_INT(f->th[0]->st.drops[FRONT_DROP_RETRANSMIT] - drops0, 2);
+    feed(conn, REP_TP_B); /* same PSEQ and length, other bytes: another frame, queued */
+    CHECK_EQ_INT(S.npend, 2);
+    CHECK_EQ_INT(S.len, 0);
+    S.pend[0]->status = 0;
+    front_sess_durable(S.pend[0]);
+    expect_sent(REP_TP_ACK); /* one confirm for the frame and its retransmissions */
+    feed(conn, REP_TP); /* the confirm was lost: the copy left the queue, so queue it again */
+    CHECK_EQ_INT(S.npend, 3);
+    CHECK_EQ_INT(f->th[0]->st.drops[FRONT_DROP_RETRANSMIT] - drops0, 2);
+    S.pend[1]->status = MF_ERETRY;
+    front_sess_durable(S.pend[1]);
+    S.pend[2]->status = 0;
+    front_sess_durable(S.pend[2]);
+    expect_sent(REP_TP_ACK);
+    CHECK_EQ_INT(conn->inflight, 0);
+    CHECK(conn->pends == NULL);
     rm_conn(conn);
     rm_front(f);
 }

@@ -46,6 +46,20 @@ static const char *LOGIN96_ACK = "68 32 00 32 00 68 0B 12 96 56 34 00 00 61 00 0
 static const char *ERC14 = "68 72 00 72 00 68 C4 12 96 56 34 00 0E 70 00 00 01 00 01 00 00 01 "
                            "0E 0A 40 14 31 07 10 31 11 03 08 10 88 16";
 static const char *ERC14_ACK = "68 32 00 32 00 68 00 12 96 56 34 00 00 60 00 00 01 00 93 16";
+
+/* The i-th of several different ERC14 reports with the same PSEQ (and so the same confirm):
+ * the record's first time byte (offset 24, 0x40) + i and the checksum 0x88 + i. Identical
+ * copies would be one report and its retransmissions, which the front queues only once while
+ * the first copy waits (front_sess.c). i < 10 keeps the byte valid BCD. */
+static size_t erc14_nth(int i, uint8_t *out)
+{
+    size_t n = hex(ERC14, out);
+    CHECK_EQ_INT(out[24], 0x40);
+    CHECK_EQ_INT(out[n - 2], 0x88);
+    out[24] = (uint8_t)(0x40 + i);
+    out[n - 2] = (uint8_t)(0x88 + i);
+    return n;
+}
 static const char *ERC24 = "68 82 00 82 00 68 C4 12 96 56 34 00 0E 75 00 00 01 00 6E 00 00 01 "
                            "18 0E 09 22 07 12 10 01 00 00 90 21 00 22 00 22 59 16";
 static const char *ERC24_ACK = "68 32 00 32 00 68 00 12 96 56 34 00 00 65 00 00 01 00 98 16";
@@ -515,7 +529,7 @@ static void backpressure_case(const char *const *sets)
     EXPECT_FRAME(fd, LOGIN96_ACK);
     size_t k = 0;
     for (int i = 0; i < 6; i++)
-        k += hex(ERC14, buf + k);
+        k += erc14_nth(i, buf + k);
     CHECK_EQ_INT(write(fd, buf, k), (long long)k);
     WAIT_STAT(r.f, backpressure, 1); /* the connection stopped reading */
     CHECK_EQ_INT(drain_frames(&r, 6, 5000), 6);
@@ -588,7 +602,7 @@ MF_TEST(limit_frames_per_sec)
     EXPECT_FRAME(fd, LOGIN96_ACK);
     size_t k = 0;
     for (int i = 0; i < 5; i++)
-        k += hex(ERC14, buf + k);
+        k += erc14_nth(i, buf + k);
     CHECK_EQ_INT(write(fd, buf, k), (long long)k);
     /* burst of 2 s x 1 frame/s: two pass, three are dropped unconfirmed */
     WAIT_STAT(r.f, drops[FRONT_DROP_RATE], 3);
