@@ -51,6 +51,7 @@ struct kq {
     mq_wake_fn wake;
     void *wake_opaque;
     atomic_int external;                 /* 1: the poller does not serve reports */
+    atomic_int in_poll;                  /* 1: the poller is in (or entering) rd_kafka_poll */
     int close_flush_ms;
     /* [kafka] pairs copied at open (consumers are created later) */
     size_t npairs;
@@ -285,10 +286,16 @@ static void *kq_poller_main(void *p)
     unsigned tick = 0;
 
     while (!atomic_load(&kq->stop)) {
+        /* in_poll is raised before external is read (both seq_cst): kq_serve_on raises
+         * external, then waits for in_poll to fall, so no report is served here after
+         * mq_serve_on returns (Dekker: one of the two sees the other's store). */
+        atomic_store(&kq->in_poll, 1);
         if (!atomic_load(&kq->external)) {
             rd_kafka_poll(kq->rk, 100);
+            atomic_store(&kq->in_poll, 0);
             continue;
         }
+        atomic_store(&kq->in_poll, 0);
         /* Reports served by the caller: only a safety wake every 100 ms, in case an edge
          * of the queue event was missed (e.g. reports waiting when mq_serve_on ran). */
         struct timespec ts = { 0, 10 * 1000 * 1000 };
@@ -314,6 +321,11 @@ static int kq_serve_on(struct mq *q, mq_wake_fn wake, void *opaque)
     pthread_mutex_unlock(&kq->wake_mu);
     if (wake != NULL) {
         atomic_store(&kq->external, 1);
+        /* The poller may be inside rd_kafka_poll (up to 100 ms): wait until it is out, so
+         * every report from now on is served by the caller only. */
+        struct timespec ts = { 0, 1000 * 1000 };
+        while (atomic_load(&kq->in_poll) && !atomic_load(&kq->stop))
+            nanosleep(&ts, NULL);
         rd_kafka_queue_cb_event_enable(kq->mainq, kq_qev_cb, kq);
         kq_call_wake(kq); /* reports may already wait: the event fires on empty -> non-empty */
     }
