@@ -21,17 +21,7 @@
 #include "meterflow/store.h"
 #include "meterflow/worker.h"
 #include "worker/worker_int.h" /* wk_clock_units */
-
-static const struct mf_cfg_item *const tables[] = { queue_cfg, worker_cfg, NULL };
-static const char *const pass[] = { "kafka", NULL };
-
-struct fix {
-    struct mf_config *cfg;
-    struct mq *q;
-    struct store *st;
-    struct worker *w;
-    char dir[64], path[128];
-};
+#include "worker_fix.h"
 
 /* Fault injection: the first `retries` writes say retry later, or every write is fatal. */
 struct inject {
@@ -64,53 +54,14 @@ static void inject_init(struct inject *in, int retries, int fatal, int einval_va
     atomic_init(&in->einval_values, einval_values);
 }
 
+/* The fixture with the tests' timings (5 ms batches, 5-20 ms retries), analytics on or
+ * off, and the fault seam when in is not NULL. */
 static void fix_open(struct fix *f, struct inject *in, int analytics)
 {
-    char err[512];
-    struct store_opts o;
-    memset(f, 0, sizeof(*f));
-    mf_clock_set_zone("Asia/Shanghai");
-    snprintf(f->dir, sizeof(f->dir), "/tmp/mf-worker-XXXXXX");
-    CHECK(mkdtemp(f->dir) != NULL);
-    snprintf(f->path, sizeof(f->path), "%s/w.db", f->dir);
-    f->cfg = mf_config_new(tables, pass);
-    mf_config_set(f->cfg, "worker", "batch_max_ms", "5", "test", err, sizeof(err));
-    mf_config_set(f->cfg, "worker", "retry_min_ms", "5", "test", err, sizeof(err));
-    mf_config_set(f->cfg, "worker", "retry_max_ms", "20", "test", err, sizeof(err));
-    mf_config_set(f->cfg, "worker", "analytics", analytics ? "true" : "false", "test", err,
-                  sizeof(err));
-    f->q = mq_open(f->cfg, err, sizeof(err));
-    CHECK(f->q != NULL);
-    store_opts_default(&o);
-    o.sqlite_path = f->path;
-    f->st = store_open_opts(&o, err, sizeof(err));
-    CHECK(f->st != NULL);
+    const char *const sets[] = { "batch_max_ms", "5", "retry_min_ms", "5", "retry_max_ms", "20",
+                                 "analytics", analytics ? "true" : "false", NULL };
     struct worker_hooks h = { in ? inject_write : NULL, NULL, in };
-    f->w = worker_new_with(f->cfg, f->q, f->st, &h, err, sizeof(err));
-    CHECK(f->w != NULL);
-}
-
-/* Replace the fixture's worker by one built after setting worker.<key> = value (the queue
- * and the store stay). */
-static void fix_set(struct fix *f, const char *key, const char *value)
-{
-    char err[256];
-    worker_free(f->w);
-    mf_config_set(f->cfg, "worker", key, value, "test", err, sizeof(err));
-    f->w = worker_new_with(f->cfg, f->q, f->st, NULL, err, sizeof(err));
-    CHECK(f->w != NULL);
-}
-
-static void fix_close(struct fix *f)
-{
-    char cmd[128];
-    worker_free(f->w);
-    mq_close(f->q);
-    store_close(f->st);
-    mf_config_free(f->cfg);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cleanup of %s failed\n", f->dir);
+    fix_open_with(f, "mf-worker", sets, &h, 0);
 }
 
 /* Producer side: done() results. */

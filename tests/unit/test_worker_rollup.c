@@ -18,55 +18,16 @@
 #include "meterflow/queue.h"
 #include "meterflow/store.h"
 #include "meterflow/worker.h"
-
-static const struct mf_cfg_item *const tables[] = { queue_cfg, worker_cfg, NULL };
-static const char *const pass[] = { "kafka", NULL };
+#include "worker_fix.h"
 
 #define T1 ((uint32_t)0x0171u << 16 | 0x0822u)
 
-struct fix {
-    struct mf_config *cfg;
-    struct mq *q;
-    struct store *st;
-    struct worker *w;
-    struct mq_consumer *front; /* the downlink, as a front would read it */
-    char dir[64], path[128];
-};
-
+/* The fixture with analytics off (the tests run the rollup themselves) and a downlink
+ * consumer standing for the front. */
 static void fix_open(struct fix *f)
 {
-    char err[512];
-    struct store_opts o;
-    memset(f, 0, sizeof(*f));
-    mf_clock_set_zone("Asia/Shanghai");
-    snprintf(f->dir, sizeof(f->dir), "/tmp/mf-wkroll-XXXXXX");
-    CHECK(mkdtemp(f->dir) != NULL);
-    snprintf(f->path, sizeof(f->path), "%s/w.db", f->dir);
-    f->cfg = mf_config_new(tables, pass);
-    mf_config_set(f->cfg, "worker", "analytics", "false", "test", err, sizeof(err));
-    f->q = mq_open(f->cfg, err, sizeof(err));
-    store_opts_default(&o);
-    o.sqlite_path = f->path;
-    f->st = store_open_opts(&o, err, sizeof(err));
-    CHECK(f->q && f->st);
-    f->w = worker_new_with(f->cfg, f->q, f->st, NULL, err, sizeof(err));
-    CHECK(f->w != NULL);
-    enum mq_topic dl = MQ_DOWNLINK;
-    f->front = mq_consumer_open(f->q, &dl, 1, "front-1", err, sizeof(err));
-    CHECK(f->front != NULL);
-}
-
-static void fix_close(struct fix *f)
-{
-    char cmd[128];
-    mq_consumer_close(f->front);
-    worker_free(f->w);
-    mq_close(f->q);
-    store_close(f->st);
-    mf_config_free(f->cfg);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cleanup of %s failed\n", f->dir);
+    const char *const sets[] = { "analytics", "false", NULL };
+    fix_open_with(f, "mf-wkroll", sets, NULL, 1);
 }
 
 static void put_frozen(struct store *st, uint16_t pn, int32_t date, double v)

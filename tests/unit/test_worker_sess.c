@@ -23,21 +23,11 @@
 #include "meterflow/queue.h"
 #include "meterflow/store.h"
 #include "meterflow/worker.h"
-
-static const struct mf_cfg_item *const tables[] = { queue_cfg, worker_cfg, NULL };
-static const char *const pass[] = { "kafka", NULL };
+#include "worker_fix.h"
 
 #define NTERM 3000                 /* terminals 4403-1000 .. 4403-1BB7, two changes each */
 #define T0 ((int64_t)1764115200)  /* 2025-11-26T00:00:00Z: the first change */
 #define KEY "4403-1000"            /* every message on one key: one partition, strict FIFO */
-
-struct fix {
-    struct mf_config *cfg;
-    struct mq *q;
-    struct store *st;
-    struct worker *w;
-    char dir[64], path[128];
-};
 
 /* Store seam: count the session-only writes; the first `retries` of them say retry later. */
 struct seam {
@@ -58,43 +48,14 @@ static int seam_write(void *opaque, struct store *st, const struct store_batch *
     return store_batch_write(st, b);
 }
 
+/* The fixture with the session lane on or off (lane "true"/"false"), and the seam when
+ * seam is not NULL. */
 static void fix_open(struct fix *f, const char *lane, struct seam *seam)
 {
-    char err[512];
-    struct store_opts o;
-    memset(f, 0, sizeof(*f));
-    mf_clock_set_zone("Asia/Shanghai");
-    snprintf(f->dir, sizeof(f->dir), "/tmp/mf-wsess-XXXXXX");
-    CHECK(mkdtemp(f->dir) != NULL);
-    snprintf(f->path, sizeof(f->path), "%s/w.db", f->dir);
-    f->cfg = mf_config_new(tables, pass);
-    CHECK_EQ_INT(mf_config_set(f->cfg, "worker", "batch_max_ms", "5", "test", err, sizeof(err)), 0);
-    CHECK_EQ_INT(mf_config_set(f->cfg, "worker", "retry_min_ms", "5", "test", err, sizeof(err)), 0);
-    CHECK_EQ_INT(mf_config_set(f->cfg, "worker", "analytics", "false", "test", err, sizeof(err)), 0);
-    CHECK_EQ_INT(mf_config_set(f->cfg, "worker", "session_lane", lane, "test", err, sizeof(err)), 0);
-    CHECK_EQ_INT(mf_config_set(f->cfg, "worker", "session_batch_max", "64", "test", err,
-                               sizeof(err)), 0);
-    f->q = mq_open(f->cfg, err, sizeof(err));
-    CHECK(f->q != NULL);
-    store_opts_default(&o);
-    o.sqlite_path = f->path;
-    f->st = store_open_opts(&o, err, sizeof(err));
-    CHECK(f->st != NULL);
+    const char *const sets[] = { "batch_max_ms", "5", "retry_min_ms", "5", "analytics", "false",
+                                 "session_lane", lane, "session_batch_max", "64", NULL };
     struct worker_hooks h = { seam ? seam_write : NULL, NULL, seam };
-    f->w = worker_new_with(f->cfg, f->q, f->st, &h, err, sizeof(err));
-    CHECK(f->w != NULL);
-}
-
-static void fix_close(struct fix *f)
-{
-    char cmd[128];
-    worker_free(f->w);
-    mq_close(f->q);
-    store_close(f->st);
-    mf_config_free(f->cfg);
-    snprintf(cmd, sizeof(cmd), "rm -rf %s", f->dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "cleanup of %s failed\n", f->dir);
+    fix_open_with(f, "mf-wsess", sets, &h, 0);
 }
 
 static int count_row(void *opaque, const struct store_session_count *c)
