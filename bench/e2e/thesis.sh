@@ -6,7 +6,7 @@
 #
 #   bench/e2e/thesis.sh [-b sqlite|postgres] [-l "1000 3000 10000 18000"] [-d SECONDS]
 #                       [-s "normal full"] [-r FRAMES_PER_TERMINAL_PER_S] [-f PER_FRONT]
-#                       [-p "queue direct"] [-S section.key=value]...
+#                       [-p "queue direct"] [-S section.key=value]... [-R RTT_MS]
 #
 # Every terminal sends one 0C F129 frame (8 points = 8 reports) every 1/r seconds (-r, default
 # 1: --speed 60*r, --report-interval 60, phases spread over the interval), window 8, no daily
@@ -24,6 +24,11 @@
 # each direct front with its own connections, all into the same store; and ceil(T / 15000)
 # simulator processes. -p: the pipelines to run (default both). -S: a setting for every master
 # of both pipelines (e.g. -S front.threads=8: more I/O threads, so more direct writers).
+# -R RTT_MS (postgres only): the database "on another machine" (a LAN between the masters and
+# PostgreSQL): every master of both pipelines reaches PostgreSQL through bench_delay_proxy,
+# which delays each direction by RTT_MS / 2 (this kernel has no netem); a fresh proxy per
+# point, whose own line is appended to the point's (proxy_* keys: relayed chunks, lateness
+# past the due time, its CPU seconds). -R 0 relays without delay (the relay's own cost).
 # The simulator gives a frame up after 10 s without confirm (--retries 0: the link is closed
 # and the terminal reconnects), so a saturated pipeline cannot stretch a point for minutes.
 # Output: bench=thesis backend=.. pipeline=.. sync=.. terminals=.. rate=.. fronts=..
@@ -37,16 +42,18 @@
 set -u
 . "$(dirname "$0")/lib.sh"
 backend=sqlite loads="1000 3000 10000 18000" dur=6 syncs="normal full" rate=1 per=15000
-pipes="queue direct" extra=()
+pipes="queue direct" extra=() rtt=""
 [ "$(python3 -c "print(float('${MF_BENCH_SCALE:-1}') < 0.5)")" = True ] && { loads="1000 5000"; dur=3; }
 while [ $# -gt 0 ]; do
   case $1 in -l) loads=$2; shift 2 ;; -d) dur=$2; shift 2 ;; -s) syncs=$2; shift 2 ;;
     -b) backend=$2; shift 2 ;; -r) rate=$2; shift 2 ;; -f) per=$2; shift 2 ;;
-    -p) pipes=$2; shift 2 ;; -S) extra+=(--set "$2"); shift 2 ;;
+    -p) pipes=$2; shift 2 ;; -S) extra+=(--set "$2"); shift 2 ;; -R) rtt=$2; shift 2 ;;
     *) echo "usage: see the header of $0" >&2; exit 2 ;; esac
 done
-pd=""
+pd="" ppid=""
 cleanup() {
+  [ "$BASHPID" = "$$" ] || exit # not in a background subshell
+  [ -n "$ppid" ] && { kill "$ppid" 2>/dev/null; wait "$ppid" 2>/dev/null; }
   e2e_cleanup
   [ -n "$pd" ] && { bash "$e2e_root/scripts/pg.sh" stop "$pd" >/dev/null 2>&1; rm -rf "$pd"; }
 }
@@ -62,6 +69,36 @@ case $backend in
     pgbase=$(cat "$pd/conninfo") ;;
   *) echo "thesis: -b sqlite|postgres" >&2; exit 2 ;;
 esac
+[ -n "$rtt" ] && [ "$backend" != postgres ] && { echo "thesis: -R needs -b postgres" >&2; exit 2; }
+link="link=loopback"
+[ -n "$rtt" ] && link="link=proxy rtt_ms=$rtt"
+proxy_bin=$(dirname "$e2e_bin")/bench/bench_delay_proxy
+
+# proxy_start: a fresh delay proxy to PostgreSQL (-R); sets pconn, the conninfo through it.
+proxy_start() {
+  local pgport pport
+  pgport=$(sed -n 's/.*port=\([0-9]*\).*/\1/p' <<<"$pgbase")
+  dus=$(python3 -c "print(round(float('$rtt') * 500))")
+  "$proxy_bin" --target-port "$pgport" --delay-us "$dus" >"$tmp/proxy.out" 2>&1 &
+  ppid=$!
+  for _ in $(seq 100); do grep -qs "^ready" "$tmp/proxy.out" && break; sleep 0.05; done
+  pport=$(sed -n 's/^ready port=//p' "$tmp/proxy.out")
+  pconn=${pgbase/port=$pgport/port=$pport}
+}
+
+# proxy_stop: stop the proxy; prints its figures as proxy_* keys (nothing without -R).
+proxy_stop() {
+  [ -z "$ppid" ] && return 0
+  kill "$ppid" 2>/dev/null; wait "$ppid" 2>/dev/null; ppid=""
+  python3 - "$tmp/proxy.out" <<'PY'
+import sys
+l = [x for x in open(sys.argv[1]) if x.startswith("bench=delay_proxy")]
+kv = dict(x.split("=", 1) for x in l[-1].split() if "=" in x) if l else {}
+print("proxy_chunks=%s proxy_late_p50_us=%s proxy_late_p99_us=%s proxy_cpu_s=%.2f" % (
+    int(kv.get("chunks_up", 0)) + int(kv.get("chunks_down", 0)), kv.get("late_p50_us", "-"),
+    kv.get("late_p99_us", "-"), float(kv.get("cpu_user_s", 0)) + float(kv.get("cpu_sys_s", 0))))
+PY
+}
 export PGOPTIONS="-c client_min_messages=warning"
 speed=$(python3 -c "print(60 * float('$rate'))")
 offered_per_term=$(python3 -c "print(8 * float('$rate'))")
@@ -74,7 +111,9 @@ store_args() {
   else
     npoint=$((npoint + 1)); db=mft$npoint
     psql "$pgbase" -qAt -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
-    sargs=(--set store.backend=postgres --set "store.pg_conninfo=${pgbase/dbname=postgres/dbname=$db}")
+    local base=$pgbase
+    [ -n "$rtt" ] && { proxy_start; base=$pconn; }
+    sargs=(--set store.backend=postgres --set "store.pg_conninfo=${base/dbname=postgres/dbname=$db}")
     [ "$2" = queue ] && sargs+=(--set web.threads=1)
   fi
 }
@@ -159,13 +198,14 @@ for run in $(seq "${MF_BENCH_RUNS:-1}"); do
         l0=$(cut -d' ' -f1 /proc/loadavg)
         run_sims "$t"
         e2e_stop_n
+        px=$(proxy_stop)
         store_drop
         s=$(sim_merge "$tmp"/sim*.out)
         [ -z "$s" ] && { echo "thesis: no sim summary:" >&2; grep -hv '^ *[0-9.]*s ' "$tmp"/sim*.err | tail -3 >&2; }
         off=$(python3 -c "print(round($t * $offered_per_term))")
         sus=$(sustained_sum)
         pct=$(python3 -c "print(round(100.0 * $(e2e_kv "$sus" sustained_reports_per_s) / $off, 1))")
-        echo "$(e2e_sim_line "$s" "bench=thesis backend=$backend pipeline=$p sync=$sync terminals=$t rate=$rate fronts=$fronts procs=$procs offered_reports_per_s=$off run=$run sim_exit=$src") $sus sustained_pct=$pct load1=$l0"
+        echo "$(e2e_sim_line "$s" "bench=thesis backend=$backend pipeline=$p sync=$sync terminals=$t rate=$rate fronts=$fronts procs=$procs offered_reports_per_s=$off run=$run sim_exit=$src") $sus sustained_pct=$pct load1=$l0 $link${extra[*]:+ set=$(IFS=,; echo "${extra[*]}" | sed 's/--set,//g')}${px:+ $px}"
         rm -rf "$tmp"
       done
     done
