@@ -22,7 +22,8 @@
 # point with T terminals runs ceil(T / PER_FRONT) masters of its pipeline on one port
 # (SO_REUSEPORT; default 15000), each `meterflow run` with its own embedded queue and worker,
 # each direct front with its own connections, all into the same store; and ceil(T / 15000)
-# simulator processes. -p: the pipelines to run (default both). -S: a setting for every master
+# simulator processes. -p: the pipelines to run (default "queue direct"; "kafka": the thesis'
+# architecture, see kafka_start_n; postgres only). -S: a setting for every master
 # of both pipelines (e.g. -S front.threads=8: more I/O threads, so more direct writers).
 # -R RTT_MS (postgres only): the database "on another machine" (a LAN between the masters and
 # PostgreSQL): every master of both pipelines reaches PostgreSQL through bench_delay_proxy,
@@ -50,11 +51,12 @@ while [ $# -gt 0 ]; do
     -p) pipes=$2; shift 2 ;; -S) extra+=(--set "$2"); shift 2 ;; -R) rtt=$2; shift 2 ;;
     *) echo "usage: see the header of $0" >&2; exit 2 ;; esac
 done
-pd="" ppid=""
+pd="" ppid="" kd=""
 cleanup() {
   [ "$BASHPID" = "$$" ] || exit # not in a background subshell
   [ -n "$ppid" ] && { kill "$ppid" 2>/dev/null; wait "$ppid" 2>/dev/null; }
   e2e_cleanup
+  [ -n "$kd" ] && { bash "$e2e_root/scripts/kafka.sh" stop "$kd" >/dev/null 2>&1; rm -rf "$kd"; }
   [ -n "$pd" ] && { bash "$e2e_root/scripts/pg.sh" stop "$pd" >/dev/null 2>&1; rm -rf "$pd"; }
 }
 trap cleanup EXIT
@@ -73,6 +75,66 @@ esac
 link="link=loopback"
 [ -n "$rtt" ] && link="link=proxy rtt_ms=$rtt"
 proxy_bin=$(dirname "$e2e_bin")/bench/bench_delay_proxy
+kd=""
+if [[ " $pipes " == *" kafka "* ]]; then
+  [ "$backend" = postgres ] || { echo "thesis: -p kafka needs -b postgres" >&2; exit 2; }
+  kd=$(mktemp -d /tmp/mf-bench-thk.XXXXXX)
+  bash "$e2e_root/scripts/kafka.sh" start 1 "$kd" >"$kd.log" 2>&1 ||
+    { echo "bench=thesis pipeline=kafka skipped=kafka_start_failed"; rm -f "$kd.log"; exit 0; }
+  rm -f "$kd.log"
+fi
+
+# kafka_start_n DIR N [--set k=v]...: the thesis' own architecture (-p kafka): N `meterflow
+# front` on one port (SO_REUSEPORT) producing to a private Kafka 0.9 broker (one broker,
+# topics of 4 partitions, fresh per point), confirming once the broker acknowledged
+# (acks=all), and min(N, 4) `meterflow worker` storing into PostgreSQL (through the proxy
+# with -R) -- the first one alone until it created the schema. The front never touches the
+# database. Sets e2e_port and e2e_srvs like e2e_start_n.
+kafka_start_n() {
+  local dir=$1 n=$2 i pid nw threads=2 a; shift 2
+  for a in "$@"; do case $a in front.threads=*) threads=${a#front.threads=} ;; esac; done
+  local pre="mft$npoint."
+  bash "$e2e_root/scripts/kafka.sh" topics "$kd" "$pre" 4 >/dev/null 2>&1
+  local common=(--set "meterflow.data_dir=$dir" --set queue.backend=kafka
+                --set "kafka.bootstrap.servers=$(cat "$kd/bootstrap")" --set "queue.topic_prefix=$pre"
+                --set meterflow.log_level=error "$@")
+  nw=$(( n < 4 ? n : 4 )); e2e_srvs=()
+  for i in $(seq "$nw"); do
+    "$e2e_bin" worker "${common[@]}" --set worker.analytics=false >"$dir/worker$i.log" 2>&1 &
+    pid=$!; e2e_srvs+=($pid); e2e_pids+=($pid)
+    [ "$i" = 1 ] && for _ in $(seq 200); do # deadline 20 s: the schema exists
+      [ "$(psql "${pgbase/dbname=postgres/dbname=$db}" -qAt -c "SELECT to_regclass('energy_report') IS NOT NULL" 2>/dev/null)" = t ] && break
+      kill -0 "$pid" 2>/dev/null || return 1
+      sleep 0.1
+    done
+  done
+  e2e_port=$(e2e_free_port)
+  for i in $(seq "$n"); do
+    "$e2e_bin" front "${common[@]}" --set "front.port=$e2e_port" --set front.frames_per_sec=0 \
+      --set front.login_per_min=1000000 >"$dir/front$i.log" 2>&1 &
+    pid=$!; e2e_srvs+=($pid); e2e_pids+=($pid)
+    for _ in $(seq 200); do
+      [ "$(e2e_listeners "$e2e_port")" -ge $((i * threads)) ] && break
+      kill -0 "$pid" 2>/dev/null || return 1
+      sleep 0.1
+    done
+    [ "$(e2e_listeners "$e2e_port")" -ge $((i * threads)) ] || return 1
+  done
+}
+
+# kafka_stored: after the load (-p kafka: confirmed = in the broker, stored later): reports
+# stored in PostgreSQL when the simulator ended (energy_report rows, one per report), then
+# after the workers caught up (count unchanged for 3 s, deadline 120 s) and how long that took.
+kafka_stored() {
+  local q="SELECT count(*) FROM energy_report" c0 c prev=-1 same=0 t0=$SECONDS
+  c0=$(psql "${pgbase/dbname=postgres/dbname=$db}" -qAt -c "$q" 2>/dev/null)
+  c=$c0
+  while [ $((SECONDS - t0)) -lt 120 ] && [ $same -lt 3 ]; do
+    sleep 1; c=$(psql "${pgbase/dbname=postgres/dbname=$db}" -qAt -c "$q" 2>/dev/null)
+    if [ "$c" = "$prev" ]; then same=$((same + 1)); else same=0; prev=$c; fi
+  done
+  echo "stored_at_sim_end=${c0:-0} stored_total=${c:-0} catchup_s=$((SECONDS - t0 - same))"
+}
 
 # proxy_start: a fresh delay proxy to PostgreSQL (-R); sets pconn, the conninfo through it.
 proxy_start() {
@@ -191,12 +253,16 @@ for run in $(seq "${MF_BENCH_RUNS:-1}"); do
         tmp=$(mktemp -d /tmp/mf-bench-thesis.XXXXXX)
         fronts=$(( (t + per - 1) / per ))
         store_args "$sync" $p
-        if ! e2e_start_n $p "$tmp" $fronts "${sargs[@]}" ${extra[@]+"${extra[@]}"}; then
-          echo "thesis: $p did not start" >&2; tail -3 "$tmp"/server*.log >&2
-          e2e_stop_n; store_drop; rm -rf "$tmp"; continue
+        if [ $p = kafka ]; then kafka_start_n "$tmp" $fronts "${sargs[@]}" ${extra[@]+"${extra[@]}"}
+        else e2e_start_n $p "$tmp" $fronts "${sargs[@]}" ${extra[@]+"${extra[@]}"}; fi
+        if [ $? -ne 0 ]; then
+          echo "thesis: $p did not start" >&2; tail -3 "$tmp"/*.log >&2
+          e2e_stop_n; proxy_stop >/dev/null; store_drop; rm -rf "$tmp"; continue
         fi
         l0=$(cut -d' ' -f1 /proc/loadavg)
         run_sims "$t"
+        kx=""
+        [ $p = kafka ] && kx=$(kafka_stored)
         e2e_stop_n
         px=$(proxy_stop)
         store_drop
@@ -205,7 +271,7 @@ for run in $(seq "${MF_BENCH_RUNS:-1}"); do
         off=$(python3 -c "print(round($t * $offered_per_term))")
         sus=$(sustained_sum)
         pct=$(python3 -c "print(round(100.0 * $(e2e_kv "$sus" sustained_reports_per_s) / $off, 1))")
-        echo "$(e2e_sim_line "$s" "bench=thesis backend=$backend pipeline=$p sync=$sync terminals=$t rate=$rate fronts=$fronts procs=$procs offered_reports_per_s=$off run=$run sim_exit=$src") $sus sustained_pct=$pct load1=$l0 $link${extra[*]:+ set=$(IFS=,; echo "${extra[*]}" | sed 's/--set,//g')}${px:+ $px}"
+        echo "$(e2e_sim_line "$s" "bench=thesis backend=$backend pipeline=$p sync=$sync terminals=$t rate=$rate fronts=$fronts procs=$procs offered_reports_per_s=$off run=$run sim_exit=$src") $sus sustained_pct=$pct load1=$l0 $link${kx:+ $kx}${extra[*]:+ set=$(IFS=,; echo "${extra[*]}" | sed 's/--set,//g')}${px:+ $px}"
         rm -rf "$tmp"
       done
     done
