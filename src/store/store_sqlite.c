@@ -113,6 +113,7 @@ static void *ckpt_main(void *arg)
 {
     struct sl_ckpt *ck = arg;
     int nlog = 0, nckpt = 0;
+    pthread_setname_np(pthread_self(), "sqlite-ckpt");
 
     pthread_mutex_lock(&ck->mu);
     for (;;) {

@@ -237,6 +237,7 @@ static void *worker_loop(void *arg)
 {
     struct worker *w = arg;
     enum mq_topic t = MQ_UPLINK;
+    pthread_setname_np(pthread_self(), "worker"); /* per-thread CPU figures (RELIABILITY) */
     int rc = mq_subscribe(w->q, &t, 1, w->group);
     pthread_mutex_lock(&w->mu);
     w->subscribed = rc == 0 ? 1 : -1; /* worker_start waits for this */

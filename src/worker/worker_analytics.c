@@ -232,6 +232,7 @@ void *wk_analytics_main(void *arg)
 {
     struct worker *w = arg;
     struct sched s;
+    pthread_setname_np(pthread_self(), "worker-analyt");
     memset(&s, 0, sizeof(s));
     while (!wk_sleep_ms(w, 1000)) {
         if (atomic_load(&w->failed))

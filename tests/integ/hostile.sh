@@ -8,13 +8,18 @@
 # that the master's RSS stays bounded. Figures: "figures hostile ..." lines.
 # The mass phase: HS_MASS terminals reconnect at once twice -- after a kill -9 of the master,
 # and on a live master while the well-behaved group reports (its simulator killed and started
-# again); it asserts completeness and progress and reports the group's latency (not asserted:
-# the mass simulator shares the machine's two cores with the master, so the figure is the
-# machine's as much as ours).
+# again); it asserts completeness and progress and reports the group's latency against its
+# normal latency (the baseline p99 of the same run: within 2 x normal + 10 ms?) -- asserted
+# only with HS_MASS_ASSERT=1, since the mass simulator shares the machine's two cores with
+# the master and the figure is the machine's as much as ours.
 # Environment: HS_GOOD (40 terminals), HS_SECS (8 s per phase), HS_MASS (2000 terminals
-# reconnecting at once; scripts/soak.sh uses 19000), HS_MASS_NICE (19), HS_MASS_LOAD (the mass
+# reconnecting at once; scripts/soak.sh uses 19000), HS_MASS_NICE (19: the mass simulator's
+# nice and its autogroup's; 0 = the master's priority), HS_MASS_LOAD (the mass
 # group's sim options for what it reports: nothing by default), HS_ONLY ("garbage oversize ..."),
-# HS_RUN_SET (extra `meterflow run --set` key=value pairs, space-separated).
+# HS_RUN_SET (extra `meterflow run --set` key=value pairs, space-separated), HS_CPU (1: where
+# the CPUs went during the storm, per thread: bench/thread_cpu.py before the drop, once all are
+# back, and at the end of the group's run), HS_MASS_ASSERT (1: fail when the storm's p99 is
+# over 2 x the baseline p99 + 10 ms; scripts/soak.sh sets it).
 # Appends "hostile <passed> <failed>" to $MF_RESULTS.
 set -u
 RL_NAME=hostile
@@ -126,8 +131,11 @@ for p in $only; do
   mass)
     # `mass` terminals from 253 source addresses. The mass group is a load generator sharing
     # this machine's cores with the master, so it runs at nice 19 (real terminals are other
-    # machines); the well-behaved group runs at normal priority. Its own process group, so a
-    # kill reaches every --procs child.
+    # machines); the well-behaved group runs at normal priority. Its own session (setsid), so
+    # a kill reaches every --procs child -- and so its own autogroup when the kernel has
+    # sched_autogroup_enabled: a nice value only ranks threads within their autogroup, so the
+    # autogroup's own nice (/proc/self/autogroup) is set too, or nice 19 would not lower it
+    # against the master at all (it did not until session 4). HS_MASS_NICE=0: same priority.
     procs=$(( mass / 5000 + 1 ))
     # By default the mass group only logs in and out and sends heartbeats: the figure is the
     # connection storm's. HS_MASS_LOAD="--speed 60 --report-interval 900" adds a report of
@@ -135,7 +143,8 @@ for p in $only; do
     # throughput, not the storm, then sets the group's latency).
     mass_load=${HS_MASS_LOAD:-"--start $(date +%F)T01:00 --report-interval 86400 --instant-interval 0 --no-daily --no-curves"}
     mass_start() {
-      setsid nice -n "${HS_MASS_NICE:-19}" "$MF" sim --target "127.0.0.1:$tp" --terminals "$mass" \
+      setsid sh -c 'echo "$0" >/proc/self/autogroup 2>/dev/null; exec nice -n "$0" "$@"' \
+        "${HS_MASS_NICE:-19}" "$MF" sim --target "127.0.0.1:$tp" --terminals "$mass" \
         --first-address 4097 --points 1 --procs "$procs" --source-addrs 127.0.0.2-127.0.0.254 \
         --heartbeat 30 --backoff-max 5000 $mass_load >"$RL_TMP/mass-$1.out" 2>&1 &
       MASS_PID=$!; RL_PIDS+=("$MASS_PID"); RL_CLEANUPS+=("kill -KILL -- -$MASS_PID")
@@ -160,6 +169,8 @@ for p in $only; do
     good_run mass "$((secs * 2))" >"$RL_TMP/good-mass.res" &
     gpid=$!
     rl_wait 30 grep -aq "online $good/$good" "$RL_TMP/good-mass.out"
+    cpu_snap() { [ -n "${HS_CPU:-}" ] && python3 "$RL_ROOT/bench/thread_cpu.py" snap "$RL_TMP/cpu-$1.json"; }
+    cpu_snap 0
     t1=$(rl_now)
     kill -KILL -- "-$MASS_PID"; wait "$MASS_PID" 2>/dev/null
     rl_wait 120 online_le "$good"; down=$(rl_since "$t1")
@@ -167,7 +178,14 @@ for p in $only; do
     rl_wait 180 online_ge "$((mass + good))" && storm=$(rl_since "$t1") &&
       rl_ok "mass: storm on a live master: $mass dropped (closed in $down s) and all back $storm s after the drop" ||
       rl_ko "mass: storm: only $(online) of $((mass + good)) connected"
+    cpu_snap 1
     wait "$gpid"
+    if cpu_snap 2; then
+      echo "  cpu during the storm (drop -> all back, ${storm:-?} s):"
+      python3 "$RL_ROOT/bench/thread_cpu.py" diff "$RL_TMP/cpu-0.json" "$RL_TMP/cpu-1.json" "$RUN_PID" | head -40 | sed 's/^/    /'
+      echo "  cpu after it (all back -> end of the group's run):"
+      python3 "$RL_ROOT/bench/thread_cpu.py" diff "$RL_TMP/cpu-1.json" "$RL_TMP/cpu-2.json" "$RUN_PID" | head -25 | sed 's/^/    /'
+    fi
     curl -fsS -m 5 "http://127.0.0.1:$hp/metrics" | grep -E '^meterflow_front_confirm_latency' | tr '\n' ' ' | sed 's/^/  master: /; s/$/\n/'
     read -r p50 p99 unc conf grc <"$RL_TMP/good-mass.res"
     rl_check "mass: the well-behaved group all confirmed during the storm (p50 $p50 ms, p99 $p99 ms, $conf frames)" [ "$grc" = 0 ]
@@ -175,7 +193,16 @@ for p in $only; do
     rss1=$(rl_rss_kb "$RUN_PID")
     grep '^sim:' "$RL_TMP/mass-2.out" | head -1
     rl_check "mass: all $mass logged in and out, nothing unconfirmed (exit $mrc)" [ "$mrc" = 0 ]
-    echo "figures hostile mass: terminals=$mass reconnect_s=${recon:-} storm_s=${storm:-} p50_ms=$p50 p99_ms=$p99 frames=$conf rss_before_kb=$rss0 rss_after_kb=$rss1" ;;
+    # "Within their normal confirm latency": normal = the group's p99 alone at the start of
+    # this run (same build, same machine, minutes apart); the storm's p99 should stay within
+    # 2 x normal + 10 ms. A figure, asserted only with HS_MASS_ASSERT=1 (scripts/soak.sh
+    # under /work/bin/measure), never in scripts/test.sh: a pass must not depend on timing.
+    mlimit=$(awk -v b="$b99" 'BEGIN{printf "%.1f", 2*b+10}')
+    within=$(awk -v a="$p99" -v l="$mlimit" 'BEGIN{print (a+0 <= l+0) ? "yes" : "no"}')
+    if [ -n "${HS_MASS_ASSERT:-}" ]; then
+      rl_check "mass: the group's p99 during the storm ${p99} ms within 2 x normal (${b99} ms) + 10 ms = ${mlimit} ms" [ "$within" = yes ]
+    fi
+    echo "figures hostile mass: terminals=$mass mass_nice=${HS_MASS_NICE:-19} reconnect_s=${recon:-} storm_s=${storm:-} p50_ms=$p50 p99_ms=$p99 normal_p99_ms=$b99 limit_ms=$mlimit within=$within frames=$conf rss_before_kb=$rss0 rss_after_kb=$rss1" ;;
   esac
 done
 rss=$(rl_rss_kb "$RUN_PID")
