@@ -164,6 +164,10 @@ struct front_thread {
     int started;
     pthread_mutex_t mu;        /* guards done_*, msg_*, stopping */
     struct front_pend *done_head, *done_tail;
+    /* set with mu held when done_head gets a completion, cleared when it is taken; read
+     * without the lock as a hint (front_io.c io_confirms_first): a stale 0 only means the
+     * confirm waits for the inbox's wake-up as before */
+    atomic_int done_pending;
     /* completions of this thread's frames run by mq_serve on this thread (no lock: only
      * this thread touches them, between io_serve's mq_serve and its drain) */
     struct front_pend *local_head, *local_tail;
