@@ -22,24 +22,37 @@
  * the column lists are the schema's (store_schema.c step 1), so a schema change breaks this
  * file loudly at the first INSERT.
  *
+ * PostgreSQL: DB_FILE "postgres:CONNINFO" (an existing, empty database). "master" is the same
+ * (the store API creates the schema); "data" writes the same rows with the same values (%.17g
+ * round-trips a double) through COPY ... FROM STDIN, one COPY per table per chunk, each chunk
+ * one transaction, resuming the same way (the largest terminal in `instant`). The client
+ * only formats text; the server's work is the point (bench/web-conc.sh's PostgreSQL fixture).
+ *
  * Layout as bench_web_fixture: terminals 4403-0001.. (hex A2), P points each, areas of 10
  * terminals, item ap_fwd, tariff 0; values from a per-point seed, so chunks are independent
  * and the checksum printed at the end of each call covers the rows that call wrote.
  * Thread: main only. */
+#include <libpq-fe.h>
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "bench_args.h"
+#include "meterflow/buf.h"
 #include "meterflow/clock.h"
 #include "meterflow/common.h"
 #include "meterflow/gw3761.h"
 #include "meterflow/store.h"
 
+enum { S_FROZEN, S_USE, S_CURVE, S_INSTANT, S_N };
+
 struct big {
-    const char *path;
+    const char *path;    /* SQLite file */
+    const char *pg;      /* or PostgreSQL conninfo ("postgres:" stripped) */
+    struct mf_buf copy[S_N]; /* PostgreSQL: a chunk's rows per table, COPY text format */
     int terms, points, days, curve_days, chunk, max_secs;
     uint64_t seed0, seed;
     int64_t now;
@@ -200,6 +213,10 @@ static int master(struct big *g)
 
     store_opts_default(&o);
     o.sqlite_path = g->path;
+    if (g->pg) {
+        o.backend = STORE_POSTGRES;
+        o.pg_conninfo = g->pg;
+    }
     o.curve_days = o.instant_days = o.frames_days = 0;
     struct store *st = store_open_opts(&o, err, sizeof(err));
     if (!st) {
@@ -227,8 +244,6 @@ static int master(struct big *g)
 
 /* ---- the big tables, raw SQLite ---- */
 
-enum { S_FROZEN, S_USE, S_CURVE, S_INSTANT, S_N };
-
 static const char *const ins_sql[S_N] = {
     "INSERT INTO frozen (terminal, pn, kind, item, date, tariff, value, status, read_at)"
     " VALUES (?1, ?2, 1, 'ap_fwd', ?3, 0, ?4, 0, ?5)",
@@ -247,9 +262,35 @@ static void sq_check(sqlite3 *db, int rc, int want, const char *what)
     }
 }
 
-static void row(sqlite3 *db, sqlite3_stmt *s, const char *tid, int pn, int64_t a, double v,
-                int64_t b)
+static void copy_out(struct big *g, int t, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void copy_out(struct big *g, int t, const char *fmt, ...)
 {
+    char line[160];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    if (n <= 0 || (size_t)n >= sizeof(line) || mf_buf_append(&g->copy[t], line, (size_t)n) != 0) {
+        fprintf(stderr, "bigfix: COPY buffer full\n");
+        exit(1);
+    }
+}
+
+/* One row of frozen / daily_use / curve (a = date or ts, b = read_at / computed_at). */
+static void row(struct big *g, sqlite3 *db, sqlite3_stmt **ss, int t, const char *tid, int pn,
+                int64_t a, double v, int64_t b)
+{
+    sqlite3_stmt *s = ss ? ss[t] : NULL;
+    if (g->pg) {
+        long long la = (long long)a, lb = (long long)b;
+        if (t == S_FROZEN)
+            copy_out(g, t, "%s\t%d\t1\tap_fwd\t%lld\t0\t%.17g\t0\t%lld\n", tid, pn, la, v, lb);
+        else if (t == S_USE)
+            copy_out(g, t, "%s\t%d\t%lld\t%.17g\t0\t0\t%lld\n", tid, pn, la, v, lb);
+        else
+            copy_out(g, t, "%s\t%d\tap_fwd\t%lld\t%.17g\t0\n", tid, pn, la, v);
+        return;
+    }
     sqlite3_bind_text(s, 1, tid, -1, SQLITE_STATIC);
     sqlite3_bind_int(s, 2, pn);
     sqlite3_bind_int64(s, 3, a);
@@ -272,8 +313,8 @@ static void point(struct big *g, sqlite3 *db, sqlite3_stmt **s, int i, int p)
     for (int32_t d = g->today - g->days; d < g->today; d++) {
         double use = (i % 10 == 0 && p == 1) ? 0 : 5 + 10 * rnd(&seed);
         ind += use;
-        row(db, s[S_FROZEN], tid, p, d, ind, g->dstart[d + 1 - (g->today - g->days)] + 300);
-        row(db, s[S_USE], tid, p, d, use, g->now);
+        row(g, db, s, S_FROZEN, tid, p, d, ind, g->dstart[d + 1 - (g->today - g->days)] + 300);
+        row(g, db, s, S_USE, tid, p, d, use, g->now);
         g->checksum += ind;
     }
     v = ind;
@@ -281,13 +322,19 @@ static void point(struct big *g, sqlite3 *db, sqlite3_stmt **s, int i, int p)
         int64_t t0 = g->dstart[d - (g->today - g->days)];
         for (int k96 = 1; k96 <= 96; k96++) {
             v += 0.05 + 0.2 * rnd(&seed);
-            row(db, s[S_CURVE], tid, p, t0 + k96 * 900, v, 0);
+            row(g, db, s, S_CURVE, tid, p, t0 + k96 * 900, v, 0);
         }
     }
     g->checksum += v;
     int64_t t0 = g->dstart[g->days - 1];
     for (int h = 1; h <= 24; h++)
         for (int j = 0; j < 6; j++) {
+            if (g->pg) {
+                double x = q[j][0] == 'u' ? 220 + 8 * rnd(&seed) : 2 + 10 * rnd(&seed);
+                copy_out(g, S_INSTANT, "%s\t%d\t%lld\t%s\t%.17g\t0\n", tid, p,
+                         (long long)(t0 + h * 3600), q[j], x);
+                continue;
+            }
             sqlite3_stmt *st = s[S_INSTANT];
             sqlite3_bind_text(st, 1, tid, -1, SQLITE_STATIC);
             sqlite3_bind_int(st, 2, p);
@@ -350,15 +397,103 @@ static int data(struct big *g)
     return 0;
 }
 
+/* ---- the big tables, PostgreSQL COPY ---- */
+
+static const char *const copy_sql[S_N] = {
+    "COPY frozen (terminal, pn, kind, item, date, tariff, value, status, read_at) FROM STDIN",
+    "COPY daily_use (terminal, pn, date, kwh, status, flags, computed_at) FROM STDIN",
+    "COPY curve (terminal, pn, item, ts, value, status) FROM STDIN",
+    "COPY instant (terminal, pn, read_at, quantity, value, status) FROM STDIN",
+};
+
+static void pg_check(PGconn *c, PGresult *r, ExecStatusType want, const char *what)
+{
+    if (PQresultStatus(r) != want) {
+        fprintf(stderr, "bigfix: %s: %s\n", what, PQerrorMessage(c));
+        exit(1);
+    }
+    PQclear(r);
+}
+
+/* Send one table's buffered rows of the chunk through COPY, then empty the buffer. */
+static void pg_copy(PGconn *c, struct big *g, int t)
+{
+    struct mf_buf *b = &g->copy[t];
+    pg_check(c, PQexec(c, copy_sql[t]), PGRES_COPY_IN, copy_sql[t]);
+    for (size_t off = 0; off < b->len;) {
+        size_t n = MF_MIN(b->len - off, (size_t)1 << 20);
+        if (PQputCopyData(c, (const char *)b->data + off, (int)n) != 1) {
+            fprintf(stderr, "bigfix: COPY data: %s\n", PQerrorMessage(c));
+            exit(1);
+        }
+        off += n;
+    }
+    if (PQputCopyEnd(c, NULL) != 1) {
+        fprintf(stderr, "bigfix: COPY end: %s\n", PQerrorMessage(c));
+        exit(1);
+    }
+    pg_check(c, PQgetResult(c), PGRES_COMMAND_OK, "COPY");
+    PQclear(PQgetResult(c)); /* the NULL that ends the command */
+    b->len = 0;
+}
+
+static int pg_resume_at(PGconn *c)
+{
+    PGresult *r = PQexec(c, "SELECT MAX(terminal) FROM instant");
+    int at = 0;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fprintf(stderr, "bigfix: resume: %s\n", PQerrorMessage(c));
+        exit(1);
+    }
+    if (!PQgetisnull(r, 0, 0) && strlen(PQgetvalue(r, 0, 0)) == 9)
+        at = (int)strtol(PQgetvalue(r, 0, 0) + 5, NULL, 16);
+    PQclear(r);
+    return at;
+}
+
+static int pg_data(struct big *g)
+{
+    PGconn *c = PQconnectdb(g->pg);
+    time_t t_start = time(NULL);
+
+    if (PQstatus(c) != CONNECTION_OK) {
+        fprintf(stderr, "bigfix: %s\n", PQerrorMessage(c));
+        return 1;
+    }
+    pg_check(c, PQexec(c, "SET synchronous_commit = off"), PGRES_COMMAND_OK, "set");
+    for (int k = 0; k < S_N; k++)
+        mf_buf_init(&g->copy[k], (size_t)1 << 31);
+    int i = pg_resume_at(c), first = i;
+    while (i < g->terms && time(NULL) - t_start < g->max_secs) {
+        int end = MF_MIN(g->terms, i + g->chunk);
+        for (; i < end; i++)
+            for (int p = 1; p <= g->points; p++)
+                point(g, NULL, NULL, i, p);
+        pg_check(c, PQexec(c, "BEGIN"), PGRES_COMMAND_OK, "begin");
+        for (int k = 0; k < S_N; k++)
+            pg_copy(c, g, k);
+        pg_check(c, PQexec(c, "COMMIT"), PGRES_COMMAND_OK, "commit");
+    }
+    for (int k = 0; k < S_N; k++)
+        mf_buf_fini(&g->copy[k]);
+    PQfinish(c);
+    printf("bigfix data terminals=%d..%d of %d rows=%llu secs=%lld checksum=%.4f%s\n", first,
+           i, g->terms, (unsigned long long)g->rows, (long long)(time(NULL) - t_start),
+           g->checksum, i >= g->terms ? " done" : "");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     struct big g = { 0 };
     if (argc < 3 || (strcmp(argv[2], "master") != 0 && strcmp(argv[2], "data") != 0)) {
-        fprintf(stderr, "usage: %s DB_FILE master|data [--terminals N] [--points P] [--days D]"
+        fprintf(stderr, "usage: %s DB_FILE|postgres:CONNINFO master|data [--terminals N] [--points P] [--days D]"
                         " [--curve-days C] [--seed S] [--chunk K] [--max-secs M]\n", argv[0]);
         return 2;
     }
     g.path = argv[1];
+    if (strncmp(g.path, "postgres:", 9) == 0)
+        g.pg = g.path + 9;
     g.terms = bench_arg_int(argc, argv, "--terminals", 10000);
     g.points = bench_arg_int(argc, argv, "--points", 10);
     g.days = bench_arg_int(argc, argv, "--days", 365);
@@ -383,7 +518,7 @@ int main(int argc, char **argv)
     g.dstart = mf_calloc((size_t)g.days + 1, sizeof(*g.dstart));
     for (int d = 0; d <= g.days; d++)
         g.dstart[d] = day_start(g.today - g.days + d);
-    int rc = strcmp(argv[2], "master") == 0 ? master(&g) : data(&g);
+    int rc = strcmp(argv[2], "master") == 0 ? master(&g) : g.pg ? pg_data(&g) : data(&g);
     free(g.dstart);
     return rc;
 }

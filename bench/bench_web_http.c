@@ -6,9 +6,13 @@
  *
  * Usage: bench_web_http HOST PORT TOKEN CASE THREADS REQUESTS URL_TEMPLATE [SEED]
  * URL_TEMPLATE may contain {T} (terminal 4403-XXXX, 1..terminals), {P} (pn 1..points) and
- * {D} (a date in the last 30 days): set by MF_BENCH_TERMINALS / MF_BENCH_POINTS; the
- * random choices come from a fixed seed, so a run is repeatable; bytes is the result
- * checksum (a fast wrong server answers different sizes or errors).
+ * {D} (one of the MF_BENCH_CURVE_DAYS days before today, default 29): set by
+ * MF_BENCH_TERMINALS / MF_BENCH_POINTS; the random choices come from a fixed seed, so a run
+ * is repeatable; bytes is the result checksum (a fast wrong server answers different sizes
+ * or errors). Several templates separated by spaces make a mix: each request takes one of
+ * them at random (same seed), e.g. the dashboard's calls and a point page's
+ * (bench/web-conc.sh). MF_BENCH_SECS caps a run's time: each client stops sending after
+ * that many seconds even if its share of REQUESTS is not done (n says how many were sent).
  * Thread: main + T worker threads, each with its own socket and histogram. */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -29,8 +33,9 @@
 struct worker {
     pthread_t th;
     const char *host, *token, *tmpl;
-    int port, n, terms, points;
+    int port, n, terms, points, curve_days;
     uint64_t seed, bytes, errors;
+    uint64_t deadline_us; /* 0: none; else stop sending at this mf_mono_us() */
     struct mf_hist h;
 };
 
@@ -42,10 +47,24 @@ static uint64_t next(uint64_t *s)
     return *s;
 }
 
+/* Number of space-separated templates in tmpl. */
+static int tmpl_count(const char *tmpl)
+{
+    int n = 1;
+    for (const char *p = tmpl; *p; p++)
+        n += *p == ' ';
+    return n;
+}
+
 static void expand(struct worker *w, char *out, size_t cap)
 {
     size_t o = 0;
-    for (const char *p = w->tmpl; *p && o + 16 < cap; p++) {
+    const char *t = w->tmpl;
+    int ntmpl = tmpl_count(t);
+    if (ntmpl > 1) /* a mix: skip to template k */
+        for (int k = (int)(next(&w->seed) % (uint64_t)ntmpl); k > 0; k--)
+            t = strchr(t, ' ') + 1;
+    for (const char *p = t; *p && *p != ' ' && o + 16 < cap; p++) {
         if (p[0] == '{' && p[1] && p[2] == '}') {
             if (p[1] == 'T')
                 o += (size_t)snprintf(out + o, cap - o, "4403-%04X",
@@ -56,7 +75,8 @@ static void expand(struct worker *w, char *out, size_t cap)
             else if (p[1] == 'D') {
                 int y, m, d;
                 int32_t today = (int32_t)(mf_now_us() / 86400000000ull);
-                mf_days_to_date(today - 1 - (int32_t)(next(&w->seed) % 29), &y, &m, &d);
+                mf_days_to_date(today - 1 - (int32_t)(next(&w->seed) % (uint64_t)w->curve_days),
+                                &y, &m, &d);
                 o += (size_t)snprintf(out + o, cap - o, "%04d-%02d-%02d", y, m, d);
             }
             p += 2;
@@ -120,7 +140,7 @@ static void *run(void *arg)
     struct worker *w = arg;
     char url[1024];
     int fd = connect_to(w->host, w->port);
-    for (int i = 0; i < w->n; i++) {
+    for (int i = 0; i < w->n && (!w->deadline_us || mf_mono_us() < w->deadline_us); i++) {
         expand(w, url, sizeof(url));
         uint64_t t0 = mf_mono_us();
         int st = fd >= 0 ? get(fd, w->host, w->token, url, &w->bytes) : -1;
@@ -148,15 +168,20 @@ int main(int argc, char **argv)
     int nth = atoi(argv[5]) > 0 ? atoi(argv[5]) : 1, total = atoi(argv[6]);
     uint64_t seed = argc > 8 ? strtoull(argv[8], NULL, 10) : 42;
     const char *te = getenv("MF_BENCH_TERMINALS"), *pe = getenv("MF_BENCH_POINTS");
+    const char *ce = getenv("MF_BENCH_CURVE_DAYS");
+    int cdays = ce && atoi(ce) > 0 ? atoi(ce) : 29;
     struct worker *ws = calloc((size_t)nth, sizeof(*ws));
     struct mf_hist all;
     uint64_t bytes = 0, errors = 0, t0 = mf_mono_us();
+    const char *se = getenv("MF_BENCH_SECS"); /* a time cap beside the request count */
+    uint64_t deadline = se && atof(se) > 0 ? t0 + (uint64_t)(atof(se) * 1e6) : 0;
 
     mf_hist_reset(&all);
     for (int i = 0; i < nth; i++) {
         ws[i] = (struct worker){ .host = argv[1], .port = atoi(argv[2]), .token = argv[3],
                                  .tmpl = argv[7], .n = total / nth,
                                  .terms = te ? atoi(te) : 1, .points = pe ? atoi(pe) : 1,
+                                 .curve_days = cdays, .deadline_us = deadline,
                                  .seed = seed * 7919 + (uint64_t)i + 1 };
         mf_hist_reset(&ws[i].h);
         pthread_create(&ws[i].th, NULL, run, &ws[i]);
