@@ -11,7 +11,8 @@
 # Run as root, the server runs as the `postgres` user (PostgreSQL refuses to run as root) and
 # DIR is chown'ed to it. Binaries: Debian's /usr/lib/postgresql/15/bin (PG_BIN overrides).
 # Settings are for throwaway test data on a shared machine: fsync stays on (durability tests
-# mean something), small shared_buffers, no logging collector (log in DIR/log).
+# mean something), small shared_buffers, no logging collector (log in DIR/log). PG_OPTS adds
+# server options to start (later ones win: PG_OPTS="-c shared_buffers=1GB").
 set -euo pipefail
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
@@ -45,7 +46,7 @@ start() {
   local port; port=$(cat "$DIR/port")
   as_pg "$PG_BIN/pg_ctl" -D "$DIR/data" -l "$DIR/log" -w -t 60 start \
     -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$DIR/sock \
-        -c shared_buffers=64MB -c max_connections=50 -c max_wal_size=512MB" >/dev/null ||
+        -c shared_buffers=64MB -c max_connections=50 -c max_wal_size=512MB ${PG_OPTS:-}" >/dev/null ||
     { tail -20 "$DIR/log" >&2; die "server did not start"; }
   echo "host=127.0.0.1 port=$port user=postgres dbname=postgres connect_timeout=5" >"$DIR/conninfo"
   # pg_ctl -w waits for the postmaster; wait until it answers queries too.
