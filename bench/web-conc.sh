@@ -47,7 +47,8 @@ args=(--set web.port=0 --set meterflow.log_level=warn)
 [ -n "${HANDLES:-}" ] && args+=(--set web.store_handles="$HANDLES")
 if [ -n "$PGDIR" ]; then
   backend=postgres
-  bash scripts/pg.sh start "$PGDIR" >/dev/null
+  # the fixture's server: 512 MB shared_buffers; autovacuum off (web-pg-fixture.sh)
+  PG_OPTS="-c shared_buffers=512MB -c autovacuum=off ${PG_OPTS:-}" bash scripts/pg.sh start "$PGDIR" >/dev/null
   args+=(--set meterflow.data_dir="$tmp" --set store.backend=postgres
          --set store.pg_conninfo="$(cat "$PGDIR/conninfo") dbname=meterflow")
   today=$(cat "$PGDIR/today")

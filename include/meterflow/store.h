@@ -695,6 +695,10 @@ int store_kpi_missing_json(struct store *st, int32_t date, const char *area,
  * area NULL = every area. */
 int store_kpi_lineloss_json(struct store *st, int32_t from_date, int32_t to_date,
                             const char *area, json_t **out);
+/* The `limit` (1..100000) areas of one date with the highest loss rate, highest first (ties
+ * by area id), same row shape; rows whose rate is unknown (NULL) are left out. The
+ * dashboard's "worst areas": at 1,000 areas the whole date is ~230 KB of JSON. */
+int store_kpi_lineloss_worst_json(struct store *st, int32_t date, int limit, json_t **out);
 
 struct store_anomaly_filter {
     const char *kind, *terminal, *area; /* NULL any */

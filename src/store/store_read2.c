@@ -163,6 +163,23 @@ int store_kpi_lineloss_json(struct store *st, int32_t from_date, int32_t to_date
     return rc;
 }
 
+int store_kpi_lineloss_worst_json(struct store *st, int32_t date, int limit, json_t **out)
+{
+    if (limit < 1 || limit > 100000)
+        return MF_EINVAL;
+    ENTER(st);
+    struct sq *q = sq_get(st, Q_LOSS_WORST);
+    if (!q) {
+        rc = MF_EFATAL;
+    } else {
+        sq_i64(q, date);
+        sq_i64(q, limit);
+        rc = all_rows(q, out);
+    }
+    st_leave(st);
+    return rc;
+}
+
 /* ---- master data lists ---- */
 
 int store_areas_json(struct store *st, json_t **out)

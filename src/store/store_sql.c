@@ -444,6 +444,12 @@ const struct sql_def store_sql[Q_COUNT] = {
         "SELECT date, area, supply_kwh, consumed_kwh, loss_kwh, rate, flag, meters_expected,"
         " meters_counted, allowance_kwh, threshold FROM line_loss WHERE date >= $1"
         " AND date <= $2 AND " ANY_TEXT(3, "area") " ORDER BY date, area", NULL, 0 },
+    /* the dashboard's worst areas: the date's rows are one range of the key (date, area),
+     * sorted here; only `limit` of them become JSON */
+    [Q_LOSS_WORST] = {
+        "SELECT date, area, supply_kwh, consumed_kwh, loss_kwh, rate, flag, meters_expected,"
+        " meters_counted, allowance_kwh, threshold FROM line_loss WHERE date = $1"
+        " AND rate IS NOT NULL ORDER BY rate DESC, area LIMIT $2", NULL, 0 },
     [Q_ANOMS_COUNT] = { CAPPED_COUNT("anomalies" ANOMS_WHERE), NULL, 0 },
     [Q_ANOMS_LIST] = {
         "SELECT id, kind, terminal, pn, area, at, date, severity, evidence_json, state"

@@ -378,13 +378,23 @@ int web_h_kpi_lineloss(struct web_req *req)
     json_t *out = NULL;
     int rc;
 
+    int64_t worst = 0;
+
     if ((rc = web_arg_date(req, "date", web_today() - 1, &date)) ||
         (rc = web_arg_date(req, "to", date, &to)) || (rc = web_arg_date(req, "from", to, &from)) ||
-        (rc = arg_text(req, "area", 64, &area)))
+        (rc = arg_text(req, "area", 64, &area)) ||
+        (rc = web_arg_int(req, "worst", 1, req->web->page_size_max, 0, &worst)))
         return rc;
     if (from > to || to - from > 400)
         return web_error(req, 400, "from must not be after to, at most 400 days apart");
-    rc = store_kpi_lineloss_json(req->st, from, to, area, &out);
+    /* worst=N: the dashboard's N highest rates of one date, sorted and cut by the store (the
+     * whole date is ~230 KB of JSON at 1,000 areas; docs/PERFORMANCE.md "Concurrent clients") */
+    if (worst > 0 && (from != to || area))
+        return web_error(req, 400, "worst takes one date and no area");
+    if (worst > 0)
+        rc = store_kpi_lineloss_worst_json(req->st, to, (int)worst, &out);
+    else
+        rc = store_kpi_lineloss_json(req->st, from, to, area, &out);
     return reply_store(req, rc, json_pack("{s:o*}", "items", out), "line loss");
 }
 

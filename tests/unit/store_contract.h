@@ -980,6 +980,47 @@ MF_TEST(contract_collect_areas)
     store_close(st);
 }
 
+/* The dashboard's worst areas of a date by loss rate: highest first, ties by area id, rows
+ * of unknown rate and of other dates left out, capped. Rates written by hand. */
+MF_TEST(contract_lineloss_worst)
+{
+    char loc[512];
+    json_t *j = NULL;
+    struct store *st = ct_fresh(loc, sizeof(loc));
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    struct store_line_loss ll[5] = {
+        { D0, "A01", 100, 95, 4, 4, STORE_LOSS_OK, T0, 0.05, 0, 0.1, 1, 1, 1, 1 },
+        { D0, "A03", 100, 88, 4, 4, STORE_LOSS_HIGH, T0, 0.12, 0, 0.1, 1, 1, 1, 1 },
+        { D0, "A02", 50, 44, 4, 4, STORE_LOSS_HIGH, T0, 0.12, 0, 0.1, 1, 1, 1, 1 },
+        { D0, "A04", 0, 40, 4, 2, STORE_LOSS_INCOMPLETE, T0, 0, 0, 0.1, 0, 0, 0, 1 },
+        { D0 - 1, "A05", 100, 10, 4, 4, STORE_LOSS_HIGH, T0, 0.9, 0, 0.1, 1, 1, 1, 1 },
+    };
+    struct store_batch b = { 0 };
+    b.line_loss = ll;
+    b.n_line_loss = 5;
+    CHECK_EQ_INT(store_batch_write(st, &b), 0);
+    CHECK_EQ_INT(store_kpi_lineloss_worst_json(st, D0, 10, &j), 0);
+    CHECK_EQ_INT(json_array_size(j), 3); /* A04: rate unknown; A05: another date */
+    CHECK_STR(ct_str(json_array_get(j, 0), "area"), "A02");
+    CHECK_STR(ct_str(json_array_get(j, 1), "area"), "A03");
+    CHECK_STR(ct_str(json_array_get(j, 2), "area"), "A01");
+    CHECK_NEAR(json_real_value(json_object_get(json_array_get(j, 0), "rate")), 0.12, 1e-12);
+    CHECK_NEAR(json_real_value(json_object_get(json_array_get(j, 0), "supply_kwh")), 50, 1e-12);
+    CHECK_STR(ct_str(json_array_get(j, 2), "date"), "2026-11-26");
+    json_decref(j);
+    CHECK_EQ_INT(store_kpi_lineloss_worst_json(st, D0, 1, &j), 0);
+    CHECK_EQ_INT(json_array_size(j), 1);
+    CHECK_STR(ct_str(json_array_get(j, 0), "area"), "A02");
+    json_decref(j);
+    CHECK_EQ_INT(store_kpi_lineloss_worst_json(st, D0 + 1, 10, &j), 0);
+    CHECK_EQ_INT(json_array_size(j), 0);
+    json_decref(j);
+    CHECK_EQ_INT(store_kpi_lineloss_worst_json(st, D0, 0, &j), MF_EINVAL);
+    store_close(st);
+}
+
 static int ct_day_cb(void *opaque, const struct store_point_day *p)
 {
     struct store_point_day *out = opaque;

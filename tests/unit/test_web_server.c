@@ -237,6 +237,69 @@ MF_TEST(command_expiry)
     CHECK_EQ_INT(system(cmd), 0);
 }
 
+/* GET /api/kpi/lineloss?worst=N (docs/API.md): the N highest rates of one date, highest
+ * first, ties by area, unknown rates left out; worst with a range or an area is a 400. */
+MF_TEST(lineloss_worst)
+{
+    char dir[] = "/tmp/mf-test-webloss-XXXXXX", err[256], hash[256], body[16384];
+    CHECK(mkdtemp(dir) != NULL);
+    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    CHECK_EQ_INT(mf_config_set(cfg, "meterflow", "data_dir", dir, "test", err, sizeof(err)), 0);
+    CHECK_EQ_INT(mf_config_set(cfg, "web", "port", "0", "test", err, sizeof(err)), 0);
+    mf_clock_set_zone("Asia/Shanghai");
+    struct store *st = store_open(cfg, err, sizeof(err));
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    CHECK_EQ_INT(web_user_password_hash("viewer-pass", hash, sizeof(hash)), 0);
+    CHECK_EQ_INT(store_user_put(st, "viewer", "viewer", hash, 1), 0);
+    int32_t d = mf_date_to_days(2026, 11, 25);
+    struct store_line_loss ll[4] = {
+        { d, "A01", 100, 95, 4, 4, STORE_LOSS_OK, 1, 0.05, 0, 0.1, 1, 1, 1, 1 },
+        { d, "A03", 100, 70, 4, 4, STORE_LOSS_HIGH, 1, 0.3, 0, 0.1, 1, 1, 1, 1 },
+        { d, "A02", 100, 80, 4, 4, STORE_LOSS_HIGH, 1, 0.2, 0, 0.1, 1, 1, 1, 1 },
+        { d, "A04", 0, 40, 4, 2, STORE_LOSS_INCOMPLETE, 1, 0, 0, 0.1, 0, 0, 0, 1 },
+    };
+    struct store_batch b = { .line_loss = ll, .n_line_loss = 4 };
+    CHECK_EQ_INT(store_batch_write(st, &b), 0);
+    store_close(st);
+    struct web *web = web_new(cfg, NULL, err, sizeof(err));
+    CHECK(web != NULL);
+    if (!web)
+        return;
+    CHECK_EQ_INT(web_start(web, err, sizeof(err)), 0);
+    g_port = web_port(web);
+    CHECK_EQ_INT(http("POST", "/api/login", NULL,
+                      "{\"username\":\"viewer\",\"password\":\"viewer-pass\"}", body,
+                      sizeof(body)), 200);
+    char tok[80] = "", *t = strstr(body, "\"token\":\"");
+    if (t)
+        mf_strlcpy(tok, t + 9, 65);
+    CHECK_EQ_INT(http("GET", "/api/kpi/lineloss?date=2026-11-25&worst=2", tok, NULL, body,
+                      sizeof(body)), 200);
+    char *a3 = strstr(body, "\"area\":\"A03\""), *a2 = strstr(body, "\"area\":\"A02\"");
+    CHECK(a3 && a2 && a3 < a2);
+    CHECK(!strstr(body, "\"A01\"") && !strstr(body, "\"A04\""));
+    CHECK_EQ_INT(http("GET", "/api/kpi/lineloss?date=2026-11-25&worst=10", tok, NULL, body,
+                      sizeof(body)), 200);
+    CHECK(strstr(body, "\"A01\"") && !strstr(body, "\"A04\""));
+    CHECK_EQ_INT(http("GET", "/api/kpi/lineloss?date=2026-11-25", tok, NULL, body,
+                      sizeof(body)), 200);
+    CHECK(strstr(body, "\"A04\"") != NULL); /* without worst: every area, unknown rates too */
+    CHECK_EQ_INT(http("GET", "/api/kpi/lineloss?date=2026-11-25&worst=0", tok, NULL, body,
+                      sizeof(body)), 400);
+    CHECK_EQ_INT(http("GET", "/api/kpi/lineloss?date=2026-11-25&worst=2&area=A01", tok, NULL,
+                      body, sizeof(body)), 400);
+    CHECK_EQ_INT(http("GET", "/api/kpi/lineloss?from=2026-11-24&to=2026-11-25&worst=2", tok,
+                      NULL, body, sizeof(body)), 400);
+    web_stop(web);
+    web_free(web);
+    mf_config_free(cfg);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    CHECK_EQ_INT(system(cmd), 0);
+}
+
 static void t_stats(void *opaque, struct mf_buf *out)
 {
     int *calls = opaque;

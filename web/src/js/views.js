@@ -45,7 +45,7 @@ export async function dashboard(main) {
 
   const [online, coll, loss, ev, an] = await Promise.all([
     get('/api/kpi/online'), get('/api/kpi/collection', { date: yesterday(), page_size: 10 }),
-    get('/api/kpi/lineloss', { date: yesterday() }), get('/api/events', { page_size: 8 }),
+    get('/api/kpi/lineloss', { date: yesterday(), worst: 10 }), get('/api/events', { page_size: 8 }),
     get('/api/anomalies', { page_size: 8, state: 'open' })]);
   lineChart(document.getElementById('ch-online'), null,
     [{ name: t('tile_rate'), data: (online.history || []).map((p) => [ms(p.at), +(100 * p.rate).toFixed(1)]) }],
@@ -53,7 +53,7 @@ export async function dashboard(main) {
   const areas = coll.areas || [];
   barChart(document.getElementById('ch-collect'), areas.map((a) => a.area),
     [{ name: t('rate'), data: areas.map((a) => +(100 * (a.rate || 0)).toFixed(1)) }], { yName: '%', yMax: 100 });
-  const worst = (loss.items || []).filter((r) => r.rate !== null).sort((a, b) => b.rate - a.rate).slice(0, 10);
+  const worst = loss.items || []; /* the 10 highest rates, sorted by the server */
   barChart(document.getElementById('ch-loss'), worst.map((r) => r.area),
     [{ name: t('rate'), data: worst.map((r) => +(100 * r.rate).toFixed(2)) }], { yName: '%' });
   document.getElementById('dash-events').append(eventsTable(ev.items || []));
