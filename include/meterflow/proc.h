@@ -60,6 +60,7 @@ struct proc_cfg {
     int erc_min_severity;       /* ERC events at or above this severity become anomalies */
     int flap_min_logins;        /* flapping: at least this many logins on day D ... */
     int flap_min_offlines;      /* ... and at least this many offline changes */
+    int flap_quiet_hours;       /* a flapping anomaly is resolved after this long stable */
 };
 void proc_cfg_defaults(struct proc_cfg *c);
 
@@ -283,6 +284,8 @@ struct proc_volt {
  * direction) with the worst value, the number of samples outside and the first time. */
 void proc_voltage(const struct proc_cfg *cfg, int32_t day, const struct proc_volt *s, size_t n,
                   struct proc_anoms *an);
+/* The voltage rule's limits in decivolts: a sample below *lo or above *hi is outside. */
+void proc_voltage_limits(const struct proc_cfg *cfg, int32_t *lo, int32_t *hi);
 
 /* A clock offset observation: terminal clock (pn 0) or meter clock (pn > 0) minus the
  * master's receive time. */

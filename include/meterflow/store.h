@@ -493,6 +493,45 @@ typedef int (*store_session_count_fn)(void *opaque, const struct store_session_c
 int store_session_counts_iter(struct store *st, int64_t from, int64_t to,
                               store_session_count_fn fn, void *opaque);
 
+/* Every terminal's runtime state, ordered by id (the long-offline rule and the anomaly life
+ * cycle). */
+struct store_terminal_state {
+    uint32_t term;
+    uint8_t online;
+    uint8_t has_last_seen, has_clock;
+    int64_t last_seen;      /* UTC s of the last session change (login, clock, offline) */
+    int32_t clock_offset_s; /* the newest terminal clock reading minus the master's time */
+    int64_t clock_at;       /* master's time of that reading (UTC s) */
+};
+typedef int (*store_terminal_state_fn)(void *opaque, const struct store_terminal_state *t);
+int store_terminal_states_iter(struct store *st, store_terminal_state_fn fn, void *opaque);
+
+/* The first login (session online, reason "online") of `term` after `after` (UTC s): 0 with
+ * *at, MF_ENOTFOUND when there is none, or a store status. */
+int store_login_after(struct store *st, uint32_t term, int64_t after, int64_t *at);
+
+/* The ok phase voltages of (term, pn) in [from, to) (0C F25 instant ua/ub/uc, 0D F89..F91
+ * curves): *n samples, *vmin / *vmax in volts (0 when n is 0). 0 or a store status. */
+int store_voltage_range(struct store *st, uint32_t term, uint16_t pn, int64_t from, int64_t to,
+                        int64_t *n, double *vmin, double *vmax);
+
+/* The anomalies whose state the analytics' life cycle may change (docs/ANALYTICS.md
+ * "Anomaly life cycle"): kinds offline, flapping, clock, voltage_low, voltage_high in state
+ * open or ack, or resolved with at >= resolved_from; oldest first, at most `limit`. Strings
+ * borrowed for the callback. */
+struct store_anomaly_row {
+    int64_t id;
+    const char *kind;
+    uint32_t term;
+    uint16_t pn;
+    int64_t at;
+    const char *state;
+    const char *evidence_json; /* may be NULL */
+};
+typedef int (*store_anomaly_row_fn)(void *opaque, const struct store_anomaly_row *a);
+int store_anomaly_life_iter(struct store *st, int64_t resolved_from, int limit,
+                            store_anomaly_row_fn fn, void *opaque);
+
 /* Areas with their supply meter and threshold, for line loss. Strings borrowed. */
 struct store_area_row {
     const char *id, *name;
@@ -712,6 +751,10 @@ int store_anomalies_json(struct store *st, const struct store_anomaly_filter *f,
 /* state "open", "ack", "closed" (the operator's), "resolved" (the analytics: a later run of
  * the day no longer finds it). 0, MF_ENOTFOUND, MF_EINVAL. */
 int store_anomaly_set_state(struct store *st, int64_t id, const char *state);
+/* The analytics' change: state `from` -> `to` only if the anomaly is still in `from` (an
+ * operator's change since the caller read it wins). 0, MF_ENOTFOUND (no such anomaly or no
+ * longer in `from`), MF_EINVAL, or a store status. */
+int store_anomaly_transition(struct store *st, int64_t id, const char *from, const char *to);
 
 struct store_command_filter {
     const char *terminal, *state; /* NULL any */

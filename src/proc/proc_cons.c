@@ -37,6 +37,7 @@ void proc_cfg_defaults(struct proc_cfg *c)
     c->erc_min_severity = PROC_SEV_MAJOR;
     c->flap_min_logins = 10;
     c->flap_min_offlines = 10;
+    c->flap_quiet_hours = 24;
 }
 
 struct proc_anomaly *proc_anoms_push(struct proc_anoms *a)

@@ -93,7 +93,7 @@ const char *proc_erc_name(int erc)
 }
 
 /* Limits in decivolts: nominal x (100 -/+ pct) / 100, truncated toward zero. */
-static void voltage_limits(const struct proc_cfg *cfg, int32_t *lo, int32_t *hi)
+void proc_voltage_limits(const struct proc_cfg *cfg, int32_t *lo, int32_t *hi)
 {
     *lo = cfg->voltage_nominal_dv * (100 - cfg->voltage_low_pct) / 100;
     *hi = cfg->voltage_nominal_dv * (100 + cfg->voltage_high_pct) / 100;
@@ -129,7 +129,7 @@ void proc_voltage(const struct proc_cfg *cfg, int32_t day, const struct proc_vol
                   struct proc_anoms *an)
 {
     int32_t lo, hi;
-    voltage_limits(cfg, &lo, &hi);
+    proc_voltage_limits(cfg, &lo, &hi);
     size_t i = 0;
     while (i < n) {
         struct volt_run low = { 0, INT32_MAX, 0 }, high = { 0, INT32_MIN, 0 };

@@ -17,8 +17,11 @@
  *   drop      daily frozen value present (re-collected)    days of the window the terminal
  *                                                          reached (another point has it)
  * Precision is per anomaly: a kind's anomalies that match some truth item / all of them.
- * Anomalies in state "resolved" (withdrawn by a later run of their day's rules) are not
- * counted in either; their number is printed (resolved=N).
+ * Anomalies of the daily-rollup kinds (stopped, backwards, line_loss) in state "resolved"
+ * (withdrawn by a later run of their day's rules) are not counted in either; their number is
+ * printed (resolved=N). A resolved clock, voltage_low or flapping anomaly is one whose
+ * condition is over (docs/ANALYTICS.md "Anomaly life cycle"): it was found, and counts like
+ * an open one (printed as over=N when there are any).
  *
  * Invariants: ground-truth lines are capped and range-checked; pagination is bounded.
  * Called by: sim_cli.c. Thread: main. */
@@ -169,7 +172,7 @@ static int loss_explained(json_t *a, const struct truth *t, size_t n)
 }
 
 static void print_line(int fault, const char *kind, size_t truth, size_t hit, size_t anoms,
-                       size_t good, size_t explained, size_t resolved)
+                       size_t good, size_t explained, size_t resolved, size_t over)
 {
     printf("score: fault=%s kind=%s truth=%zu detected=%zu anomalies=%zu matching=%zu "
            "precision=%.2f recall=%.2f",
@@ -178,6 +181,8 @@ static void print_line(int fault, const char *kind, size_t truth, size_t hit, si
            truth ? (double)hit / (double)truth : 0.0);
     if (fault == SIM_F_THEFT)
         printf(" explained_by_stopped=%zu", explained);
+    if (over)
+        printf(" over=%zu", over);
     printf(" resolved=%zu\n", resolved);
 }
 
@@ -185,7 +190,9 @@ static int score_anomalies(struct store *st, struct truth *t, size_t n, int faul
 {
     const char *kind = anomaly_kind(fault);
     json_t *all, *a;
-    size_t i, truth = 0, hit = 0, good = 0, explained = 0, resolved = 0;
+    size_t i, truth = 0, hit = 0, good = 0, explained = 0, resolved = 0, over = 0;
+    /* the life-cycle kinds: resolved = the condition is over, not a withdrawn judgment */
+    int life = fault == SIM_F_CLOCK || fault == SIM_F_SAG || fault == SIM_F_FLAP;
     int rc = anomalies_all(st, kind, &all);
     if (rc != 0) {
         json_decref(all);
@@ -194,7 +201,9 @@ static int score_anomalies(struct store *st, struct truth *t, size_t n, int faul
     json_array_foreach(all, i, a) {
         int m = 0;
         const char *state = json_string_value(json_object_get(a, "state"));
-        if (state && strcmp(state, "resolved") == 0) {
+        if (state && strcmp(state, "resolved") == 0 && life) {
+            over++;
+        } else if (state && strcmp(state, "resolved") == 0) {
             resolved++; /* withdrawn by a later run of its day: not what the analytics hold */
             continue;
         }
@@ -211,7 +220,7 @@ static int score_anomalies(struct store *st, struct truth *t, size_t n, int faul
             hit += t[k].hit;
         }
     print_line(fault, kind, truth, hit, json_array_size(all) - resolved, good, explained,
-               resolved);
+               resolved, over);
     json_decref(all);
     return 0;
 }

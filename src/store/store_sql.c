@@ -373,6 +373,30 @@ const struct sql_def store_sql[Q_COUNT] = {
         " SUM(CASE WHEN online = 0 THEN 1 ELSE 0 END), MIN(at), MAX(at) FROM session_log"
         " WHERE at >= $1 AND at < $2 AND (online = 0 OR reason = 'online')"
         " GROUP BY terminal ORDER BY terminal", NULL, 0 },
+    /* Every terminal's runtime state, by id (the offline rule, the anomaly life cycle). */
+    [Q_TERM_STATES] = {
+        "SELECT id, online, last_seen, clock_offset_s, clock_at FROM terminals ORDER BY id",
+        NULL, 0 },
+    /* The first login of a terminal after $2 (session_log's key: terminal, at). */
+    [Q_LOGIN_AFTER] = {
+        "SELECT MIN(at) FROM session_log WHERE terminal = $1 AND at > $2 AND online = 1"
+        " AND reason = 'online'", NULL, 0 },
+    /* Count, min and max of a point's ok phase voltages in [$3, $4): 0C F25 (instant ua/ub/uc)
+     * and the voltage curves 0D F89..F91 (curve ua/ub/uc); both keys start (terminal, pn). */
+    [Q_VOLT_RANGE] = {
+        "SELECT COUNT(*), MIN(v), MAX(v) FROM ("
+        "SELECT value AS v FROM instant WHERE terminal = $1 AND pn = $2 AND read_at >= $3"
+        " AND read_at < $4 AND quantity IN ('ua', 'ub', 'uc') AND status = 0"
+        " UNION ALL SELECT value AS v FROM curve WHERE terminal = $1 AND pn = $2"
+        " AND item IN ('ua', 'ub', 'uc') AND ts >= $3 AND ts < $4 AND status = 0) x",
+        NULL, 0 },
+    /* The anomalies of the life cycle's kinds that are open, acknowledged, or resolved
+     * with at >= $1 (one scan of the table per analytics round; no index has state). */
+    [Q_ANOMS_LIFE] = {
+        "SELECT id, kind, terminal, pn, at, state, evidence_json FROM anomalies"
+        " WHERE kind IN ('offline', 'flapping', 'clock', 'voltage_low', 'voltage_high')"
+        " AND (state IN ('open', 'ack') OR (state = 'resolved' AND at >= $1))"
+        " ORDER BY id LIMIT $2", NULL, 0 },
 
     /* ---- reads for the web: column names drive the JSON (store_json.c) ---- */
     [Q_TERMS_COUNT] = { "SELECT COUNT(*) FROM terminals" TERMS_WHERE, NULL, 0 },
@@ -461,6 +485,9 @@ const struct sql_def store_sql[Q_COUNT] = {
         " FROM anomalies" ANOMS_WHERE_T " ORDER BY at DESC, id DESC LIMIT $7 OFFSET $8",
         NULL, 0 },
     [Q_ANOM_STATE] = { "UPDATE anomalies SET state = $1 WHERE id = $2", NULL, 0 },
+    /* Only from the state the caller read: an operator's change in between wins. */
+    [Q_ANOM_TRANS] = {
+        "UPDATE anomalies SET state = $1 WHERE id = $2 AND state = $3", NULL, 0 },
     [Q_CMD_GET] = {
         "SELECT id, terminal, afn, request_json, state, attempts, created_by, created_at,"
         " updated_at, answer_json FROM commands WHERE id = $1", NULL, 0 },

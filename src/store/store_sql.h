@@ -71,6 +71,10 @@ enum {
     Q_RECOL_DUE,
     Q_MADDR_RANGE,
     Q_SESS_COUNTS,
+    Q_TERM_STATES,
+    Q_LOGIN_AFTER,
+    Q_VOLT_RANGE,
+    Q_ANOMS_LIFE,
     /* reads for the web (JSON) */
     Q_TERMS_COUNT,
     Q_TERMS_LIST,
@@ -100,6 +104,7 @@ enum {
     Q_ANOMS_COUNT_T,
     Q_ANOMS_LIST_T,
     Q_ANOM_STATE,
+    Q_ANOM_TRANS,
     Q_CMD_GET,
     Q_CMDS_COUNT,
     Q_CMDS_LIST,

@@ -362,6 +362,7 @@ int store_commands_expire(struct store *st, int64_t before, int64_t now, const c
 struct anom_args {
     const char *state;
     int64_t id;
+    const char *from; /* Q_ANOM_TRANS only */
 };
 
 static void bind_anom_state(struct sq *q, const void *a)
@@ -369,15 +370,33 @@ static void bind_anom_state(struct sq *q, const void *a)
     const struct anom_args *x = a;
     sq_text(q, x->state);
     sq_i64(q, x->id);
+    if (x->from)
+        sq_text(q, x->from);
 }
 
 int store_anomaly_set_state(struct store *st, int64_t id, const char *state)
 {
-    struct anom_args a = { state, id };
+    struct anom_args a = { state, id, NULL };
     int64_t n = 0;
     if (!state || (strcmp(state, "open") != 0 && strcmp(state, "ack") != 0 &&
                    strcmp(state, "closed") != 0 && strcmp(state, "resolved") != 0))
         return MF_EINVAL;
     int rc = run1(st, Q_ANOM_STATE, bind_anom_state, &a, &n);
+    return rc == 0 && n == 0 ? MF_ENOTFOUND : rc;
+}
+
+static int anom_state_ok(const char *s)
+{
+    return s && (strcmp(s, "open") == 0 || strcmp(s, "ack") == 0 || strcmp(s, "closed") == 0 ||
+                 strcmp(s, "resolved") == 0);
+}
+
+int store_anomaly_transition(struct store *st, int64_t id, const char *from, const char *to)
+{
+    struct anom_args a = { to, id, from };
+    int64_t n = 0;
+    if (!anom_state_ok(from) || !anom_state_ok(to))
+        return MF_EINVAL;
+    int rc = run1(st, Q_ANOM_TRANS, bind_anom_state, &a, &n);
     return rc == 0 && n == 0 ? MF_ENOTFOUND : rc;
 }

@@ -159,6 +159,8 @@ struct st_cb { /* the caller's callback, for the row functions */
         store_recollect_fn recol;
         store_meter_addr_fn maddr;
         store_session_count_fn sess;
+        store_terminal_state_fn tstate;
+        store_anomaly_row_fn anom;
     } fn;
     void *opaque;
 };
@@ -289,4 +291,121 @@ int store_session_counts_iter(struct store *st, int64_t from, int64_t to,
     struct st_cb cb = { .fn.sess = fn, .opaque = opaque };
     const int64_t args[] = { from, to };
     return st_iter(st, Q_SESS_COUNTS, args, 2, session_count_row, &cb);
+}
+
+static int term_state_row(void *ctx, struct sq *q)
+{
+    const struct st_cb *cb = ctx;
+    struct store_terminal_state t;
+    uint32_t key = 0;
+    if (st_term_parse(sq_col_text(q, 0), &key) != 0)
+        return 0;
+    memset(&t, 0, sizeof(t));
+    t.term = key;
+    t.online = (uint8_t)(sq_col_i64(q, 1) != 0);
+    t.has_last_seen = (uint8_t)!sq_col_null(q, 2);
+    t.last_seen = t.has_last_seen ? sq_col_i64(q, 2) : 0;
+    t.has_clock = (uint8_t)(!sq_col_null(q, 3) && !sq_col_null(q, 4));
+    t.clock_offset_s = t.has_clock ? (int32_t)sq_col_i64(q, 3) : 0;
+    t.clock_at = t.has_clock ? sq_col_i64(q, 4) : 0;
+    return cb->fn.tstate(cb->opaque, &t);
+}
+
+int store_terminal_states_iter(struct store *st, store_terminal_state_fn fn, void *opaque)
+{
+    struct st_cb cb = { .fn.tstate = fn, .opaque = opaque };
+    return st_iter(st, Q_TERM_STATES, NULL, 0, term_state_row, &cb);
+}
+
+int store_login_after(struct store *st, uint32_t term, int64_t after, int64_t *at)
+{
+    /* t is bound without a copy (sq_text, SQLITE_STATIC): keep it at function scope. */
+    /* cppcheck-suppress variableScope */
+    char t[12];
+    int rc = st_enter(st);
+    if (rc != 0)
+        return rc;
+    struct sq *q = sq_get(st, Q_LOGIN_AFTER);
+    if (!q) {
+        rc = MF_EFATAL;
+    } else {
+        st_term_format(term, t);
+        sq_text(q, t);
+        sq_i64(q, after);
+        rc = sq_step(q);
+        if (rc == 1 && !sq_col_null(q, 0)) {
+            *at = sq_col_i64(q, 0);
+            rc = 0;
+        } else if (rc >= 0) {
+            rc = MF_ENOTFOUND;
+        }
+        sq_reset(q);
+    }
+    st_leave(st);
+    return rc;
+}
+
+int store_voltage_range(struct store *st, uint32_t term, uint16_t pn, int64_t from, int64_t to,
+                        int64_t *n, double *vmin, double *vmax)
+{
+    /* t is bound without a copy (sq_text, SQLITE_STATIC): keep it at function scope. */
+    /* cppcheck-suppress variableScope */
+    char t[12];
+    *n = 0;
+    *vmin = *vmax = 0.0;
+    int rc = st_enter(st);
+    if (rc != 0)
+        return rc;
+    struct sq *q = sq_get(st, Q_VOLT_RANGE);
+    if (!q) {
+        rc = MF_EFATAL;
+    } else {
+        st_term_format(term, t);
+        sq_text(q, t);
+        sq_i64(q, pn);
+        sq_i64(q, from);
+        sq_i64(q, to);
+        rc = sq_step(q);
+        if (rc == 1) {
+            *n = sq_col_i64(q, 0);
+            if (*n > 0 && !sq_col_null(q, 1) && !sq_col_null(q, 2)) {
+                *vmin = sq_col_f64(q, 1);
+                *vmax = sq_col_f64(q, 2);
+            } else {
+                *n = 0;
+            }
+            rc = 0;
+        }
+        sq_reset(q);
+    }
+    st_leave(st);
+    return rc;
+}
+
+static int anomaly_life_row(void *ctx, struct sq *q)
+{
+    const struct st_cb *cb = ctx;
+    struct store_anomaly_row a;
+    uint32_t key = 0;
+    if (st_term_parse(sq_col_text(q, 2), &key) != 0)
+        return 0;
+    memset(&a, 0, sizeof(a));
+    a.id = sq_col_i64(q, 0);
+    a.kind = sq_col_text(q, 1);
+    a.term = key;
+    a.pn = (uint16_t)sq_col_i64(q, 3);
+    a.at = sq_col_i64(q, 4);
+    a.state = sq_col_text(q, 5);
+    a.evidence_json = sq_col_null(q, 6) ? NULL : sq_col_text(q, 6);
+    if (!a.kind || !a.state)
+        return 0;
+    return cb->fn.anom(cb->opaque, &a);
+}
+
+int store_anomaly_life_iter(struct store *st, int64_t resolved_from, int limit,
+                            store_anomaly_row_fn fn, void *opaque)
+{
+    struct st_cb cb = { .fn.anom = fn, .opaque = opaque };
+    const int64_t args[] = { resolved_from, limit > 0 && limit <= 1000000 ? limit : 100000 };
+    return st_iter(st, Q_ANOMS_LIFE, args, 2, anomaly_life_row, &cb);
 }

@@ -341,6 +341,7 @@ static void read_cfg(struct worker *w, const struct mf_config *cfg)
     p->offline_max_hours = (int)mf_config_int(cfg, "analytics", "offline_max_hours");
     p->flap_min_logins = (int)mf_config_int(cfg, "analytics", "flap_min_logins");
     p->flap_min_offlines = (int)mf_config_int(cfg, "analytics", "flap_min_offlines");
+    p->flap_quiet_hours = (int)mf_config_int(cfg, "analytics", "flap_quiet_hours");
     p->erc_min_severity = strcmp(sev, "info") == 0    ? PROC_SEV_INFO
                           : strcmp(sev, "minor") == 0 ? PROC_SEV_MINOR
                           : strcmp(sev, "major") == 0 ? PROC_SEV_MAJOR

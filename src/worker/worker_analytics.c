@@ -1,5 +1,6 @@
 /* worker_analytics.c -- the analytics scheduler: the rollup of yesterday and of today so
- * far (with the flapping rule over each day's session log) every analytics_interval_s, online-rate samples every online_sample_min, re-collection
+ * far (with the flapping rule over each day's session log, and the anomaly life cycle of
+ * worker_life.c) every analytics_interval_s, online-rate samples every online_sample_min, re-collection
  * ticks every few seconds, retention every retention_interval_min. Runs on its own thread in
  * the one worker configured with [worker] analytics = true; worker_analytics_run does one
  * rollup on demand (tests, tools).
@@ -138,6 +139,11 @@ int worker_analytics_run(struct worker *w, int32_t day, int64_t now_s)
         rc = offline_rule(w, now_s); /* keyed per civil day of now: idempotent */
     if (rc == 0)
         rc = flap_rule(w, day); /* keyed per terminal and day: idempotent */
+    if (rc == 0) { /* once per round; a failure is left to the next round */
+        int lrc = wk_anomaly_life(w, now_s);
+        if (lrc != 0)
+            mf_warn(WK_MOD, "anomaly life cycle: %s (next round)", mf_status_str(lrc));
+    }
     pthread_mutex_unlock(&w->amu);
     if (rc == 0)
         wk_stat_add(w, &w->stats.analytics_runs, 1);

@@ -126,16 +126,9 @@ static int cmp_an_key(const void *a, const void *b)
     return (x->kind > y->kind) - (x->kind < y->kind);
 }
 
-struct an_change {
-    int64_t id;
-    int kind;
-    char term[GW_TERMINAL_STRLEN];
-    int pn;
-    const char *from, *to; /* static strings */
-};
-
 /* One stored anomaly of the day against the run's set: a change to make, or none. */
-static int an_decide(json_t *it, const struct an_key *keys, size_t nkeys, struct an_change *c)
+static int an_decide(json_t *it, int32_t day, const struct an_key *keys, size_t nkeys,
+                     struct wk_an_change *c)
 {
     const char *state = json_string_value(json_object_get(it, "state"));
     const char *term = json_string_value(json_object_get(it, "terminal"));
@@ -143,43 +136,52 @@ static int an_decide(json_t *it, const struct an_key *keys, size_t nkeys, struct
     uint16_t a1, a2;
     if (!kind || !state || !term || gw_terminal_parse(term, &a1, &a2) != 0)
         return 0;
+    memset(c, 0, sizeof(*c));
     c->id = json_integer_value(json_object_get(it, "id"));
-    c->kind = kind;
+    c->kind = proc_anomaly_kind_str(kind);
     c->pn = (int)json_integer_value(json_object_get(it, "pn"));
+    c->day = day;
+    c->time_key = "rollup_at";
     mf_strlcpy(c->term, term, sizeof(c->term));
     struct an_key k = { proc_point_key(gw_terminal_key(a1, a2), (uint16_t)c->pn), kind };
     int found = nkeys && bsearch(&k, keys, nkeys, sizeof(*keys), cmp_an_key) != NULL;
     if (!found && (strcmp(state, "open") == 0 || strcmp(state, "ack") == 0)) {
         c->from = strcmp(state, "open") == 0 ? "open" : "ack";
         c->to = "resolved";
+        c->reason = "the day's rules, run again, no longer find it";
         return 1;
     }
     if (found && strcmp(state, "resolved") == 0) {
         c->from = "resolved";
         c->to = "open";
+        c->reason = "the day's rules, run again, find it again";
         return 1;
     }
     return 0;
 }
 
-static int an_apply(struct worker *w, int32_t day, const struct an_change *c, int64_t now)
+int wk_anomaly_change(struct worker *w, const struct wk_an_change *c, int64_t now,
+                      json_t *extra)
 {
     char id[24], date[16], ts[40];
     int y, m, d;
-    int rc = store_anomaly_set_state(w->ast, c->id, c->to);
-    if (rc != 0)
+    int rc = store_anomaly_transition(w->ast, c->id, c->from, c->to);
+    if (rc != 0) {
+        json_decref(extra);
         return rc;
-    mf_days_to_date(day, &y, &m, &d);
+    }
+    mf_days_to_date(c->day, &y, &m, &d);
     snprintf(date, sizeof(date), "%04d-%02d-%02d", y, m, d);
     snprintf(id, sizeof(id), "%lld", (long long)c->id);
     mf_utc_format(now, ts, sizeof(ts));
-    json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "kind",
-                          proc_anomaly_kind_str(c->kind), "terminal", c->term, "pn", c->pn,
-                          "date", date, "state_before", c->from, "rollup_at", ts, "reason",
-                          strcmp(c->to, "resolved") == 0
-                              ? "the day's rules, run again, no longer find it"
-                              : "the day's rules, run again, find it again");
-    char *detail = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_t *o = json_pack("{s:s, s:s, s:i, s:s, s:s, s:s, s:s}", "kind", c->kind, "terminal",
+                          c->term, "pn", c->pn, "date", date, "state_before", c->from,
+                          c->time_key ? c->time_key : "checked_at", ts, "reason",
+                          c->reason ? c->reason : "");
+    if (o && extra)
+        json_object_update(o, extra);
+    json_decref(extra);
+    char *detail = o ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     json_decref(o);
     struct store_audit a = { now, "(analytics)",
                              strcmp(c->to, "resolved") == 0 ? "anomaly.resolved"
@@ -192,7 +194,7 @@ static int an_apply(struct worker *w, int32_t day, const struct an_change *c, in
 
 /* The stored anomalies of `day` (their `at` is the start of the day) that need a change. */
 static int an_changes(struct worker *w, int32_t day, const struct an_key *keys, size_t nkeys,
-                      struct an_change **out, size_t *nout)
+                      struct wk_an_change **out, size_t *nout)
 {
     int64_t t0 = wk_day_start_utc(day);
     size_t n = 0, cap = 0;
@@ -210,7 +212,7 @@ static int an_changes(struct worker *w, int32_t day, const struct an_key *keys, 
                 cap = cap ? cap * 2 : 64;
                 *out = mf_realloc(*out, cap * sizeof(**out));
             }
-            n += (size_t)an_decide(it, keys, nkeys, &(*out)[n]);
+            n += (size_t)an_decide(it, day, keys, nkeys, &(*out)[n]);
         }
         size_t got = json_array_size(items);
         json_decref(j);
@@ -226,7 +228,7 @@ int wk_anomaly_reconcile(struct worker *w, int32_t day, const struct proc_anomal
 {
     struct an_key *keys = mf_malloc((n ? n : 1) * sizeof(*keys));
     size_t nk = 0, nc = 0;
-    struct an_change *c = NULL;
+    struct wk_an_change *c = NULL;
     *resolved = *reopened = 0;
     for (size_t i = 0; i < n; i++)
         if (v[i].day == day && rollup_kind(proc_anomaly_kind_str(v[i].kind)))
@@ -234,7 +236,11 @@ int wk_anomaly_reconcile(struct worker *w, int32_t day, const struct proc_anomal
     qsort(keys, nk, sizeof(*keys), cmp_an_key);
     int rc = an_changes(w, day, keys, nk, &c, &nc);
     for (size_t i = 0; rc == 0 && i < nc; i++) {
-        rc = an_apply(w, day, &c[i], now);
+        rc = wk_anomaly_change(w, &c[i], now, NULL);
+        if (rc == MF_ENOTFOUND) { /* an operator changed it since the read: theirs wins */
+            rc = 0;
+            continue;
+        }
         if (rc == 0 && strcmp(c[i].to, "resolved") == 0)
             (*resolved)++;
         else if (rc == 0)

@@ -85,6 +85,9 @@ const struct mf_cfg_item worker_cfg[] = {
       "flapping: a terminal with at least this many logins in one civil day ..." },
     { "analytics", "flap_min_offlines", MF_CFG_INT, "10", 0, 100000, NULL,
       "... and at least this many offline changes (logout, timeout, closed) that day" },
+    { "analytics", "flap_quiet_hours", MF_CFG_INT, "24", 1, 8760, NULL,
+      "a flapping anomaly is resolved once its terminal is online and has had no login or "
+      "offline change for this long" },
     { "analytics", "erc_min_severity", MF_CFG_ENUM, "major", 0, 0, "info|minor|major|critical",
       "ERC events at or above this severity become anomalies" },
     MF_CFG_END,

@@ -144,6 +144,7 @@ struct worker {
     /* analytics (analytics thread or worker_analytics_run callers; serialised by amu) */
     pthread_mutex_t amu;
     struct wk_recollect *rc; /* re-collection state */
+    int64_t life_at;         /* `now` of the last anomaly life-cycle pass */
 };
 
 /* worker_msg.c: turn one queue message into records in w->recs. Never fails the loop: bad
@@ -173,6 +174,27 @@ void wk_anomaly_record(struct wk_recs *r, const struct proc_anomaly *a, const ch
  * audited. Counts the changes. 0 or a store status (the rest is left to the next run). */
 int wk_anomaly_reconcile(struct worker *w, int32_t day, const struct proc_anomaly *v, size_t n,
                          int64_t now, size_t *resolved, size_t *reopened);
+/* One state change by the analytics: store_anomaly_transition (from -> to, so an operator's
+ * change since the caller read the state wins: MF_ENOTFOUND) and its audit record (user
+ * "(analytics)", anomaly.resolved / anomaly.reopened, detail: kind, terminal, pn, date,
+ * state_before, <time_key>: now, reason, plus the members of `extra` -- taken, may be NULL).
+ * 0, MF_ENOTFOUND or a store status. */
+struct wk_an_change {
+    int64_t id;
+    const char *kind;     /* static */
+    char term[16];        /* "AAAA-BBBB" */
+    int pn;
+    int32_t day;          /* the anomaly's civil day */
+    const char *from, *to, *reason, *time_key; /* static; time_key NULL: "checked_at" */
+};
+struct json_t;
+int wk_anomaly_change(struct worker *w, const struct wk_an_change *c, int64_t now,
+                      struct json_t *extra);
+/* The life cycle of the anomalies no rollup run withdraws (worker_life.c): offline,
+ * flapping, clock and voltage anomalies resolved when the condition is over, reopened when
+ * it is found again (docs/ANALYTICS.md "Anomaly life cycle"). Once per `now` (the first
+ * analytics run of a round). 0 or a store status (the rest is left to the next round). */
+int wk_anomaly_life(struct worker *w, int64_t now);
 /* UTC seconds of 00:00 of civil day `day` in the configured zone. */
 int64_t wk_day_start_utc(int32_t day);
 

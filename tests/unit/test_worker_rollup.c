@@ -235,3 +235,255 @@ MF_TEST(anomaly_withdrawn_when_the_day_is_rolled_up_again)
     json_decref(j);
     fix_close(&f);
 }
+
+/* ---- the anomaly life cycle (docs/ANALYTICS.md "Anomaly life cycle"): explicit times,
+ * D = 2026-11-25 civil (00:00 = 16:00 UTC on D - 1) ---- */
+
+#define T2 ((uint32_t)0x0171u << 16 | 0x0823u)
+
+static void put_batch(struct store *st, struct store_batch *b)
+{
+    CHECK_EQ_INT(store_batch_write(st, b), 0);
+}
+
+static void sess(struct store *st, uint32_t term, int on, const char *reason, int64_t at)
+{
+    struct store_session s = { term, (uint8_t)on, 0, 0, reason, NULL, at };
+    struct store_batch b = { .sessions = &s, .n_sessions = 1 };
+    put_batch(st, &b);
+}
+
+/* An ingest-time anomaly as the worker stores it: at = the start of its day, the sample's
+ * time as evidence "observed_at". */
+static void put_anomaly(struct store *st, const char *kind, uint32_t term, uint16_t pn,
+                        int32_t day, int64_t observed)
+{
+    char ev[128], ts[40];
+    mf_utc_format(observed, ts, sizeof(ts));
+    snprintf(ev, sizeof(ev), "{\"observed_at\":\"%s\"}", ts);
+    struct store_anomaly a = { kind, term, pn, NULL, (int64_t)day * 86400 - 8 * 3600, day, 1, ev };
+    struct store_batch b = { .anomalies = &a, .n_anomalies = 1 };
+    put_batch(st, &b);
+}
+
+/* The one anomaly of `kind` (and terminal, when given): its state ("" when not exactly one). */
+static const char *state_now(struct store *st, const char *kind, const char *term)
+{
+    static char buf[16];
+    struct store_anomaly_filter af;
+    json_t *j = NULL;
+    memset(&af, 0, sizeof(af));
+    af.kind = kind;
+    af.terminal = term;
+    af.pg = (struct store_page){ 1, 10 };
+    buf[0] = 0;
+    if (store_anomalies_json(st, &af, &j) == 0 &&
+        json_array_size(json_object_get(j, "items")) == 1)
+        snprintf(buf, sizeof(buf), "%s",
+                 state_of(json_array_get(json_object_get(j, "items"), 0)));
+    json_decref(j);
+    return buf;
+}
+
+/* The audit records of `action` as compact JSON (static buffer). */
+static const char *audit_of(struct store *st, const char *action)
+{
+    static char buf[8192];
+    struct store_audit_filter af = { NULL, action, 0, 0, { 1, 50 } };
+    json_t *j = NULL;
+    buf[0] = 0;
+    if (store_audit_json(st, &af, &j) == 0) {
+        char *t = json_dumps(j, JSON_COMPACT);
+        snprintf(buf, sizeof(buf), "%s", t ? t : "");
+        free(t);
+    }
+    json_decref(j);
+    return buf;
+}
+
+/* T1 offline since 12:00 UTC on D-1 (20:00 civil): at 13:00 UTC on D (25 h) the offline rule
+ * finds it (open). Back online (login) at 14:00 UTC on D: the next round resolves it with
+ * the outage, 26 h = 93,600 s. T2, offline as long, its anomaly closed by the operator:
+ * T2 back online, it stays closed. */
+MF_TEST(life_offline_resolved_when_back_online)
+{
+    struct fix f;
+    fix_open(&f);
+    int32_t D = mf_date_to_days(2026, 11, 25);
+    int64_t off = (int64_t)D * 86400 - 12 * 3600; /* 12:00 UTC on D - 1 */
+    struct store_terminal t1 = { T1, "t1", NULL, NULL, 1, 0, 1 }, t2 = { T2, "t2", NULL, NULL, 1, 0, 1 };
+    CHECK_EQ_INT(store_terminal_put(f.st, &t1), 0);
+    CHECK_EQ_INT(store_terminal_put(f.st, &t2), 0);
+    for (int k = 0; k < 2; k++) {
+        sess(f.st, k ? T2 : T1, 1, "online", off - 3600);
+        sess(f.st, k ? T2 : T1, 0, "timeout", off);
+    }
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, off + 25 * 3600), 0);
+    CHECK_STR(state_now(f.st, "offline", "0171-0822"), "open");
+    CHECK_STR(state_now(f.st, "offline", "0171-0823"), "open");
+    json_t *j = NULL;
+    struct store_anomaly_filter af = { "offline", "0171-0823", NULL, NULL, 0, 0, { 1, 10 } };
+    CHECK_EQ_INT(store_anomalies_json(f.st, &af, &j), 0);
+    int64_t id2 = json_integer_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id"));
+    json_decref(j);
+    CHECK_EQ_INT(store_anomaly_set_state(f.st, id2, "closed"), 0);
+
+    /* still offline an hour later: nothing changes */
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, off + 25 * 3600 + 1800), 0);
+    CHECK_STR(state_now(f.st, "offline", "0171-0822"), "open");
+    CHECK(strstr(audit_of(f.st, "anomaly.resolved"), "\"total\":0") != NULL);
+
+    sess(f.st, T1, 1, "online", off + 26 * 3600);
+    sess(f.st, T1, 1, "clock", off + 26 * 3600 + 900); /* a heartbeat after it */
+    sess(f.st, T2, 1, "online", off + 26 * 3600);
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, off + 26 * 3600 + 1800), 0);
+    CHECK_STR(state_now(f.st, "offline", "0171-0822"), "resolved");
+    CHECK_STR(state_now(f.st, "offline", "0171-0823"), "closed");
+    const char *au = audit_of(f.st, "anomaly.resolved");
+    CHECK(strstr(au, "\"total\":1") != NULL);
+    CHECK(strstr(au, "\"outage_s\":93600") != NULL);
+    CHECK(strstr(au, "\"offline_since\":\"2026-11-24T12:00:00Z\"") != NULL);
+    CHECK(strstr(au, "\"back_online_at\":\"2026-11-25T14:00:00Z\"") != NULL);
+    CHECK(strstr(au, "\"state_before\":\"open\"") && strstr(au, "\"kind\":\"offline\""));
+    fix_close(&f);
+}
+
+/* T1 on D: 10 logins each followed by a timeout from 01:00 civil, every 10 minutes, a last
+ * login at 04:20 civil: 11 logins, 10 offline changes -> flapping (open; not quiet yet).
+ * 24 h after the last login, online and nothing since: resolved (flap_quiet_hours 24). A
+ * timeout and a login on D + 1 (the day after, which the rule still runs for): reopened. */
+MF_TEST(life_flapping_resolved_after_quiet_period_reopened_on_new_changes)
+{
+    struct fix f;
+    fix_open(&f);
+    int32_t D = mf_date_to_days(2026, 11, 25);
+    int64_t d0 = (int64_t)D * 86400 - 8 * 3600; /* 00:00 civil on D */
+    struct store_terminal t = { T1, "t1", NULL, NULL, 1, 0, 1 };
+    CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
+    for (int k = 0; k < 10; k++) {
+        sess(f.st, T1, 1, "online", d0 + 3600 + k * 600);
+        sess(f.st, T1, 0, "timeout", d0 + 3600 + k * 600 + 300);
+    }
+    int64_t last = d0 + 3600 + 10 * 600; /* 02:40 civil */
+    sess(f.st, T1, 1, "online", last);
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, last + 3600), 0);
+    CHECK_STR(state_now(f.st, "flapping", NULL), "open");
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, last + 24 * 3600 - 60), 0); /* 1 min short */
+    CHECK_STR(state_now(f.st, "flapping", NULL), "open");
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, last + 24 * 3600), 0);
+    CHECK_STR(state_now(f.st, "flapping", NULL), "resolved");
+    CHECK(strstr(audit_of(f.st, "anomaly.resolved"), "\"quiet_hours\":24") != NULL);
+    /* the day's rule run again finds the same counts: no new change, it stays resolved */
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, last + 24 * 3600 + 600), 0);
+    CHECK_STR(state_now(f.st, "flapping", NULL), "resolved");
+
+    sess(f.st, T1, 0, "timeout", last + 25 * 3600);
+    sess(f.st, T1, 1, "online", last + 25 * 3600 + 60);
+    CHECK_EQ_INT(worker_analytics_run(f.w, D + 1, last + 25 * 3600 + 120), 0);
+    CHECK_STR(state_now(f.st, "flapping", NULL), "open");
+    const char *au = audit_of(f.st, "anomaly.reopened");
+    CHECK(strstr(au, "\"total\":1") && strstr(au, "\"kind\":\"flapping\""));
+    fix_close(&f);
+}
+
+static void clock_read(struct store *st, int64_t at, int32_t offset)
+{
+    struct store_clock c = { T1, at, at + offset };
+    struct store_batch b = { .clocks = &c, .n_clocks = 1 };
+    put_batch(st, &b);
+}
+
+/* T1's clock 400 s ahead at 10:00 civil on D (limit 300): the clock anomaly (as the ingest
+ * stores it). A round at 10:05 leaves it open (no later reading). After 05 F31 a heartbeat
+ * reads it 2 s ahead at 10:10: resolved. 500 s behind at 11:00 the same day: reopened; 1 s
+ * at 11:10: resolved again; 600 s ahead on D + 1 is D + 1's own anomaly: D's stays
+ * resolved. */
+MF_TEST(life_clock_resolved_by_a_later_reading_reopened_the_same_day)
+{
+    struct fix f;
+    fix_open(&f);
+    int32_t D = mf_date_to_days(2026, 11, 25);
+    int64_t d0 = (int64_t)D * 86400 - 8 * 3600;
+    struct store_terminal t = { T1, "t1", NULL, NULL, 1, 0, 1 };
+    CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
+    sess(f.st, T1, 1, "online", d0 + 9 * 3600);
+    clock_read(f.st, d0 + 10 * 3600, 400);
+    put_anomaly(f.st, "clock", T1, 0, D, d0 + 10 * 3600);
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, d0 + 10 * 3600 + 300), 0);
+    CHECK_STR(state_now(f.st, "clock", NULL), "open");
+    clock_read(f.st, d0 + 10 * 3600 + 600, 2);
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, d0 + 10 * 3600 + 900), 0);
+    CHECK_STR(state_now(f.st, "clock", NULL), "resolved");
+    const char *au = audit_of(f.st, "anomaly.resolved");
+    CHECK(strstr(au, "\"clock_offset_s\":2") && strstr(au, "\"limit_s\":300"));
+    clock_read(f.st, d0 + 11 * 3600, -500);
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, d0 + 11 * 3600 + 60), 0);
+    CHECK_STR(state_now(f.st, "clock", NULL), "open");
+    CHECK(strstr(audit_of(f.st, "anomaly.reopened"), "\"clock_offset_s\":-500") != NULL);
+    clock_read(f.st, d0 + 11 * 3600 + 600, 1);
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, d0 + 11 * 3600 + 660), 0);
+    CHECK_STR(state_now(f.st, "clock", NULL), "resolved");
+    clock_read(f.st, d0 + 86400 + 3600, 600);
+    CHECK_EQ_INT(worker_analytics_run(f.w, D + 1, d0 + 86400 + 3660), 0);
+    CHECK_STR(state_now(f.st, "clock", NULL), "resolved");
+    CHECK(strstr(audit_of(f.st, NULL), "\"total\":3") != NULL);
+    fix_close(&f);
+}
+
+static void volt(struct store *st, int curve, int64_t at, double v)
+{
+    struct store_instant i = { T1, 1, STORE_V_OK, "ua", at, v };
+    struct store_curve c = { T1, 1, STORE_V_OK, "ub", at, v };
+    struct store_batch b = { 0 };
+    if (curve) {
+        b.curve = &c;
+        b.n_curve = 1;
+    } else {
+        b.instant = &i;
+        b.n_instant = 1;
+    }
+    put_batch(st, &b);
+}
+
+/* p1 sags on D - 2 (voltage_low, 185 V < 198.0 V) and D - 1 (190 V): open after a round at
+ * 10:00 on D (D - 1 is not clean). D's samples 220.5 and 199 V (curve): at 01:00 on D + 1,
+ * D is complete and clean: resolved (clean_date D). A voltage_high anomaly of D - 2 the
+ * operator closed stays closed. A late curve sample of D at 197.9 V: no later day is clean
+ * any more, reopened. */
+MF_TEST(life_voltage_resolved_by_a_clean_later_day)
+{
+    struct fix f;
+    fix_open(&f);
+    int32_t D = mf_date_to_days(2026, 11, 25);
+    int64_t d0 = (int64_t)D * 86400 - 8 * 3600;
+    struct store_terminal t = { T1, "t1", NULL, NULL, 1, 0, 1 };
+    CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
+    volt(f.st, 0, d0 - 2 * 86400 + 3600, 185.0);
+    volt(f.st, 0, d0 - 86400 + 3600, 190.0);
+    put_anomaly(f.st, "voltage_low", T1, 1, D - 2, d0 - 2 * 86400 + 3600);
+    put_anomaly(f.st, "voltage_low", T1, 1, D - 1, d0 - 86400 + 3600);
+    put_anomaly(f.st, "voltage_high", T1, 1, D - 2, d0 - 2 * 86400 + 7200);
+    struct store_anomaly_filter af = { "voltage_high", NULL, NULL, NULL, 0, 0, { 1, 10 } };
+    json_t *j = NULL;
+    CHECK_EQ_INT(store_anomalies_json(f.st, &af, &j), 0);
+    int64_t hid = json_integer_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id"));
+    json_decref(j);
+    CHECK_EQ_INT(store_anomaly_set_state(f.st, hid, "closed"), 0);
+
+    volt(f.st, 0, d0 + 3600, 220.5);
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, d0 + 10 * 3600), 0);
+    CHECK(strstr(audit_of(f.st, NULL), "\"total\":0") != NULL); /* D-1 sags, D not over */
+    volt(f.st, 1, d0 + 7200, 199.0);
+    CHECK_EQ_INT(worker_analytics_run(f.w, D + 1, d0 + 86400 + 3600), 0);
+    const char *au = audit_of(f.st, "anomaly.resolved");
+    CHECK(strstr(au, "\"total\":2") && strstr(au, "\"clean_date\":\"2026-11-25\""));
+    CHECK(strstr(au, "\"min_v\":199") != NULL);
+    CHECK_STR(state_now(f.st, "voltage_high", NULL), "closed");
+
+    volt(f.st, 1, d0 + 3 * 3600, 197.9); /* late: D is not clean after all */
+    CHECK_EQ_INT(worker_analytics_run(f.w, D + 1, d0 + 86400 + 7200), 0);
+    au = audit_of(f.st, "anomaly.reopened");
+    CHECK(strstr(au, "\"total\":2") && strstr(au, "\"kind\":\"voltage_low\""));
+    CHECK(strstr(audit_of(f.st, NULL), "\"total\":4") != NULL);
+    fix_close(&f);
+}
