@@ -39,7 +39,10 @@
 # intervals after it -- once >= 99 % of the terminals are online, else from the middle of the
 # load: e2e_sustained in lib.sh; "the load where direct saturates" is the lowest load at which
 # direct's sustained rate is below 90 % of the offered one) confirm_p50_ms=..
-# confirm_p99_ms=.. (MF_BENCH_RUNS runs of each point).
+# confirm_p99_ms=.. server_errors=.. (lines of the masters' logs naming an error)
+# pg_fatal_total=.. (FATAL lines in PostgreSQL's log so far) link=loopback|proxy rtt_ms=..
+# [set=..] [proxy_* keys] [-p kafka: stored_at_sim_end=.. stored_total=.. catchup_s=..]
+# (MF_BENCH_RUNS runs of each point).
 set -u
 . "$(dirname "$0")/lib.sh"
 backend=sqlite loads="1000 3000 10000 18000" dur=6 syncs="normal full" rate=1 per=15000
@@ -264,6 +267,10 @@ for run in $(seq "${MF_BENCH_RUNS:-1}"); do
         kx=""
         [ $p = kafka ] && kx=$(kafka_stored)
         e2e_stop_n
+        # errors the masters logged (e.g. a store handle that could not connect) and
+        # FATAL lines in PostgreSQL's log so far (e.g. too many connections)
+        kx="${kx:+$kx }server_errors=$(cat "$tmp"/*.log 2>/dev/null | grep -ci 'error\|store_open\|fatal')"
+        [ -n "$pd" ] && kx="$kx pg_fatal_total=$(grep -c FATAL "$pd/log" 2>/dev/null)"
         px=$(proxy_stop)
         store_drop
         s=$(sim_merge "$tmp"/sim*.out)
