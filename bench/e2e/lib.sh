@@ -53,25 +53,33 @@ print("%s values_per_s=%.0f reports_per_s=%.0f frames_per_s=%s confirm_p50_ms=%s
 PY
 }
 
-# e2e_start PIPELINE DIR [--set k=v]...: start the master on a free port with its data in DIR.
-# PIPELINE: queue (`meterflow run`: front -> embedded queue -> worker -> SQLite) or direct
+# e2e_spawn PIPELINE DIR LOG [--set k=v]...: start one master of PIPELINE on $e2e_port with
+# its data in DIR and its output in LOG, without waiting for it. PIPELINE: queue (`meterflow
+# run`: front -> embedded queue -> worker -> SQLite; its own free web port) or direct
 # (bench_direct_front: the front writes each report in its own transaction, then confirms).
+# Sets e2e_last (the pid). 1 for an unknown PIPELINE.
+e2e_spawn() {
+  local kind=$1 dir=$2 log=$3; shift 3
+  local common=(--set "meterflow.data_dir=$dir" --set front.frames_per_sec=0
+                --set front.login_per_min=1000000 "$@" --set "front.port=$e2e_port")
+  case $kind in
+    queue) "$e2e_bin" run "${common[@]}" --set "web.port=$(e2e_free_port)" \
+             --set meterflow.log_level=error --set worker.analytics=false >"$log" 2>&1 & ;;
+    direct) "$(dirname "$e2e_bin")/bench/bench_direct_front" "${common[@]}" >"$log" 2>&1 & ;;
+    *) echo "e2e: unknown pipeline $kind" >&2; return 1 ;;
+  esac
+  e2e_last=$!; e2e_pids+=("$e2e_last")
+}
+
+# e2e_start PIPELINE DIR [--set k=v]...: start the master (e2e_spawn) on a free port with its
+# data in DIR and wait until the port accepts.
 # Sets e2e_port and e2e_srv (the pid). 0, or 1 when it did not start (log in DIR/server.log).
 e2e_start() {
   local kind=$1 dir=$2; shift 2
-  local common=(--set "meterflow.data_dir=$dir" --set front.frames_per_sec=0
-                --set front.login_per_min=1000000 "$@")
   e2e_port=$(e2e_free_port)
-  case $kind in
-    queue) "$e2e_bin" run "${common[@]}" --set "front.port=$e2e_port" \
-             --set "web.port=$(e2e_free_port)" --set meterflow.log_level=error \
-             --set worker.analytics=false >"$dir/server.log" 2>&1 & ;;
-    direct) "$(dirname "$e2e_bin")/bench/bench_direct_front" "${common[@]}" \
-             --set "front.port=$e2e_port" >"$dir/server.log" 2>&1 & ;;
-    *) echo "e2e_start: unknown pipeline $kind" >&2; return 1 ;;
-  esac
-  e2e_srv=$!; e2e_pids+=($e2e_srv)
-  e2e_wait_port "$e2e_port" $e2e_srv
+  e2e_spawn "$kind" "$dir" "$dir/server.log" "$@" || return 1
+  e2e_srv=$e2e_last
+  e2e_wait_port "$e2e_port" "$e2e_srv"
 }
 
 # e2e_stop: stop the server started by e2e_start (and wait for it).
@@ -90,19 +98,10 @@ e2e_listeners() { ss -Hltn "sport = :$1" 2>/dev/null | wc -l; }
 e2e_start_n() {
   local kind=$1 dir=$2 n=$3 i pid threads=2 a; shift 3
   for a in "$@"; do case $a in front.threads=*) threads=${a#front.threads=} ;; esac; done
-  local common=(--set "meterflow.data_dir=$dir" --set front.frames_per_sec=0
-                --set front.login_per_min=1000000 "$@")
   e2e_port=$(e2e_free_port); e2e_srvs=()
   for i in $(seq "$n"); do
-    case $kind in
-      queue) "$e2e_bin" run "${common[@]}" --set "front.port=$e2e_port" \
-               --set "web.port=$(e2e_free_port)" --set meterflow.log_level=error \
-               --set worker.analytics=false >"$dir/server$i.log" 2>&1 & ;;
-      direct) "$(dirname "$e2e_bin")/bench/bench_direct_front" "${common[@]}" \
-               --set "front.port=$e2e_port" >"$dir/server$i.log" 2>&1 & ;;
-      *) echo "e2e_start_n: unknown pipeline $kind" >&2; return 1 ;;
-    esac
-    pid=$!; e2e_srvs+=($pid); e2e_pids+=($pid)
+    e2e_spawn "$kind" "$dir" "$dir/server$i.log" "$@" || return 1
+    pid=$e2e_last; e2e_srvs+=("$pid")
     for _ in $(seq 200); do # deadline 20 s: this one's listeners are up
       [ "$(e2e_listeners "$e2e_port")" -ge $((i * threads)) ] && break
       kill -0 "$pid" 2>/dev/null || return 1

@@ -65,6 +65,51 @@ static const char *ct_str(json_t *o, const char *key)
     return json_string_value(json_object_get(o, key));
 }
 
+/* Take the current database at loc back to what migration step `step` (1 to 4) left: the
+ * tables later steps change as that step wrote them (empty), the later steps' versions gone
+ * from schema_version. Every statement is checked. */
+static void ct_rewind(const char *loc, int step)
+{
+    static const char *const undo3[] = {
+        "DROP INDEX session_log_at", "DROP TABLE meter_addr_log",
+        "ALTER TABLE frames DROP COLUMN error", "ALTER TABLE line_loss DROP COLUMN threshold",
+        "ALTER TABLE line_loss DROP COLUMN allowance_kwh",
+        "DELETE FROM schema_version WHERE version = 3" };
+    CHECK_EQ_INT(ct_sql(loc, CT_FRAMES_V3), 0); /* undoes step 5 */
+    if (step < 4) {
+        CHECK_EQ_INT(ct_sql(loc, CT_ENERGY_V1), 0);
+        CHECK_EQ_INT(ct_sql(loc, "DELETE FROM schema_version WHERE version = 4"), 0);
+    }
+    for (size_t i = 0; step < 3 && i < sizeof(undo3) / sizeof(undo3[0]); i++)
+        CHECK_EQ_INT(ct_sql(loc, undo3[i]), 0);
+    if (step < 2) {
+        CHECK_EQ_INT(ct_sql(loc, "DROP INDEX anomalies_terminal"), 0);
+        CHECK_EQ_INT(ct_sql(loc, "DELETE FROM schema_version WHERE version >= 2"), 0);
+    }
+}
+
+/* A fresh store location taken back to migration step `step` (ct_rewind). 0 or -1. */
+static int ct_fresh_at_step(char *loc, size_t len, int step)
+{
+    struct store *st = ct_fresh(loc, len);
+    CHECK(st != NULL);
+    if (!st)
+        return -1;
+    store_close(st);
+    ct_rewind(loc, step);
+    return 0;
+}
+
+/* Open loc, which the open migrates to the current step (checked). NULL on failure. */
+static struct store *ct_open_migrated(const char *loc)
+{
+    struct store *st = ct_open(loc);
+    CHECK(st != NULL);
+    if (st)
+        CHECK_EQ_INT(store_schema_version(st), 5);
+    return st;
+}
+
 /* A realistic mixed batch: F129 (total + 4 tariffs), F25 instants, daily frozen, a curve, an
  * event, a frame, a session. Records point at static strings only. */
 static struct store_energy ct_energy[5];
@@ -128,34 +173,20 @@ MF_TEST(contract_migrate_fresh_and_reopen)
         return;
     CHECK_EQ_INT(store_schema_version(st), 5);
     store_close(st);
-    st = ct_open(loc); /* second open: nothing to migrate, same version */
-    CHECK(st != NULL);
-    if (st)
-        CHECK_EQ_INT(store_schema_version(st), 5);
+    st = ct_open_migrated(loc); /* second open: nothing to migrate, same version */
     struct store *st2 = ct_open(loc); /* two handles at once */
     CHECK(st2 != NULL);
     store_close(st2);
     store_close(st);
-    /* A database left at step 2 (steps 5 and 4 undone first) is taken to steps 3 to 5: step 3's
-     * columns, index and table are created, and a line-loss row flagged high with meters missing gets flag 4 (high
-     * despite missing) while a plain high one keeps flag 1. */
-    static const char *const undo3[] = {
-        "DROP INDEX session_log_at", "DROP TABLE meter_addr_log",
-        "ALTER TABLE frames DROP COLUMN error", "ALTER TABLE line_loss DROP COLUMN threshold",
-        "ALTER TABLE line_loss DROP COLUMN allowance_kwh",
-        "DELETE FROM schema_version WHERE version = 3" };
-    CHECK_EQ_INT(ct_sql(loc, CT_FRAMES_V3), 0);
-    CHECK_EQ_INT(ct_sql(loc, CT_ENERGY_V1), 0);
-    CHECK_EQ_INT(ct_sql(loc, "DELETE FROM schema_version WHERE version = 4"), 0);
-    for (size_t i = 0; i < sizeof(undo3) / sizeof(undo3[0]); i++)
-        CHECK_EQ_INT(ct_sql(loc, undo3[i]), 0);
+    /* A database left at step 2 (steps 5 to 3 undone) is taken to steps 3 to 5: step 3's
+     * columns, index and table are created, and a line-loss row flagged high with meters
+     * missing gets flag 4 (high despite missing) while a plain high one keeps flag 1. */
+    ct_rewind(loc, 2);
     CHECK_EQ_INT(ct_sql(loc, "INSERT INTO line_loss (date, area, consumed_kwh, flag,"
                              " meters_expected, meters_counted, computed_at)"
                              " VALUES (1, 'A', 1, 1, 5, 4, 1), (1, 'B', 1, 1, 5, 5, 1)"), 0);
-    st = ct_open(loc);
-    CHECK(st != NULL);
+    st = ct_open_migrated(loc);
     if (st) {
-        CHECK_EQ_INT(store_schema_version(st), 5);
         json_t *j = NULL;
         CHECK_EQ_INT(store_kpi_lineloss_json(st, 1, 1, NULL, &j), 0);
         CHECK_EQ_INT(json_array_size(j), 2);
@@ -167,17 +198,8 @@ MF_TEST(contract_migrate_fresh_and_reopen)
     store_close(st);
     /* A database left at step 1 (as an older meterflow created it) is taken to step 5 on
      * open: step 2's index is created (dropping it again succeeds). */
-    CHECK_EQ_INT(ct_sql(loc, CT_FRAMES_V3), 0);
-    CHECK_EQ_INT(ct_sql(loc, CT_ENERGY_V1), 0);
-    CHECK_EQ_INT(ct_sql(loc, "DROP INDEX anomalies_terminal"), 0);
-    for (size_t i = 0; i < sizeof(undo3) / sizeof(undo3[0]); i++)
-        CHECK_EQ_INT(ct_sql(loc, undo3[i]), 0);
-    CHECK_EQ_INT(ct_sql(loc, "DELETE FROM schema_version WHERE version >= 2"), 0);
-    st = ct_open(loc);
-    CHECK(st != NULL);
-    if (st)
-        CHECK_EQ_INT(store_schema_version(st), 5);
-    store_close(st);
+    ct_rewind(loc, 1);
+    store_close(ct_open_migrated(loc));
     CHECK_EQ_INT(ct_sql(loc, "DROP INDEX anomalies_terminal"), 0);
 }
 
@@ -216,21 +238,15 @@ MF_TEST(contract_migrate_frames_to_bytes)
     char loc[512];
     json_t *j = NULL;
     struct store_batch b;
-    struct store *st = ct_fresh(loc, sizeof(loc));
-    CHECK(st != NULL);
-    if (!st)
+    if (ct_fresh_at_step(loc, sizeof(loc), 4) != 0)
         return;
-    store_close(st);
-    CHECK_EQ_INT(ct_sql(loc, CT_FRAMES_V3), 0);
     CHECK_EQ_INT(ct_sql(loc, "INSERT INTO frames (terminal, at_us, dir, hex, error) VALUES"
                              " ('4403-0012', 1795651100000000, 1, '68 32 00 32 00 68', 'bad'),"
                              " ('4403-0012', 1795651100000001, 0, '68 4A 00', NULL)"),
                  0);
-    st = ct_open(loc);
-    CHECK(st != NULL);
+    struct store *st = ct_open_migrated(loc);
     if (!st)
         return;
-    CHECK_EQ_INT(store_schema_version(st), 5);
     /* lengths in bytes: a CHECK constraint refuses the copy unless both are right */
     CHECK_EQ_INT(ct_sql(loc, "CREATE TABLE ct_len (at_us BIGINT, n INTEGER CHECK"
                              " ((at_us = 1795651100000000 AND n = 6)"
@@ -260,14 +276,8 @@ MF_TEST(contract_migrate_energy_to_one_row_per_report)
 {
     char loc[512];
     json_t *j = NULL;
-    struct store *st = ct_fresh(loc, sizeof(loc));
-    CHECK(st != NULL);
-    if (!st)
+    if (ct_fresh_at_step(loc, sizeof(loc), 3) != 0)
         return;
-    store_close(st);
-    CHECK_EQ_INT(ct_sql(loc, CT_FRAMES_V3), 0);
-    CHECK_EQ_INT(ct_sql(loc, CT_ENERGY_V1), 0);
-    CHECK_EQ_INT(ct_sql(loc, "DELETE FROM schema_version WHERE version = 4"), 0);
     /* point 1: total + 4 tariffs, tariff 2 absent; point 2: total, tariff 6 (no 1..4) */
     CHECK_EQ_INT(ct_sql(loc, "INSERT INTO energy VALUES"
                              " ('4403-0012', 1, 'ap_fwd', 1795651200, 0, 1000.5, 0),"
@@ -278,11 +288,9 @@ MF_TEST(contract_migrate_energy_to_one_row_per_report)
                              " ('4403-0012', 2, 'ap_fwd', 1795651200, 0, 7, 0),"
                              " ('4403-0012', 2, 'ap_fwd', 1795651200, 6, 1.5, 0)"),
                  0);
-    st = ct_open(loc);
-    CHECK(st != NULL);
+    struct store *st = ct_open_migrated(loc);
     if (!st)
         return;
-    CHECK_EQ_INT(store_schema_version(st), 5);
     CHECK_EQ_INT(store_point_energy_json(st, "4403-0012", 1, T0, T0 + 1, &j), 0);
     CHECK_EQ_INT(json_array_size(j), 5);
     for (size_t i = 0; i < json_array_size(j); i++) {
