@@ -40,6 +40,9 @@ void mf_days_to_date(int32_t days, int *year, int *month, int *day);
  * "2026-11-26T02:00:00Z" (UTC). out must hold at least 32 bytes. */
 void mf_civil_format(const struct mf_civil *c, char *out, size_t outlen);
 void mf_utc_format(int64_t t, char *out, size_t outlen);
+/* Parse exactly "YYYY-MM-DD" (digits only, a year 1970..2099, the day checked against its
+ * month's length) -> days since 1970-01-01. 0 or MF_EINVAL (*days untouched). */
+int mf_date_parse(const char *s, int32_t *days);
 /* Parse "YYYY-MM-DD", "YYYY-MM-DDTHH:MM[:SS]" with optional "Z" (UTC) or none (civil in the
  * configured zone) -> UTC seconds. 0 or MF_EINVAL. */
 int mf_time_parse(const char *s, int64_t *out);

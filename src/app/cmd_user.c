@@ -59,10 +59,10 @@ static int read_line(const char *prompt, char *pw, size_t len)
 
 static int read_password(char *pw, size_t len)
 {
-    char again[300];
     if (read_line("password: ", pw, len) != 0)
         return -1;
     if (isatty(STDIN_FILENO)) {
+        char again[300];
         if (read_line("again: ", again, sizeof(again)) != 0 || strcmp(pw, again) != 0) {
             sodium_memzero(again, sizeof(again));
             fprintf(stderr, "meterflow user: passwords differ\n");

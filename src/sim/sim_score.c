@@ -51,11 +51,7 @@ struct truth {
 
 static int text_day(const char *s, int32_t *day)
 {
-    int y, m, d;
-    if (!s || sscanf(s, "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
-        return MF_EINVAL;
-    *day = mf_date_to_days(y, m, d);
-    return 0;
+    return mf_date_parse(s, day); /* exactly YYYY-MM-DD, a real date */
 }
 
 static int truth_load(const char *path, struct truth **out, size_t *n)

@@ -180,8 +180,7 @@ static int publish(struct web_req *req, int64_t id, const struct web_cmd_req *cr
                           (json_int_t)req->web->cmd_retries, "tp_delay_min",
                           cr->type == WEB_CMD_CLOCK_SYNC ? 1 : 0);
     if (req->web->cmd_expire_s > 0) /* the front never sends it after the web gave up */
-        json_object_set_new(j, "expires_at", json_integer((json_int_t)(now_s() +
-                                                                       req->web->cmd_expire_s)));
+        json_object_set_new(j, "expires_at", json_integer(now_s() + req->web->cmd_expire_s));
     char *text = json_dumps(j, JSON_COMPACT);
     json_decref(j);
     if (!text)

@@ -109,24 +109,7 @@ int web_int_parse(const char *s, int64_t min, int64_t max, int64_t *out)
 
 int web_date_parse(const char *s, int32_t *days)
 {
-    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-    int y, m, d;
-
-    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-        return MF_EINVAL;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && !isdigit((unsigned char)s[i]))
-            return MF_EINVAL;
-    y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-    m = (s[5] - '0') * 10 + (s[6] - '0');
-    d = (s[8] - '0') * 10 + (s[9] - '0');
-    if (y < 1970 || y > 2099 || m < 1 || m > 12 || d < 1)
-        return MF_EINVAL;
-    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (d > mdays[m - 1] + (m == 2 && leap))
-        return MF_EINVAL;
-    *days = mf_date_to_days(y, m, d);
-    return 0;
+    return mf_date_parse(s, days); /* src/common/clock.c: shared with the simulator */
 }
 
 int web_cookie_get(const char *header, const char *name, char *out, size_t outlen)

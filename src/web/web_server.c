@@ -168,7 +168,7 @@ struct web *web_new(const struct mf_config *cfg, struct mq *q, char *errbuf, siz
         web->cmd_expire_s * 1000 <= (web->cmd_retries + 1) * web->cmd_timeout_ms) {
         snprintf(errbuf, errlen, "[web] cmd_expire_s = %lld must exceed (cmd_retries + 1) *"
                  " cmd_timeout_ms = %lld ms", (long long)web->cmd_expire_s,
-                 (long long)((web->cmd_retries + 1) * web->cmd_timeout_ms));
+                 (long long)(web->cmd_retries + 1) * web->cmd_timeout_ms);
         goto fail;
     }
     web->exp_period_s = (int)MF_MAX(1, MF_MIN(30, web->cmd_expire_s / 4));

@@ -148,6 +148,31 @@ MF_TEST(calendar_days)
     CHECK(mf_clock_set_zone("Nowhere/Atlantis") != 0);
 }
 
+/* mf_date_parse: exactly YYYY-MM-DD and a real date (2026-11-26 is day 20783; 2000-03-01 is
+ * day 11017), anything else refused without touching the output. */
+MF_TEST(date_parse_checked)
+{
+    int32_t d = -1;
+    CHECK_EQ_INT(mf_date_parse("2026-11-26", &d), 0);
+    CHECK_EQ_INT(d, 20783);
+    CHECK_EQ_INT(mf_date_parse("2000-03-01", &d), 0);
+    CHECK_EQ_INT(d, 11017);
+    CHECK_EQ_INT(mf_date_parse("2000-02-29", &d), 0); /* divisible by 400: leap */
+    CHECK_EQ_INT(d, 11016);
+    CHECK_EQ_INT(mf_date_parse("1970-01-01", &d), 0);
+    CHECK_EQ_INT(d, 0);
+    d = -1;
+    static const char *const bad[] = { "2026-02-29", "2026-04-31", "2026-11-00", "2026-00-10",
+                                       "2026-13-01", "1969-12-31", "2100-01-01", "2026-1-26",
+                                       "2026-11-26Z", "2026/11/26", "+026-11-26", "2026-11-2x",
+                                       " 2026-11-2", "", NULL };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        if (mf_date_parse(bad[i], &d) != MF_EINVAL)
+            mf_test_fail(__FILE__, __LINE__, "\"%s\" accepted", bad[i] ? bad[i] : "(null)");
+    }
+    CHECK_EQ_INT(d, -1);
+}
+
 MF_TEST(config_text_loader_counts_lines)
 {
     char err[256] = "";
