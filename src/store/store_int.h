@@ -152,6 +152,23 @@ int sq_run(struct sq *q, int64_t *changes);
  * (PostgreSQL); sq_flush writes what is queued. Both add inserted rows to *changes. */
 int sq_row_end(struct sq *q, int64_t *changes);
 int sq_flush(struct sq *q, int64_t *changes);
+/* Bind a terminal key as its "RRRR-TTTT" text, formatted into buf (12 bytes), which must stay
+ * valid until the row is written: bound text is borrowed, not copied. */
+void sq_term(struct sq *q, uint32_t term, char *buf);
+
+/* ---- store_write.c: the row writers' one loop ----
+ * A writer of a record type binds one record's values in its statement's order; t is the
+ * loop's terminal-text buffer (for sq_term), valid until that row is written. */
+typedef void (*st_bind_fn)(struct sq *q, const void *rec, char *t);
+enum st_rows_count {
+    ST_INSERT, /* the table's count grows by the rows inserted */
+    ST_UPSERT, /* rows replaced as often as added: the write is noted, the count left */
+};
+/* Write rec[0..n) (records of `size` bytes) through catalogue statement id, one row each,
+ * stopping at the first failure; bulk statements are flushed at the end. Table tab's count
+ * as `count` says. Inside the caller's transaction, under st->mu. 0 or a status. */
+int st_write_rows(struct store *st, int id, enum st_table tab, enum st_rows_count count,
+                  const void *rec, size_t size, size_t n, st_bind_fn bind);
 
 /* ---- store_json.c: rows -> JSON by column-name conventions ----
 ^ * "at", "*_at", "ts", "last_seen": UTC s -> ISO string (0 / NULL -> null); "date": days ->

@@ -20,9 +20,35 @@
 #define FRAME_MAX 16391u /* L <= 16383 plus the 8 bytes around the user data */
 #define TEXT_MAX 256u
 
-/* Each writer binds one record's values and writes it; T is its terminal text buffer, kept
- * alive until the row is written (bound text is borrowed). */
-#define TERM(q, term, buf) (st_term_format((term), (buf)), sq_text((q), (buf)))
+void sq_term(struct sq *q, uint32_t term, char *buf)
+{
+    st_term_format(term, buf);
+    sq_text(q, buf);
+}
+
+/* sq_get is called for every row: it starts the row's binding at $1 (a bulk statement has
+ * already restarted in sq_row_end, a plain one in sq_run). */
+int st_write_rows(struct store *st, int id, enum st_table tab, enum st_rows_count count,
+                  const void *rec, size_t size, size_t n, st_bind_fn bind)
+{
+    struct sq *q = NULL;
+    int64_t ch = 0;
+    char t[12];
+    int rc = 0;
+
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        if ((q = sq_get(st, id)) == NULL) {
+            rc = MF_EFATAL;
+            break;
+        }
+        bind(q, (const char *)rec + i * size, t);
+        rc = sq_row_end(q, &ch);
+    }
+    if (rc == 0 && q)
+        rc = sq_flush(q, &ch); /* 0 for a plain statement */
+    st_count(st, tab, count == ST_INSERT ? ch : 0);
+    return rc;
+}
 
 static int code_ok(const char *s)
 {
@@ -98,73 +124,55 @@ static int batch_check(struct store *st, const struct store_batch *b)
 /* store_write_energy.c: one energy_report row per report */
 int st_write_energy(struct store *st, const struct store_energy *r, size_t n);
 
+static void b_instant(struct sq *q, const void *rec, char *t)
+{
+    const struct store_instant *r = rec;
+    sq_term(q, r->term, t);
+    sq_i64(q, r->pn);
+    sq_i64(q, r->read_at);
+    sq_text(q, r->quantity);
+    sq_value(q, r->value, r->status);
+    sq_i64(q, r->status);
+}
+
 static int w_instant(struct store *st, const struct store_instant *r, size_t n)
 {
-    struct sq *q = sq_get(st, Q_INSTANT_BULK);
-    int64_t ins = 0;
-    char t[12];
-    int rc = q ? 0 : MF_EFATAL;
+    return st_write_rows(st, Q_INSTANT_BULK, T_INSTANT, ST_INSERT, r, sizeof(*r), n, b_instant);
+}
 
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        TERM(q, r[i].term, t);
-        sq_i64(q, r[i].pn);
-        sq_i64(q, r[i].read_at);
-        sq_text(q, r[i].quantity);
-        sq_value(q, r[i].value, r[i].status);
-        sq_i64(q, r[i].status);
-        rc = sq_row_end(q, &ins);
-    }
-    if (rc == 0)
-        rc = sq_flush(q, &ins);
-    st_count(st, T_INSTANT, ins);
-    return rc;
+static void b_frozen(struct sq *q, const void *rec, char *t)
+{
+    const struct store_frozen *r = rec;
+    sq_term(q, r->term, t);
+    sq_i64(q, r->pn);
+    sq_i64(q, r->kind);
+    sq_text(q, r->item);
+    sq_i64(q, r->date);
+    sq_i64(q, r->tariff);
+    sq_value(q, r->value, r->status);
+    sq_i64(q, r->status);
+    sq_i64(q, r->read_at);
 }
 
 static int w_frozen(struct store *st, const struct store_frozen *r, size_t n)
 {
-    struct sq *q = sq_get(st, Q_FROZEN_BULK);
-    int64_t ins = 0;
-    char t[12];
-    int rc = q ? 0 : MF_EFATAL;
+    return st_write_rows(st, Q_FROZEN_BULK, T_FROZEN, ST_INSERT, r, sizeof(*r), n, b_frozen);
+}
 
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        TERM(q, r[i].term, t);
-        sq_i64(q, r[i].pn);
-        sq_i64(q, r[i].kind);
-        sq_text(q, r[i].item);
-        sq_i64(q, r[i].date);
-        sq_i64(q, r[i].tariff);
-        sq_value(q, r[i].value, r[i].status);
-        sq_i64(q, r[i].status);
-        sq_i64(q, r[i].read_at);
-        rc = sq_row_end(q, &ins);
-    }
-    if (rc == 0)
-        rc = sq_flush(q, &ins);
-    st_count(st, T_FROZEN, ins);
-    return rc;
+static void b_curve(struct sq *q, const void *rec, char *t)
+{
+    const struct store_curve *r = rec;
+    sq_term(q, r->term, t);
+    sq_i64(q, r->pn);
+    sq_text(q, r->item);
+    sq_i64(q, r->ts);
+    sq_value(q, r->value, r->status);
+    sq_i64(q, r->status);
 }
 
 static int w_curve(struct store *st, const struct store_curve *r, size_t n)
 {
-    struct sq *q = sq_get(st, Q_CURVE_BULK);
-    int64_t ins = 0;
-    char t[12];
-    int rc = q ? 0 : MF_EFATAL;
-
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        TERM(q, r[i].term, t);
-        sq_i64(q, r[i].pn);
-        sq_text(q, r[i].item);
-        sq_i64(q, r[i].ts);
-        sq_value(q, r[i].value, r[i].status);
-        sq_i64(q, r[i].status);
-        rc = sq_row_end(q, &ins);
-    }
-    if (rc == 0)
-        rc = sq_flush(q, &ins);
-    st_count(st, T_CURVE, ins);
-    return rc;
+    return st_write_rows(st, Q_CURVE_BULK, T_CURVE, ST_INSERT, r, sizeof(*r), n, b_curve);
 }
 
 /* ---- events, terminal state ---- */
@@ -180,31 +188,25 @@ static int64_t fnv1a64(const uint8_t *p, size_t n)
     return (int64_t)h;
 }
 
+static void b_events(struct sq *q, const void *rec, char *t)
+{
+    const struct store_event *r = rec;
+    sq_term(q, r->term, t);
+    sq_i64(q, r->cls);
+    sq_i64(q, r->erc);
+    sq_i64(q, r->occurred_at);
+    sq_i64(q, fnv1a64(r->raw, r->raw_len));
+    sq_i64(q, r->pn);
+    sq_i64(q, r->started);
+    sq_i64(q, r->severity);
+    sq_text(q, r->fields_json);
+    sq_blob(q, r->raw ? (const void *)r->raw : "", r->raw_len);
+    sq_i64(q, r->received_at);
+}
+
 static int w_events(struct store *st, const struct store_event *r, size_t n)
 {
-    int64_t ins = 0;
-    char t[12];
-    int rc = 0;
-
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        struct sq *q = sq_get(st, Q_EVENT_INS);
-        if (!q)
-            return MF_EFATAL;
-        TERM(q, r[i].term, t);
-        sq_i64(q, r[i].cls);
-        sq_i64(q, r[i].erc);
-        sq_i64(q, r[i].occurred_at);
-        sq_i64(q, fnv1a64(r[i].raw, r[i].raw_len));
-        sq_i64(q, r[i].pn);
-        sq_i64(q, r[i].started);
-        sq_i64(q, r[i].severity);
-        sq_text(q, r[i].fields_json);
-        sq_blob(q, r[i].raw ? (const void *)r[i].raw : "", r[i].raw_len);
-        sq_i64(q, r[i].received_at);
-        rc = sq_row_end(q, &ins);
-    }
-    st_count(st, T_EVENTS, ins);
-    return rc;
+    return st_write_rows(st, Q_EVENT_INS, T_EVENTS, ST_INSERT, r, sizeof(*r), n, b_events);
 }
 
 static int w_ec(struct store *st, const struct store_ec *r, size_t n)
@@ -214,7 +216,7 @@ static int w_ec(struct store *st, const struct store_ec *r, size_t n)
         struct sq *q = sq_get(st, Q_EC_UPS);
         if (!q)
             return MF_EFATAL;
-        TERM(q, r[i].term, t);
+        sq_term(q, r[i].term, t);
         if (r[i].ec1 >= 0 && r[i].ec1 <= 255)
             sq_i64(q, r[i].ec1);
         else
@@ -240,7 +242,7 @@ static int w_clocks(struct store *st, const struct store_clock *r, size_t n)
         struct sq *q = sq_get(st, Q_CLOCK_INS);
         if (!q)
             return MF_EFATAL;
-        TERM(q, r[i].term, t);
+        sq_term(q, r[i].term, t);
         sq_i64(q, r[i].read_at);
         sq_i64(q, r[i].terminal_at);
         sq_i64(q, off);
@@ -249,7 +251,7 @@ static int w_clocks(struct store *st, const struct store_clock *r, size_t n)
         if (rc == 0 && (q = sq_get(st, Q_CLOCK_TERM)) == NULL)
             rc = MF_EFATAL;
         if (rc == 0) {
-            TERM(q, r[i].term, t);
+            sq_term(q, r[i].term, t);
             sq_i64(q, off);
             sq_i64(q, r[i].read_at);
             rc = sq_run(q, NULL);
@@ -268,7 +270,7 @@ static int w_versions(struct store *st, const struct store_version *r, size_t n)
         struct sq *q = sq_get(st, Q_VERSION_UPS);
         if (!q)
             return MF_EFATAL;
-        TERM(q, r[i].term, t);
+        sq_term(q, r[i].term, t);
         sq_text(q, r[i].vendor);
         sq_text(q, r[i].device);
         sq_text(q, r[i].sw_version);
@@ -305,7 +307,7 @@ static int w_meter_cfg(struct store *st, const struct store_meter_cfg *r, size_t
         struct sq *q = sq_get(st, r[i].pn == 0 ? Q_MCFG_DEL : Q_MCFG_UPS);
         if (!q)
             return MF_EFATAL;
-        TERM(q, r[i].term, t);
+        sq_term(q, r[i].term, t);
         sq_i64(q, r[i].serial);
         if (r[i].pn != 0) {
             sq_i64(q, r[i].pn);
@@ -327,47 +329,37 @@ static int w_meter_cfg(struct store *st, const struct store_meter_cfg *r, size_t
     return 0;
 }
 
+static void b_fwd645(struct sq *q, const void *rec, char *t)
+{
+    const struct store_fwd645 *r = rec;
+    sq_i64(q, r->cmd_id);
+    sq_term(q, r->term, t);
+    sq_text(q, r->addr);
+    sq_i64(q, r->di);
+    sq_value(q, r->value, r->status);
+    sq_i64(q, r->status);
+    sq_blob(q, r->raw, r->raw_len);
+    sq_i64(q, r->at);
+}
+
 static int w_fwd645(struct store *st, const struct store_fwd645 *r, size_t n)
 {
-    int64_t ins = 0;
-    char t[12];
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        struct sq *q = sq_get(st, Q_FWD_INS);
-        if (!q)
-            return MF_EFATAL;
-        sq_i64(q, r[i].cmd_id);
-        TERM(q, r[i].term, t);
-        sq_text(q, r[i].addr);
-        sq_i64(q, r[i].di);
-        sq_value(q, r[i].value, r[i].status);
-        sq_i64(q, r[i].status);
-        sq_blob(q, r[i].raw, r[i].raw_len);
-        sq_i64(q, r[i].at);
-        rc = sq_row_end(q, &ins);
-    }
-    st_count(st, T_FWD645, ins);
-    return rc;
+    return st_write_rows(st, Q_FWD_INS, T_FWD645, ST_INSERT, r, sizeof(*r), n, b_fwd645);
+}
+
+static void b_frames(struct sq *q, const void *rec, char *t)
+{
+    const struct store_frame *r = rec;
+    sq_term(q, r->term, t);
+    sq_i64(q, r->at_us);
+    sq_i64(q, r->dir ? 1 : 0);
+    sq_blob(q, r->raw ? (const void *)r->raw : "", r->raw_len);
+    sq_text(q, r->error);
 }
 
 static int w_frames(struct store *st, const struct store_frame *r, size_t n)
 {
-    int64_t ins = 0;
-    char t[12];
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        struct sq *q = sq_get(st, Q_FRAME_INS);
-        if (!q)
-            return MF_EFATAL;
-        TERM(q, r[i].term, t);
-        sq_i64(q, r[i].at_us);
-        sq_i64(q, r[i].dir ? 1 : 0);
-        sq_blob(q, r[i].raw ? (const void *)r[i].raw : "", r[i].raw_len);
-        sq_text(q, r[i].error);
-        rc = sq_row_end(q, &ins);
-    }
-    st_count(st, T_FRAMES, ins);
-    return rc;
+    return st_write_rows(st, Q_FRAME_INS, T_FRAMES, ST_INSERT, r, sizeof(*r), n, b_frames);
 }
 
 static int w_sessions(struct store *st, const struct store_session *r, size_t n)
@@ -379,7 +371,7 @@ static int w_sessions(struct store *st, const struct store_session *r, size_t n)
         struct sq *q = sq_get(st, Q_SESS_INS);
         if (!q)
             return MF_EFATAL;
-        TERM(q, r[i].term, t);
+        sq_term(q, r[i].term, t);
         sq_i64(q, r[i].at);
         sq_i64(q, r[i].online ? 1 : 0);
         sq_text(q, r[i].reason);
@@ -393,7 +385,7 @@ static int w_sessions(struct store *st, const struct store_session *r, size_t n)
             rc = MF_EFATAL;
         if (rc != 0)
             break;
-        TERM(q, r[i].term, t);
+        sq_term(q, r[i].term, t);
         sq_i64(q, r[i].online ? 1 : 0);
         sq_i64(q, r[i].at);
         sq_text(q, r[i].peer);
@@ -443,9 +435,8 @@ int st_write_analytics(struct store *st, const struct store_batch *b);
 
 static int batch_tables(struct store *st, const struct store_batch *b)
 {
-    int rc = 0;
-    if (rc == 0 && b->n_energy)
-        rc = st_write_energy(st, b->energy, b->n_energy);
+    /* each table in turn, stopping at the first failure */
+    int rc = b->n_energy ? st_write_energy(st, b->energy, b->n_energy) : 0;
     if (rc == 0 && b->n_instant)
         rc = w_instant(st, b->instant, b->n_instant);
     if (rc == 0 && b->n_frozen)
