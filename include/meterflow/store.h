@@ -510,6 +510,11 @@ int store_terminal_states_iter(struct store *st, store_terminal_state_fn fn, voi
  * *at, MF_ENOTFOUND when there is none, or a store status. */
 int store_login_after(struct store *st, uint32_t term, int64_t after, int64_t *at);
 
+/* A terminal's newest clock reading (0C F2 answer or heartbeat clock): *offset_s = its clock
+ * minus the master's time, *at = the master's time of the reading. 0, MF_ENOTFOUND (no
+ * such terminal or no reading), or a store status. */
+int store_terminal_clock(struct store *st, uint32_t term, int32_t *offset_s, int64_t *at);
+
 /* The ok phase voltages of (term, pn) in [from, to) (0C F25 instant ua/ub/uc, 0D F89..F91
  * curves): *n samples, *vmin / *vmax in volts (0 when n is 0). 0 or a store status. */
 int store_voltage_range(struct store *st, uint32_t term, uint16_t pn, int64_t from, int64_t to,

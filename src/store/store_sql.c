@@ -397,6 +397,9 @@ const struct sql_def store_sql[Q_COUNT] = {
         " WHERE kind IN ('offline', 'flapping', 'clock', 'voltage_low', 'voltage_high')"
         " AND (state IN ('open', 'ack') OR (state = 'resolved' AND at >= $1))"
         " ORDER BY id LIMIT $2", NULL, 0 },
+    /* A terminal's newest clock reading (re-collection waits for a clock behind). */
+    [Q_TERM_CLOCK] = {
+        "SELECT clock_offset_s, clock_at FROM terminals WHERE id = $1", NULL, 0 },
 
     /* ---- reads for the web: column names drive the JSON (store_json.c) ---- */
     [Q_TERMS_COUNT] = { "SELECT COUNT(*) FROM terminals" TERMS_WHERE, NULL, 0 },

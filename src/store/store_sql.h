@@ -75,6 +75,7 @@ enum {
     Q_LOGIN_AFTER,
     Q_VOLT_RANGE,
     Q_ANOMS_LIFE,
+    Q_TERM_CLOCK,
     /* reads for the web (JSON) */
     Q_TERMS_COUNT,
     Q_TERMS_LIST,

@@ -409,3 +409,31 @@ int store_anomaly_life_iter(struct store *st, int64_t resolved_from, int limit,
     const int64_t args[] = { resolved_from, limit > 0 && limit <= 1000000 ? limit : 100000 };
     return st_iter(st, Q_ANOMS_LIFE, args, 2, anomaly_life_row, &cb);
 }
+
+int store_terminal_clock(struct store *st, uint32_t term, int32_t *offset_s, int64_t *at)
+{
+    /* t is bound without a copy (sq_text, SQLITE_STATIC): keep it at function scope. */
+    /* cppcheck-suppress variableScope */
+    char t[12];
+    int rc = st_enter(st);
+    if (rc != 0)
+        return rc;
+    struct sq *q = sq_get(st, Q_TERM_CLOCK);
+    if (!q) {
+        rc = MF_EFATAL;
+    } else {
+        st_term_format(term, t);
+        sq_text(q, t);
+        rc = sq_step(q);
+        if (rc == 1 && !sq_col_null(q, 0) && !sq_col_null(q, 1)) {
+            *offset_s = (int32_t)sq_col_i64(q, 0);
+            *at = sq_col_i64(q, 1);
+            rc = 0;
+        } else if (rc >= 0) {
+            rc = MF_ENOTFOUND;
+        }
+        sq_reset(q);
+    }
+    st_leave(st);
+    return rc;
+}

@@ -19,7 +19,9 @@
  * a point whose value arrived (the answer comes back on uplink like any frame) is marked
  * "done" instead, so correctness does not depend on this process's memory. A request that
  * is denied (the terminal has no value for D yet) or unanswered is asked again
- * recollect_retry_min after it was sent.
+ * recollect_retry_min after it was sent. A terminal whose clock is known to be behind is
+ * not asked before its own clock has passed the end of D (clock_wait): the request would
+ * only be denied.
  * Thread: the analytics thread or a worker_*_run caller, serialised by w->amu. */
 #include <jansson.h>
 #include <stdio.h>
@@ -343,6 +345,27 @@ static int send_request(struct worker *w, struct wk_recollect *rc, const struct 
     return q_rc;
 }
 
+/* Seconds to wait before asking the terminal for D: until its own clock -- the master's
+ * time plus its newest known offset, read within WK_RC_CLOCK_FRESH_S -- has passed the end
+ * of D by recollect_after_min (at least WK_RC_FREEZE_S, the time to freeze the day). A
+ * terminal whose clock is behind (a simulator replaying past days, a clock not yet set)
+ * has no frozen value for D before that and denies the request. 0: ask now (clock on time
+ * or ahead, or no fresh reading: asked as before). */
+#define WK_RC_CLOCK_FRESH_S (6 * 3600)
+#define WK_RC_FREEZE_S 60
+static int64_t clock_wait(struct worker *w, const struct wk_recollect *rc,
+                          const struct store_recollect *t, int64_t now)
+{
+    int32_t off = 0;
+    int64_t at = 0;
+    if (store_terminal_clock(w->ast, t->term, &off, &at) != 0 || at > now ||
+        now - at > WK_RC_CLOCK_FRESH_S || off >= 0)
+        return 0;
+    int64_t need = wk_day_start_utc(t->date + 1) + MF_MAX(rc->after_s, WK_RC_FREEZE_S);
+    int64_t tnow = now + off;
+    return tnow >= need ? 0 : need - tnow;
+}
+
 /* Decide one due task: done, postponed, sent or left due. Returns 1 when a request was sent,
  * 0 otherwise, a negative status to stop the tick. */
 static int task_step(struct worker *w, struct wk_recollect *rc, struct store_recollect *t,
@@ -364,6 +387,15 @@ static int task_step(struct worker *w, struct wk_recollect *rc, struct store_rec
         *x = *t;
         x->state = t->cmd_id ? "sent" : "pending";
         x->next_at = now + rc->retry_s;
+        x->updated_at = now;
+        return 0;
+    }
+    int64_t wait = clock_wait(w, rc, t, now);
+    if (wait > 0) { /* re-checked with a fresh offset at least every recollect_retry_min */
+        x = wk_recs_recollect(upd);
+        *x = *t;
+        x->state = t->cmd_id ? "sent" : "pending";
+        x->next_at = now + MF_MIN(wait, (int64_t)rc->retry_s);
         x->updated_at = now;
         return 0;
     }

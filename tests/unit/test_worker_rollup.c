@@ -487,3 +487,47 @@ MF_TEST(life_voltage_resolved_by_a_clean_later_day)
     CHECK(strstr(audit_of(f.st, NULL), "\"total\":4") != NULL);
     fix_close(&f);
 }
+
+/* Re-collection waits for a terminal whose clock is behind. p2's value of D is missing; the
+ * rollup at 02:00 on D + 1 plans it (due at once: past recollect_after_min). T1's clock reads
+ * two days behind (a simulator replaying the past): the tick asks nothing and looks again
+ * after recollect_retry_min (30 min). Then it reads 100 min behind: its clock shows 00:50
+ * on D + 1, 10 min short of the end of D + recollect_after_min: due 10 min later, asked
+ * then. */
+MF_TEST(recollect_waits_for_a_terminal_clock_behind)
+{
+    struct fix f;
+    fix_open(&f);
+    int32_t D = mf_date_to_days(2026, 11, 25);
+    int64_t end = (int64_t)(D + 1) * 86400 - 8 * 3600;
+    struct store_terminal t = { T1, "t1", NULL, NULL, 1, 0, 1 };
+    CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
+    for (uint16_t pn = 1; pn <= 2; pn++) {
+        struct store_meter m = { T1, pn, pn == 1 ? "000000000001" : "000000000002", NULL,
+                                 "resident", 0, 1.0 };
+        CHECK_EQ_INT(store_meter_put(f.st, &m), 0);
+        put_frozen(f.st, pn, D - 1, 100.0 * pn);
+    }
+    put_frozen(f.st, 1, D, 110.0);
+    online(f.st, end - 3600);
+    int64_t now = end + 7200;
+    clock_read(f.st, now - 60, -2 * 86400);
+    CHECK_EQ_INT(worker_analytics_run(f.w, D, now), 0);
+    CHECK_EQ_INT(worker_recollect_tick(f.w, now), 0);
+    CHECK_EQ_INT(downlink_count(&f), 0);
+    const char *tx = tasks(f.st, D);
+    CHECK(strstr(tx, "\"state\":\"pending\"") && strstr(tx, "\"attempts\":0"));
+    CHECK(strstr(tx, "\"next_at\":\"2026-11-25T18:30:00Z\"") != NULL); /* now + 30 min */
+
+    now += 1800;
+    clock_read(f.st, now, -6000);
+    CHECK_EQ_INT(worker_recollect_tick(f.w, now), 0);
+    CHECK_EQ_INT(downlink_count(&f), 0);
+    tx = tasks(f.st, D);
+    CHECK(strstr(tx, "\"next_at\":\"2026-11-25T18:40:00Z\"") != NULL); /* 10 min */
+    CHECK_EQ_INT(worker_recollect_tick(f.w, now + 600), 1);
+    CHECK_EQ_INT(downlink_count(&f), 1);
+    tx = tasks(f.st, D);
+    CHECK(strstr(tx, "\"state\":\"sent\"") && strstr(tx, "\"attempts\":1"));
+    fix_close(&f);
+}
