@@ -3,7 +3,7 @@
 # side with the raw producer ceiling of the same broker on the same machine.
 #
 #   bench/e2e/kafka_front.sh [-c CONNS] [-w WINDOW] [-p POINTS] [-n FRAMES] [-m CEILING_MSGS]
-#                            [-C] [-P] [-H] [-U] [--set section.key=value]...
+#                            [-C] [-P] [-H] [-N] [-U] [--set section.key=value]...
 #                            [--ceiling-x key=value]...
 #
 # One private Kafka 0.9.0.1 broker (scripts/kafka.sh start 1), topics of 4 partitions.
@@ -33,6 +33,7 @@
 # the front then the ceilings (ABBA: a drift of the machine during the call does not favour
 # one side), a fresh front process every run; bench=kafka_front_ratio is the pair's ratio.
 # -H: the half-load case only in the last run (long paired calls; default: every run).
+# -N: no half-load case (tuning runs: the max only).
 # -U: no unconstrained ceiling (only the one with the front's settings).
 # Several seconds per max run (e.g. -n 3000000 -m 4000000) keep start-up and drain small.
 # Output: bench=kafka_ceiling ..., bench=kafka_front ..., bench=kafka_front_cpu ...,
@@ -46,7 +47,7 @@ while [ $# -gt 0 ]; do
   case $1 in
     -c) conns=$2; shift 2 ;; -w) window=$2; shift 2 ;; -p) points=$2; shift 2 ;;
     -n) frames=$2; shift 2 ;; -m) cmsgs=$2; shift 2 ;; -P) perf=1; shift ;; -C) co=1; shift ;;
-    -H) halflast=1; shift ;; -U) unc=0; shift ;;
+    -H) halflast=1; shift ;; -N) halflast=2; shift ;; -U) unc=0; shift ;;
     --set) sets+=(--set "$2"); tag="${tag:- sets=}${tag:+,}$2"; shift 2 ;; --ceiling-x) cx+=(-X "$2"); shift 2 ;;
     *) echo "usage: see the header of $0" >&2; exit 2 ;;
   esac
@@ -114,7 +115,7 @@ for run in $(seq "$nruns"); do
   lmax=$(front_run max 0 "$tb"); echo "$lmax"
   max=$(e2e_kv "$(head -1 <<<"$lmax")" frames_per_s)
   max=${max%.*}
-  if [ $halflast = 0 ] || [ "$run" = "$nruns" ]; then
+  if [ $halflast = 0 ] || { [ $halflast = 1 ] && [ "$run" = "$nruns" ]; }; then
     front_run half $(( ${max:-0} / 2 )) $((tb + conns))
   fi
   if [ $perf = 1 ] && [ "$run" = 1 ]; then

@@ -145,6 +145,9 @@ struct front_cmd {
     uint8_t units[];           /* units_len bytes (allocated with the command) */
 };
 
+#define FRONT_LAT_BATCH 256      /* confirm latencies per hist_mu lock */
+#define FRONT_PEND_POOL 4096     /* freed pends a thread keeps (~300 KiB) */
+
 struct front_thread {
     struct front *f;
     int idx;
@@ -183,6 +186,14 @@ struct front_thread {
     struct front_tstats st;
     pthread_mutex_t hist_mu;
     struct mf_hist hist;
+    /* Confirm latencies of the batch of results being served (front_sess_durable_at),
+     * added to hist under one hist_mu by front_sess_lat_flush. Loop thread only. */
+    uint32_t lat[FRONT_LAT_BATCH];
+    unsigned nlat;
+    /* Freed pends kept for the next frames (front_pend_new/front_pend_free): at full load
+     * a frame's pend is allocated and freed on this thread. Loop thread only. */
+    struct front_pend *pend_pool;
+    unsigned npend_pool;
     struct mf_ratelimit rl;
     /* Answers to one connection gathered while a callback works on it (front_io.c
      * io_cork): written with one system call at io_uncork. One per thread, so an idle
@@ -288,6 +299,15 @@ struct front_regent {
 int front_sess_input(struct front_conn *conn, const uint8_t *p, size_t n, size_t *used);
 /* A done callback's result arrived on the connection's thread. */
 void front_sess_durable(struct front_pend *pend);
+/* The same for one of a batch of results: now is the mono time (us) read once for the
+ * batch; the confirm's latency waits in th->lat until front_sess_lat_flush (the caller's,
+ * at the end of the batch). */
+void front_sess_durable_at(struct front_pend *pend, uint64_t now);
+void front_sess_lat_flush(struct front_thread *th);
+/* A zeroed pend from the thread's pool (or the heap); back to the pool (or freed). Loop
+ * thread; a pend from front_pend_new may also be released with free(). */
+struct front_pend *front_pend_new(struct front_thread *th);
+void front_pend_free(struct front_thread *th, struct front_pend *pend);
 /* Periodic checks for one connection (liveness, partial age). now: mono us. */
 void front_sess_check(struct front_conn *conn, uint64_t now);
 /* Connection ends: publish offline (unless replaced), fail its requests. Idempotent. */

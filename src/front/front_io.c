@@ -132,6 +132,7 @@ static void io_uncork(struct front_thread *th)
 
     th->cork = NULL;
     th->cork_len = 0;
+    front_sess_lat_flush(th); /* a confirm is in the statistics before it is sent */
     if (conn != NULL && n > 0)
         io_send_now(conn, th->cork_buf, n); /* an error: the read side sees it and closes */
 }
@@ -629,15 +630,18 @@ static void io_handle_msg(struct front_thread *th, struct front_msg *m)
 
 static void io_shutdown_thread(struct front_thread *th);
 
-/* Confirms for a list of completed frames (durable or not). Loop thread. */
+/* Confirms for a list of completed frames (durable or not), with one clock read for the
+ * list and one latency-histogram lock per write (io_uncork). Loop thread. */
 static void io_complete(struct front_thread *th, struct front_pend *pend)
 {
+    uint64_t now = pend ? front_now_mono() : 0;
+
     while (pend) {
         struct front_pend *next = pend->next;
         struct front_conn *conn = pend->conn;
         io_cork(th, conn); /* consecutive confirms to one terminal: one write */
-        front_sess_durable(pend);
-        free(pend);
+        front_sess_durable_at(pend, now);
+        front_pend_free(th, pend);
         if (conn->blocked && !conn->closed)
             io_retry(conn); /* a slot in the in-flight window opened */
         io_maybe_free(conn);
@@ -897,6 +901,12 @@ void front_thread_fini(struct front_thread *th)
         mf_buf_fini(&c->in);
         free(c);
     }
+    for (struct front_pend *p = th->pend_pool, *n; p; p = n) {
+        n = p->next;
+        free(p);
+    }
+    th->pend_pool = NULL;
+    th->npend_pool = 0;
     free(th->byterm);
     pthread_mutex_destroy(&th->mu);
     pthread_mutex_destroy(&th->hist_mu);

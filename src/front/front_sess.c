@@ -361,8 +361,34 @@ static void sess_pend_unlink(struct front_pend *pend)
     pend->linked = 0;
 }
 
-/* A data frame (report, answer, confirm/deny from the terminal) of an online session. */
-static int sess_data(struct front_conn *conn, const struct gw_frame *fr, uint64_t now)
+struct front_pend *front_pend_new(struct front_thread *th)
+{
+    struct front_pend *pend = th->pend_pool;
+
+    if (pend == NULL)
+        return mf_calloc(1, sizeof(*pend));
+    th->pend_pool = pend->next;
+    th->npend_pool--;
+    memset(pend, 0, sizeof(*pend));
+    return pend;
+}
+
+void front_pend_free(struct front_thread *th, struct front_pend *pend)
+{
+    if (th->npend_pool >= FRONT_PEND_POOL) {
+        free(pend);
+        return;
+    }
+    pend->next = th->pend_pool;
+    th->pend_pool = pend;
+    th->npend_pool++;
+}
+
+/* A data frame (report, answer, confirm/deny from the terminal) of an online session.
+ * *real: the wall clock (us) of the bytes' arrival, read by the first frame that needs it
+ * (one clock read per received segment, not per frame). */
+static int sess_data(struct front_conn *conn, const struct gw_frame *fr, uint64_t now,
+                     uint64_t *real)
 {
     struct front_thread *th = conn->th;
     struct mf_env e;
@@ -385,7 +411,9 @@ static int sess_data(struct front_conn *conn, const struct gw_frame *fr, uint64_
     uint64_t cmd_id = fr->prm == 0 ? front_req_match(conn, fr, &internal) : 0;
     memset(&e, 0, sizeof(e));
     e.kind = MF_ENV_FRAME;
-    e.received_at_us = mf_now_us();
+    if (*real == 0)
+        *real = mf_now_us();
+    e.received_at_us = *real;
     e.conn_id = conn->id;
     e.cmd_id = cmd_id;
     e.front_id = (uint16_t)th->f->o.node_id;
@@ -399,7 +427,7 @@ static int sess_data(struct front_conn *conn, const struct gw_frame *fr, uint64_
         FRONT_DROP(th, FRONT_DROP_BAD_FRAME);
         return 0;
     }
-    struct front_pend *pend = mf_calloc(1, sizeof(*pend));
+    struct front_pend *pend = front_pend_new(th);
     pend->conn = conn;
     pend->rx_mono_us = now;
     pend->a1 = fr->addr.a1;
@@ -413,7 +441,7 @@ static int sess_data(struct front_conn *conn, const struct gw_frame *fr, uint64_
     int rc = th->ops->produce(conn, (const uint8_t *)key, GW_TERMINAL_STRLEN - 1, th->scratch,
                               (size_t)n, pend);
     if (rc != 0) {
-        free(pend);
+        front_pend_free(th, pend);
         if (rc == MF_EFULL)
             return MF_EFULL;
         FRONT_DROP(th, FRONT_DROP_NOT_DURABLE);
@@ -434,7 +462,8 @@ static int sess_data(struct front_conn *conn, const struct gw_frame *fr, uint64_
     return 0;
 }
 
-static int sess_frame(struct front_conn *conn, const uint8_t *raw, size_t len, uint64_t now)
+static int sess_frame(struct front_conn *conn, const uint8_t *raw, size_t len, uint64_t now,
+                      uint64_t *real)
 {
     struct gw_frame fr;
 
@@ -455,7 +484,7 @@ static int sess_frame(struct front_conn *conn, const uint8_t *raw, size_t len, u
         FRONT_DROP(conn->th, FRONT_DROP_BEFORE_LOGIN);
         return 0;
     }
-    int rc = sess_data(conn, &fr, now);
+    int rc = sess_data(conn, &fr, now, real);
     if (rc == 0)
         conn->last_rx_us = now;
     return rc;
@@ -465,7 +494,7 @@ int front_sess_input(struct front_conn *conn, const uint8_t *p, size_t n, size_t
 {
     struct front_thread *th = conn->th;
     const struct front_opts *o = &th->f->o;
-    uint64_t now = front_now_mono();
+    uint64_t now = front_now_mono(), real = 0;
     size_t off = 0;
 
     while (off < n && !conn->closed) {
@@ -484,7 +513,7 @@ int front_sess_input(struct front_conn *conn, const uint8_t *p, size_t n, size_t
         if (rc != 0)
             break; /* MF_AGAIN: the rest is (the start of) a frame still arriving */
         FRONT_INC(th, frames_in);
-        rc = sess_frame(conn, p + off, flen, now);
+        rc = sess_frame(conn, p + off, flen, now, &real);
         if (rc == MF_EFULL) {
             atomic_fetch_sub_explicit(&th->st.frames_in, 1, memory_order_relaxed);
             *used = off; /* the frame is fed again when the queue has room */
@@ -501,7 +530,26 @@ int front_sess_input(struct front_conn *conn, const uint8_t *p, size_t n, size_t
     return conn->closed ? MF_ECLOSED : 0;
 }
 
+void front_sess_lat_flush(struct front_thread *th)
+{
+    if (th->nlat == 0)
+        return;
+    pthread_mutex_lock(&th->hist_mu);
+    for (unsigned i = 0; i < th->nlat; i++)
+        mf_hist_add(&th->hist, th->lat[i]);
+    pthread_mutex_unlock(&th->hist_mu);
+    th->nlat = 0;
+}
+
 void front_sess_durable(struct front_pend *pend)
+{
+    struct front_thread *th = pend->conn->th;
+
+    front_sess_durable_at(pend, front_now_mono());
+    front_sess_lat_flush(th);
+}
+
+void front_sess_durable_at(struct front_pend *pend, uint64_t now)
 {
     struct front_conn *conn = pend->conn;
     struct front_thread *th = conn->th;
@@ -517,10 +565,10 @@ void front_sess_durable(struct front_pend *pend)
     if (front_sess_answer(conn, pend->a1, pend->a2, C_CONFIRM, pend->msa, pend->rseq,
                           pend->has_tp ? &pend->tp : NULL, 1, 0, NULL) == 0) {
         FRONT_INC(th, confirms);
-        uint64_t lat = front_now_mono() - pend->rx_mono_us;
-        pthread_mutex_lock(&th->hist_mu);
-        mf_hist_add(&th->hist, lat);
-        pthread_mutex_unlock(&th->hist_mu);
+        uint64_t lat = now > pend->rx_mono_us ? now - pend->rx_mono_us : 0;
+        if (th->nlat == FRONT_LAT_BATCH)
+            front_sess_lat_flush(th);
+        th->lat[th->nlat++] = (uint32_t)MF_MIN(lat, (uint64_t)UINT32_MAX);
     }
 }
 
