@@ -70,21 +70,13 @@ listening() { ss -Htln "( sport = :$tp )" | grep -q .; }
 rl_wait 90 listening || { rl_ko "front not listening"; tail -5 "$RL_TMP/front.log"; rl_results; exit 1; }
 rl_wait 60 rl_health "$hp" || rl_ko "web not answering"
 
-start=$(TZ=Asia/Shanghai date -d yesterday +%Y-%m-%dT23:50)
-rl_sim load --target "127.0.0.1:$tp" --terminals "$terminals" --points "$points" \
-  --speed 600 --start "$start" --report-interval 300 --duration "$duration" \
-  --confirm-timeout 5000 --backoff-min 200 --backoff-max 3000 --heartbeat 10
-sim=$SIM_PID
-ledger=$RL_TMP/load.ledger
+rl_sim_load "$tp" "$terminals" "$points" "$duration" --confirm-timeout 5000 --backoff-max 3000
+ledger=$RL_LEDGER
 rl_wait 120 rl_ledger_grows "$ledger" 2000 || rl_ko "no confirms before the first fault"
 
 figs=""
 resumed() { # resumed NAME T0 BASE: wait for the ledger to grow past BASE, record the time
-  if rl_wait 180 rl_ledger_grows "$ledger" "$3"; then
-    local r; r=$(rl_since "$2"); rl_ok "$1: confirms resume ${r}s after the repair"; figs+=" ${1}_recovery_s=$r"
-  else
-    rl_ko "$1: no confirm within 180 s of the repair"; figs+=" ${1}_recovery_s=-1"
-  fi
+  rl_resumed "after the $1 repair" "$2" "$3" 180; figs+=" ${1}_recovery_s=$RL_REC"
 }
 # Our PostgreSQL only (other engineers run their own): the postmaster of $PG and its children.
 pg_pids() { local pm; pm=$(head -1 "$PG/data/postmaster.pid" 2>/dev/null) && echo "$pm" && pgrep -P "$pm"; }
@@ -137,30 +129,17 @@ for f in $faults; do
   esac
 done
 
-rl_wait $((duration + 300)) bash -c "! kill -0 $sim" || rl_ko "simulator did not finish"
-wait "$sim"; rc=$?
-grep '^sim:' "$RL_TMP/load.out"
-rl_check "simulator exit 0 (unconfirmed=$(rl_sim_field load unconfirmed))" [ "$rc" = 0 ]
+rl_end_sim $((duration + 300))
 # The workers store what Kafka holds: wait until the store has every confirmed key.
 t0=$(rl_now)
 stored() { $RL_CHECK --ledger "$ledger" --pg "$conninfo" >"$RL_TMP/check.out" 2>&1; }
 rl_wait 300 stored
 drain=$(rl_since "$t0")
-out=$(cat "$RL_TMP/check.out"); echo "$out"
+RL_OUT=$(cat "$RL_TMP/check.out"); echo "$RL_OUT"
 rl_check "every confirmed value stored once in PostgreSQL, same value (drain ${drain}s after the sim ended)" stored
-if "$MF" sim --verify --ledger "$ledger" --pg "$conninfo" >"$RL_TMP/verify.out" 2>&1; then
-  rl_ok "meterflow sim --verify --pg: $(tail -1 "$RL_TMP/verify.out")"
-elif grep -q "not available" "$RL_TMP/verify.out"; then
-  echo "note: meterflow sim --verify not in this build; ledger_check.py is the judge"
-else
-  rl_ko "meterflow sim --verify --pg: $(tail -1 "$RL_TMP/verify.out")"
-fi
+rl_sim_verify --pg "$conninfo"
 for r in front worker1 worker2 web; do
   n=$(grep -cE " (W|E) " "$RL_TMP/$r.log"); echo "$r: $n warnings/errors; first: $(grep -E " (W|E) " "$RL_TMP/$r.log" | head -2 | cut -c1-150 | tr '\n' '|')"
 done
-kv() { echo "$out" | tr ' ' '\n' | awk -F= -v k="$1" '$1==k {print $2}'; }
-echo "figures $RL_NAME: brokers=$brokers terminals=$terminals faults=\"$faults\" confirmed_keys=$(kv keys)" \
-  "stored=$(kv found) lost=$(kv missing) mismatched=$(kv mismatched) conflicts=$(kv conflicts)" \
-  "twice_same=$(kv twice_same) store_dup_keys=$(kv store_dup_keys) retransmits=$(rl_sim_field load retransmits)" \
-  "drain_s=$drain$figs"
+rl_figures "brokers=$brokers terminals=$terminals faults=\"$faults\"" "drain_s=$drain$figs"
 rl_results

@@ -7,6 +7,15 @@
 # "figures <scenario>: key=value ..." line that docs/RELIABILITY.md quotes.
 #
 # Needs: RL_NAME set by the caller before sourcing.
+#
+# A scenario on `meterflow run` (kill_run, sqlite_lock, disk_full) reads as its fault only:
+#   rl_load TERMINALS POINTS DURATION [sim options]   master + simulator (rl_sim_load)
+#   ... the fault; rl_frozen HOLD WHAT                no confirm (and bounded RSS) while held
+#   rl_resumed WHAT T0 BASE                           recovery time -> RL_REC
+#   rl_finish_run                                     drained, stopped, judged (RL_OUT)
+#   rl_figures "head" "tail"                          the figures line, ledger counts between
+# distributed.sh uses rl_sim_load, rl_resumed, rl_end_sim, rl_sim_verify and rl_figures
+# around its own processes and PostgreSQL.
 
 RL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 MF=${MF:-$RL_ROOT/build/${MF_BUILD:-release}/meterflow}
@@ -60,12 +69,14 @@ rl_alive() { kill -0 "$1" 2>/dev/null; }
 rl_health() { curl -fsS -m 2 "http://127.0.0.1:$1/api/health" >/dev/null; }
 
 # rl_start_run DIR TERM_PORT HTTP_PORT [--set k=v ...]: start `meterflow run`, set RUN_PID,
-# wait until /api/health answers (60 s).
+# wait until /api/health answers (60 s). RL_RUN_SET="section.key=value ..." adds settings
+# (e.g. RL_SOURCES= RL_RUN_SET=front.login_trusted_nets=127.0.0.1: one NAT'd gateway).
 rl_start_run() {
-  local dir=$1 tp=$2 hp=$3; shift 3
+  local dir=$1 tp=$2 hp=$3 kv extra=(); shift 3
+  for kv in ${RL_RUN_SET:-}; do extra+=(--set "$kv"); done
   mkdir -p "$dir"
   "$MF" run --set "meterflow.data_dir=$dir" --set "front.port=$tp" --set "web.port=$hp" \
-    "$@" >>"${RL_RUNLOG:-$dir/run.log}" 2>&1 &
+    "${extra[@]}" "$@" >>"${RL_RUNLOG:-$dir/run.log}" 2>&1 &
   RUN_PID=$!
   RL_PIDS+=("$RUN_PID")
   rl_wait 60 rl_health "$hp"
@@ -96,3 +107,120 @@ rl_progress() { tr '\r' '\n' <"$RL_TMP/$1.err" | grep -a 'unconf' | tail -1; }
 
 # rl_ledger_grows FILE N: the ledger has more than N lines.
 rl_ledger_grows() { [ "$(rl_lines "$1")" -gt "$2" ]; }
+
+# rl_die WHAT: a check that makes the rest meaningless failed: count it, report, exit 1.
+rl_die() { rl_ko "$*"; rl_results; exit 1; }
+
+# The master's data directory, database and ports for the scenarios on `meterflow run`.
+RL_DIR=$RL_TMP/data
+RL_DB=$RL_DIR/meterflow.db
+RL_LEDGER=$RL_TMP/load.ledger
+RL_RSS0=
+
+# rl_sim_load PORT TERMINALS POINTS DURATION [sim options...]: the load every fault scenario
+# runs, against 127.0.0.1:PORT: virtual start 23:50 of the day before, so within seconds the
+# terminals pass midnight and report daily frozen values and 96-point curves besides the 0C
+# F129 indications. Later options override the defaults (the simulator takes the last).
+# SIM_PID, RL_LEDGER, RL_LOAD_S = DURATION.
+rl_sim_load() {
+  local port=$1 terminals=$2 points=$3 start; RL_LOAD_S=$4; shift 4
+  start=$(TZ=Asia/Shanghai date -d yesterday +%Y-%m-%dT23:50)
+  rl_sim load --target "127.0.0.1:$port" --terminals "$terminals" --points "$points" \
+    --speed 600 --start "$start" --report-interval 300 --duration "$RL_LOAD_S" \
+    --confirm-timeout 3000 --backoff-min 200 --backoff-max 2000 --heartbeat 10 "$@"
+}
+
+# rl_load TERMINALS POINTS DURATION [sim options...]: start `meterflow run` on $RL_DIR (free
+# ports RL_TP / RL_HP, picked here unless set; exit when it does not start), then
+# rl_sim_load against it. RUN_PID, SIM_PID, RL_LEDGER, RL_LOAD_S.
+rl_load() {
+  RL_TP=${RL_TP:-$(rl_port)}; RL_HP=${RL_HP:-$(rl_port)}
+  rl_start_run "$RL_DIR" "$RL_TP" "$RL_HP" || rl_die "meterflow run did not start"
+  rl_sim_load "$RL_TP" "$@"
+}
+
+# rl_frozen HOLD WHAT: the fault is in place. After a 3 s grace (commits already done may
+# still be confirmed) the ledger must not grow for HOLD seconds -- nothing is promised that is
+# not durable -- and the master's RSS (sampled every 0.5 s) must grow less than
+# RL_RSS_GROWTH_MB (256) over RL_RSS0 (taken here unless the caller took it before the
+# fault). Sets RL_FROZEN_AT, RL_AFTER (ledger lines), RL_RSS0, RL_RSS_MAX (kB).
+rl_frozen() {
+  local hold=$1 what=$2 end r bound_kb=$(( ${RL_RSS_GROWTH_MB:-256} * 1024 ))
+  RL_RSS0=${RL_RSS0:-$(rl_rss_kb "$RUN_PID")}
+  rl_wait 3 false
+  RL_FROZEN_AT=$(rl_lines "$RL_LEDGER"); RL_RSS_MAX=$RL_RSS0
+  end=$(( $(date +%s) + hold ))
+  while [ "$(date +%s)" -lt "$end" ]; do
+    r=$(rl_rss_kb "$RUN_PID"); [ "$r" -gt "$RL_RSS_MAX" ] && RL_RSS_MAX=$r
+    sleep 0.5
+  done
+  RL_AFTER=$(rl_lines "$RL_LEDGER")
+  rl_check "no confirm while $what (ledger $RL_FROZEN_AT -> $RL_AFTER over ${hold}s)" \
+    [ "$RL_AFTER" = "$RL_FROZEN_AT" ]
+  rl_check "master RSS bounded while $what (${RL_RSS0} -> max ${RL_RSS_MAX} kB)" \
+    [ $((RL_RSS_MAX - RL_RSS0)) -lt "$bound_kb" ]
+  rl_check "master alive while $what" rl_alive "$RUN_PID"
+}
+
+# rl_resumed WHAT T0 BASE [SECONDS]: the fault was repaired at T0 (rl_now); wait (120 s) for
+# the ledger to grow past BASE lines. RL_REC = seconds from T0 to the first new confirm, -1
+# when none came.
+rl_resumed() {
+  if rl_wait "${4:-120}" rl_ledger_grows "$RL_LEDGER" "$3"; then
+    RL_REC=$(rl_since "$2"); rl_ok "confirms resume ${RL_REC}s $1"
+  else
+    RL_REC=-1; rl_ko "no confirm within ${4:-120} s $1"
+  fi
+}
+
+# rl_end_sim [SECONDS]: the simulator drains (retransmits what is left) and logs out, within
+# RL_LOAD_S + 180 s by default; it must exit 0 = nothing left unconfirmed.
+rl_end_sim() {
+  local rc
+  rl_wait "${1:-$((${RL_LOAD_S:-60} + 180))}" bash -c "! kill -0 $SIM_PID" || rl_ko "simulator did not finish"
+  wait "$SIM_PID"; rc=$?
+  grep '^sim:' "$RL_TMP/load.out"
+  rl_check "simulator exit 0 (nothing left unconfirmed: unconfirmed=$(rl_sim_field load unconfirmed))" [ "$rc" = 0 ]
+}
+
+# rl_sim_verify STORE-OPTIONS...: `meterflow sim --verify` (our own C reader of the store)
+# must agree with the ledger, where the build has it.
+rl_sim_verify() {
+  if "$MF" sim --verify --ledger "$RL_LEDGER" "$@" >"$RL_TMP/verify.out" 2>&1; then
+    rl_ok "meterflow sim --verify: $(tail -1 "$RL_TMP/verify.out")"
+  elif grep -q "not available" "$RL_TMP/verify.out"; then
+    echo "note: meterflow sim --verify not in this build; ledger_check.py is the judge"
+  else
+    rl_ko "meterflow sim --verify: $(tail -1 "$RL_TMP/verify.out")"
+  fi
+}
+
+# rl_finish_run: the end of every scenario on `meterflow run`: the simulator drained
+# (rl_end_sim), the master's most frequent warnings shown and the master stopped (SIGTERM),
+# then the judges: ledger_check.py (every confirmed value stored once with the same value),
+# `pragma integrity_check` = ok, `meterflow sim --verify`. RL_OUT = ledger_check's output.
+rl_finish_run() {
+  local crc integ
+  rl_end_sim
+  grep -E " (W|E) " "${RL_RUNLOG:-$RL_DIR/run.log}" | sort -k3 | uniq -c -f2 | sort -rn | head -5
+  kill -TERM "$RUN_PID"; rl_wait 30 bash -c "! kill -0 $RUN_PID"
+  RL_OUT=$($RL_CHECK --ledger "$RL_LEDGER" --db "$RL_DB" --verbose); crc=$?
+  echo "$RL_OUT"
+  rl_check "every confirmed value stored once, same value" [ "$crc" = 0 ]
+  integ=$(sqlite3 "$RL_DB" 'pragma integrity_check' 2>&1)
+  rl_check "sqlite integrity_check: $integ" [ "$integ" = ok ]
+  rl_sim_verify --db "$RL_DB"
+}
+
+# rl_kv KEY: a key=value of ledger_check.py's output (RL_OUT).
+rl_kv() { echo "${RL_OUT:-}" | tr ' ' '\n' | awk -F= -v k="$1" '$1==k {print $2}'; }
+
+# rl_figures HEAD TAIL...: the "figures <name>: ..." line docs/RELIABILITY.md quotes: HEAD
+# (the scenario's size), the judge's counts, the simulator's retransmissions, TAIL (its
+# fault's figures).
+rl_figures() {
+  echo "figures $RL_NAME: $1 confirmed_keys=$(rl_kv keys) stored=$(rl_kv found)" \
+    "lost=$(rl_kv missing) mismatched=$(rl_kv mismatched) conflicts=$(rl_kv conflicts)" \
+    "twice_same=$(rl_kv twice_same) store_dup_keys=$(rl_kv store_dup_keys)" \
+    "retransmits=$(rl_sim_field load retransmits)" "${@:2}"
+}
