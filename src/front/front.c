@@ -1,5 +1,5 @@
 /* front.c -- the front's lifecycle, its settings, the cross-thread terminal registry, the
- * login rate table, the downlink thread (commands from MQ_DOWNLINK routed to the I/O thread
+ * login rate tables (per source address; trusted networks apart), the downlink thread (commands from MQ_DOWNLINK routed to the I/O thread
  * holding the terminal) and the stats snapshot.
  *
  * The registry maps a terminal key to (I/O thread, connection id) under one mutex. It is
@@ -56,6 +56,7 @@ void front_opts_load(struct front_opts *o, const struct mf_config *cfg)
     o->max_inflight = (int)mf_config_int(cfg, "front", "max_inflight");
     o->frames_per_sec = (int)mf_config_int(cfg, "front", "frames_per_sec");
     o->login_per_min = (int)mf_config_int(cfg, "front", "login_per_min");
+    o->login_trusted_per_min = (int)mf_config_int(cfg, "front", "login_trusted_per_min");
     o->accept_unknown = mf_config_bool(cfg, "front", "accept_unknown");
     o->event_read = mf_config_bool(cfg, "front", "event_read");
     o->event_read_max = (int)mf_config_int(cfg, "front", "event_read_max");
@@ -139,6 +140,9 @@ static int front_lists_load(struct front *f, char *err, size_t errlen)
     f->f3_all = all;
     if (keys_parse(mf_config_str(f->cfg, "front", "pw2_terminals"), &f->pw2, &f->npw2, NULL,
                    "[front] pw2_terminals", err, errlen) != 0)
+        return MF_EINVAL;
+    if (front_nets_parse(mf_config_str(f->cfg, "front", "login_trusted_nets"), &f->trusted,
+                         &f->ntrusted, "[front] login_trusted_nets", err, errlen) != 0)
         return MF_EINVAL;
     if (path[0]) {
         char *text = NULL;
@@ -242,11 +246,35 @@ int front_registry_find(struct front *f, uint32_t key)
     return t;
 }
 
-/* Logins per source address per minute: 4096 hashed counters (two addresses sharing a
- * slot share a budget; that errs on the strict side only under a storm). */
+/* Take one login from the hashed per-minute counter of address hash h in table t (nslots,
+ * a power of two); 1 when under limit. Two addresses sharing a slot share a budget (that
+ * errs on the strict side only under a storm). Caller holds lr_mu. */
+static int lr_take(struct front_lr *t, size_t nslots, uint32_t h, uint32_t minute, int limit)
+{
+    size_t s = h & (nslots - 1);
+
+    if (t[s].minute != minute || t[s].h != h) {
+        if (t[s].minute != minute || t[s].n == 0) {
+            t[s].minute = minute;
+            t[s].n = 0;
+        }
+        t[s].h = h;
+    }
+    if (t[s].n >= (uint32_t)limit)
+        return 0;
+    t[s].n++;
+    return 1;
+}
+
+/* Logins per source address per minute: login_per_min, or login_trusted_per_min for an
+ * address inside login_trusted_nets (an APN gateway's NAT: thousands of terminals behind one
+ * address log in again together after every outage); 0 = unlimited. Returns 1 allowed,
+ * 0 over login_per_min, -1 over login_trusted_per_min. */
 int front_login_allowed(struct front *f, const struct front_conn *conn)
 {
-    if (f->o.login_per_min <= 0)
+    int trusted = f->ntrusted && front_nets_match(f->trusted, f->ntrusted, &conn->peer);
+    int limit = trusted ? f->o.login_trusted_per_min : f->o.login_per_min;
+    if (limit <= 0)
         return 1;
     uint32_t h = 2166136261u;
     const uint8_t *a = conn->peer.sin6_family == AF_INET
@@ -256,22 +284,13 @@ int front_login_allowed(struct front *f, const struct front_conn *conn)
     for (size_t i = 0; i < alen; i++)
         h = (h ^ a[i]) * 16777619u;
     uint32_t minute = (uint32_t)(mf_mono_us() / 60000000u);
-    size_t s = h & (MF_ARRAY_LEN(f->lr) - 1);
     int ok;
 
     pthread_mutex_lock(&f->lr_mu);
-    if (f->lr[s].minute != minute || f->lr[s].h != h) {
-        if (f->lr[s].minute != minute || f->lr[s].n == 0) {
-            f->lr[s].minute = minute;
-            f->lr[s].n = 0;
-        }
-        f->lr[s].h = h;
-    }
-    ok = f->lr[s].n < (uint32_t)f->o.login_per_min;
-    if (ok)
-        f->lr[s].n++;
+    ok = trusted ? lr_take(f->lrt, MF_ARRAY_LEN(f->lrt), h, minute, limit)
+                 : lr_take(f->lr, MF_ARRAY_LEN(f->lr), h, minute, limit);
     pthread_mutex_unlock(&f->lr_mu);
-    return ok;
+    return ok ? 1 : trusted ? -1 : 0;
 }
 
 /* ---- lifecycle ---- */
@@ -362,6 +381,10 @@ int front_start(struct front *f, char *errbuf, size_t errlen)
         f->serve_dr = 1;
     mf_info(FRONT_MOD, "listening on %s port %d with %d I/O threads (node %d)", f->o.listen,
             f->bound_port, f->nthreads, f->o.node_id);
+    if (f->ntrusted)
+        mf_info(FRONT_MOD, "logins per source address per minute: %d; %zu trusted network(s) "
+                "(login_trusted_nets): %d (0 = unlimited)", f->o.login_per_min, f->ntrusted,
+                f->o.login_trusted_per_min);
     return 0;
 }
 
@@ -412,6 +435,7 @@ void front_free(struct front *f)
     free(f->allow);
     free(f->f3);
     free(f->pw2);
+    free(f->trusted);
     free(f);
 }
 

@@ -38,7 +38,18 @@ const struct mf_cfg_item front_cfg[] = {
     { "front", "login_per_min", MF_CFG_INT, "600", 0, 10000000, NULL,
       "logins per source IP address per minute (hashed counters; carrier NAT puts many "
       "terminals behind one address: set it above their number, since after a mass drop -- "
-      "a stuck store, a restart -- each logs in again); 0 = unlimited" },
+      "a stuck store, a restart -- each logs in again; list such gateways in "
+      "login_trusted_nets); 0 = unlimited" },
+    { "front", "login_trusted_nets", MF_CFG_STR, "", 0, 0, NULL,
+      "source networks held to login_trusted_per_min instead of login_per_min: CIDR "
+      "(a.b.c.d/n, IPv6/n, or one address) separated by commas or spaces, e.g. the APN "
+      "gateways' NAT addresses '10.20.0.0/16, 192.0.2.7', whose thousands of terminals behind "
+      "one address log in again together after every outage. A bad item stops start-up. "
+      "Everything else still applies to them (max_connections, frames_per_sec, "
+      "max_buffered_bytes, accept_unknown / allow-list, the PW hook); empty: none" },
+    { "front", "login_trusted_per_min", MF_CFG_INT, "0", 0, 10000000, NULL,
+      "logins per source address per minute inside login_trusted_nets (own counters, apart "
+      "from login_per_min's); 0 = unlimited" },
     { "front", "accept_unknown", MF_CFG_BOOL, "true", 0, 0, NULL,
       "accept logins of terminals not registered (flagged known=0); false: deny (AFN=00 F2) "
       "and close" },

@@ -10,7 +10,9 @@
  *                  retransmission and timeout, status envelopes.
  *   front_io.c     libuv I/O threads: SO_REUSEPORT listeners, reads into a per-loop buffer,
  *                  writes, the sweep timer, the inbox (done callbacks, commands, kicks).
- *   front.c        lifecycle, cross-thread terminal registry, downlink thread, stats.
+ *   front.c        lifecycle, cross-thread terminal registry, login rate table, downlink
+ *                  thread, stats.
+ *   front_nets.c   CIDR lists of source networks ([front] login_trusted_nets).
  *
  * Thread rule: a struct front_conn and everything hanging off it belong to the I/O thread
  * that accepted it. Other threads reach it only through that thread's inbox (th->mu).
@@ -52,6 +54,7 @@ struct front_opts {
     int max_inflight;             /* unconfirmed frames per connection */
     int frames_per_sec;           /* per terminal; 0 = unlimited */
     int login_per_min;            /* per source address; 0 = unlimited */
+    int login_trusted_per_min;    /* per address inside login_trusted_nets; 0 = unlimited */
     int accept_unknown;
     int event_read;
     int event_read_max;
@@ -68,6 +71,22 @@ enum front_state { FRONT_S_NEW = 0, FRONT_S_ONLINE = 1, FRONT_S_LOGGED_OUT = 2, 
 struct front_conn;
 struct front_thread;
 struct front_req;
+
+/* ---- front_nets.c ---- */
+#define FRONT_NETS_MAX 1024
+/* A source network: IPv4 held IPv4-mapped (::ffff:a.b.c.d, bits + 96); bits past the
+ * prefix are zero. */
+struct front_net {
+    uint8_t addr[16];
+    uint8_t bits;
+};
+/* Parse "net, net ..." (comma, space, tab or new line between items; an item is
+ * a.b.c.d[/n] or an IPv6 address[/n]). 0 and *out (gives; NULL when *n = 0), or MF_EINVAL
+ * with err naming `what` (the config key) and the bad item. */
+int front_nets_parse(const char *text, struct front_net **out, size_t *n, const char *what,
+                     char *err, size_t errlen);
+/* 1 when peer (AF_INET stored in the same storage, or AF_INET6) is inside one of nets. */
+int front_nets_match(const struct front_net *nets, size_t n, const struct sockaddr_in6 *peer);
 
 /* One frame handed to the queue and not yet reported back. Kept by the queue (opaque of
  * mq_produce) until done() fires; then owned by the I/O thread's inbox. */
@@ -269,9 +288,12 @@ struct front {
     /* cross-thread terminal registry: key -> (thread, conn id) */
     pthread_mutex_t reg_mu;
     struct front_regent **reg; size_t reg_nb;
-    /* login attempts per source address per minute (hashed counters) */
+    /* login attempts per source address per minute (hashed counters): lr for addresses
+     * held to login_per_min, lrt for those inside login_trusted_nets (their own table: a
+     * gateway's thousands of logins never fill the budget of an address sharing its slot) */
     pthread_mutex_t lr_mu;
-    struct { uint32_t h; uint32_t minute; uint32_t n; } lr[4096];
+    struct front_lr { uint32_t h; uint32_t minute; uint32_t n; } lr[4096], lrt[256];
+    struct front_net *trusted; size_t ntrusted;
     _Atomic uint64_t next_conn_id;
     _Atomic int nconns;
     pthread_t dl_tid;
@@ -353,6 +375,8 @@ void front_registry_put(struct front *f, uint32_t key, int thread, uint64_t conn
 void front_registry_del(struct front *f, uint32_t key, uint64_t conn_id);
 /* Thread index holding key, or -1. */
 int front_registry_find(struct front *f, uint32_t key);
+/* Take a login of conn's source address: 1 allowed, 0 over login_per_min, -1 over
+ * login_trusted_per_min (the address is inside login_trusted_nets). Any I/O thread. */
 int front_login_allowed(struct front *f, const struct front_conn *conn);
 void front_opts_load(struct front_opts *o, const struct mf_config *cfg);
 

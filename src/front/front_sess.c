@@ -221,9 +221,13 @@ static int sess_login(struct front_conn *conn, const struct gw_frame *fr)
     struct front *f = conn->th->f;
     struct front_term_info ti;
 
-    if (!front_login_allowed(f, conn))
+    int allowed = front_login_allowed(f, conn);
+    if (allowed <= 0)
         return sess_close(conn, MF_OFF_KICKED, FRONT_DROP_LOGIN_RATE,
-                          "login rate over limit (front.login_per_min per source address)");
+                          allowed == 0 ? "login rate over limit (front.login_per_min per "
+                                         "source address)"
+                                       : "login rate over limit (front.login_trusted_per_min "
+                                         "per address of login_trusted_nets)");
     if (conn->state == FRONT_S_ONLINE && (conn->a1 != fr->addr.a1 || conn->a2 != fr->addr.a2))
         sess_offline(conn, MF_OFF_CLOSED); /* another terminal on the same socket */
     front_term_lookup(f, fr->addr.a1, fr->addr.a2, &ti);

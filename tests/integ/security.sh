@@ -66,7 +66,8 @@ for u in admin operator viewer; do
   users+="${users:+,}$u:${pw[$u]}"
 done
 "$MF" run "${set_common[@]}" --set meterflow.log_level=debug --set front.accept_unknown=false \
-  --set front.login_per_min=5 --set front.frames_per_sec=5 >"$tmp/run.log" 2>&1 &
+  --set front.login_per_min=5 --set front.login_trusted_nets=127.0.0.88/32 \
+  --set front.frames_per_sec=5 >"$tmp/run.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 300); do curl -fsS "http://127.0.0.1:$hp/api/health" >/dev/null 2>&1 && break; sleep 0.1; done
 python3 tests/integ/security_test.py --base "http://127.0.0.1:$hp" --term "127.0.0.1:$tp" \

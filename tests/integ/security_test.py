@@ -246,7 +246,9 @@ def check_allowlist(c, a, tokens):
 
 def check_login_per_addr(c, a, tokens):
     """[front] login_per_min (security.sh sets 5): the 6th login from one address in a minute
-    is refused (the connection is closed without a confirm)."""
+    is refused (the connection is closed without a confirm). An address of login_trusted_nets
+    (security.sh: 127.0.0.88/32, login_trusted_per_min 0 = unlimited: an APN gateway's NAT)
+    logs in 7 times in the same minute."""
     src = "127.0.0.77"
     got = []
     for i in range(7):
@@ -262,6 +264,14 @@ def check_login_per_addr(c, a, tokens):
     r = read_frame(s)
     ok(r[16:18] == b"\x01\x00", "another address still logs in")
     s.close()
+    got = []
+    for i in range(7):
+        s = connect(a, "127.0.0.88")
+        s.sendall(LOGIN_0171_0822)
+        r = read_frame(s, timeout=5)
+        got.append("F1" if r[16:18] == b"\x01\x00" else "none")
+        s.close()
+    ok(got == ["F1"] * 7, f"logins from 127.0.0.88 (login_trusted_nets): {got} (all 7 allowed)")
 
 
 def check_frame_rate(c, a, tokens):

@@ -49,6 +49,30 @@ MF_UNUSED static int tconnect(int port)
     return fd;
 }
 
+/* As tconnect, from the loopback source address src (e.g. "127.0.0.77": the whole 127/8
+ * is local on Linux), to tell the front's per-address limits apart. */
+MF_UNUSED static int tconnect_from(int port, const char *src)
+{
+    struct sockaddr_in sa, me;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    memset(&me, 0, sizeof(me));
+    me.sin_family = AF_INET;
+    CHECK_EQ_INT(inet_pton(AF_INET, src, &me.sin_addr), 1);
+    memset(&sa, 0, sizeof(sa));
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (bind(fd, (struct sockaddr *)&me, sizeof(me)) != 0 ||
+        connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        char eb[128];
+        mf_test_fail(__FILE__, __LINE__, "connect from %s: %s", src,
+                     mf_strerror(errno, eb, sizeof(eb)));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 MF_UNUSED static void tsend(int fd, const char *h)
 {
     uint8_t b[512];

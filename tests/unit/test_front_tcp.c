@@ -73,6 +73,8 @@ static const char *HB02_ACK = "68 32 00 32 00 68 0B 49 24 45 58 00 00 61 00 00 0
 /* 2120-0007 answered in the F3 style: login (C9, SEQ 70, CS 0x84) -> per-item confirm of
  * 02 / p0 F1; heartbeat-03 -> exactly confirm-03. */
 static const char *LOGIN21 = "68 32 00 32 00 68 C9 20 21 07 00 00 02 70 00 00 01 00 84 16";
+/* ... and its plain F1 answer (SEQ 60): CS 0B+20+21+07+60+01 = 0xB4. */
+static const char *LOGIN21_ACK = "68 32 00 32 00 68 0B 20 21 07 00 00 00 60 00 00 01 00 B4 16";
 static const char *LOGIN21_F3 = "68 4A 00 4A 00 68 0B 20 21 07 00 00 00 60 00 00 04 00 02 00 00 "
                                 "01 00 00 BA 16";
 static const char *HB03 = "68 32 00 32 00 68 C9 20 21 07 00 00 02 71 00 00 04 00 88 16";
@@ -633,6 +635,57 @@ MF_TEST(limit_login_rate_per_address)
     rig_stop(&r);
 }
 
+/* [front] login_trusted_nets: an APN gateway's NAT (here 127.0.0.77, and 127.0.0.64/26 with
+ * its own limit) logs in more terminals per minute than login_per_min = 1, while any other
+ * address (127.0.0.1) is still held to it and keeps its own budget. */
+MF_TEST(limit_login_rate_trusted_nets)
+{
+    static const char *const sets[] = { "front.login_per_min=1",
+                                        "front.login_trusted_nets=127.0.0.77, 127.0.0.64/26",
+                                        "front.login_trusted_per_min=2", NULL };
+    static const char *const open_sets[] = { "front.login_per_min=1",
+                                             "front.login_trusted_nets=127.0.0.77/32", NULL };
+    struct rig r;
+    rig_start(&r, sets);
+    int g1 = tconnect_from(r.port, "127.0.0.77"), g2 = tconnect_from(r.port, "127.0.0.77");
+    tsend(g1, LOGIN01);
+    EXPECT_FRAME(g1, LOGIN01_ACK);
+    tsend(g2, LOGIN96);
+    EXPECT_FRAME(g2, LOGIN96_ACK); /* 2 > login_per_min: trusted */
+    int g3 = tconnect_from(r.port, "127.0.0.77");
+    tsend(g3, LOGIN24);
+    expect_closed(g3, 5000);       /* login_trusted_per_min = 2 holds */
+    WAIT_STAT(r.f, drops[FRONT_DROP_LOGIN_RATE], 1);
+    int a = tconnect(r.port), b = tconnect(r.port);
+    tsend(a, LOGIN24);
+    EXPECT_FRAME(a, LOGIN24_ACK); /* 127.0.0.1 kept its own budget of 1 */
+    tsend(b, LOGIN21);
+    expect_closed(b, 5000);
+    WAIT_STAT(r.f, drops[FRONT_DROP_LOGIN_RATE], 2);
+    close(g1); close(g2); close(g3); close(a); close(b);
+    rig_stop(&r);
+
+    rig_start(&r, open_sets); /* login_trusted_per_min = 0 (default): unlimited */
+    int t[3] = { tconnect_from(r.port, "127.0.0.77"), tconnect_from(r.port, "127.0.0.77"),
+                 tconnect_from(r.port, "127.0.0.77") };
+    tsend(t[0], LOGIN01);
+    EXPECT_FRAME(t[0], LOGIN01_ACK);
+    tsend(t[1], LOGIN96);
+    EXPECT_FRAME(t[1], LOGIN96_ACK);
+    tsend(t[2], LOGIN24);
+    EXPECT_FRAME(t[2], LOGIN24_ACK);
+    int c = tconnect_from(r.port, "127.0.0.78"), d = tconnect_from(r.port, "127.0.0.78");
+    tsend(c, LOGIN21); /* 127.0.0.78 is outside 127.0.0.77/32: one login a minute */
+    EXPECT_FRAME(c, LOGIN21_ACK);
+    tsend(d, LOGIN01);
+    expect_closed(d, 5000);
+    WAIT_STAT(r.f, drops[FRONT_DROP_LOGIN_RATE], 1);
+    close(c); close(d);
+    for (int i = 0; i < 3; i++)
+        close(t[i]);
+    rig_stop(&r);
+}
+
 MF_TEST(config_errors)
 {
     char err[256] = "";
@@ -646,6 +699,14 @@ MF_TEST(config_errors)
     f = front_new(cfg, NULL, err, sizeof(err));
     CHECK(f == NULL);
     CHECK(strstr(err, "f3_terminals") != NULL);
+    mf_config_set(cfg, "front", "f3_terminals", "", "test", err, sizeof(err));
+    CHECK_EQ_INT(mf_config_set(cfg, "front", "login_trusted_nets", "10.20.0.0/16, 10.30.0.0/33",
+                               "test", err, sizeof(err)), 0);
+    err[0] = 0;
+    f = front_new(cfg, NULL, err, sizeof(err));
+    CHECK(f == NULL); /* a bad CIDR stops start-up, naming the key and the item */
+    CHECK(strstr(err, "[front] login_trusted_nets") != NULL);
+    CHECK(strstr(err, "10.30.0.0/33") != NULL);
     mf_config_free(cfg);
 }
 
