@@ -7,14 +7,14 @@
 set -u
 cd "$(dirname "$0")/../.."
 export MF_RESULTS=${MF_RESULTS:-/dev/null}
-short="ledger_selftest kill_run sqlite_lock disk_full distributed"
+short="ledger_selftest kill_run sqlite_lock disk_full pg_run distributed"
 rc=0
 for s in ${RL_ONLY:-$short}; do
   f=tests/reliability/$s.sh
   [ -f "$f" ] || continue
   echo "-- reliability $s"
-  if [ "$s" = distributed ]; then   # short: one broker, three faults, 50 terminals
-    RL_BROKERS=${RL_BROKERS:-1} RL_FAULTS=${RL_FAULTS:-front worker pgstop} \
+  if [ "$s" = distributed ]; then   # short: one broker, four faults, 50 terminals
+    RL_BROKERS=${RL_BROKERS:-1} RL_FAULTS=${RL_FAULTS:-front worker web pgstop} \
       RL_TERMINALS=${RL_TERMINALS:-50} bash "$f" || rc=1
   else
     bash "$f" || rc=1

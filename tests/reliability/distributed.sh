@@ -113,13 +113,15 @@ for f in $faults; do
     else pg_pids | xargs -r kill -STOP; fi
     rl_wait 5 false
     frozen=$(rl_lines "$ledger"); rss0=$(rl_rss_kb "${PID[front]}"); rssw=$(rl_rss_kb "${PID[worker1]}")
-    rl_wait "$pgdown" false
+    rl_hold_rss "$pgdown" "${PID[front]}" "${PID[worker1]}"
     after=$(rl_lines "$ledger")
-    rss1=$(rl_rss_kb "${PID[front]}"); rssw1=$(rl_rss_kb "${PID[worker1]}")
+    rss1=${RL_RSS_PEAK[0]}; rssw1=${RL_RSS_PEAK[1]}
     # Kafka mode: the front confirms when Kafka has the frame (the queue is the durable
     # hand-off), so confirms may go on while PostgreSQL is away; the workers must retry and
-    # store everything once it is back. Report both.
-    rl_ok "$f: ledger $frozen -> $after while PostgreSQL is away (front RSS $rss0 -> $rss1 kB, worker $rssw -> $rssw1 kB)"
+    # store everything once it is back, holding their batch meanwhile (bounded memory).
+    rl_ok "$f: ledger $frozen -> $after while PostgreSQL is away (front RSS $rss0 -> max $rss1 kB, worker $rssw -> max $rssw1 kB)"
+    rl_check "$f: front and worker RSS bounded while PostgreSQL is away (growth < ${RL_RSS_GROWTH_MB:-256} MB)" \
+      [ $((rss1 - rss0)) -lt $(( ${RL_RSS_GROWTH_MB:-256} * 1024 )) -a $((rssw1 - rssw)) -lt $(( ${RL_RSS_GROWTH_MB:-256} * 1024 )) ]
     figs+=" ${f}_confirms_while_down=$((after - frozen)) ${f}_worker_rss_kb=$rssw1"
     if [ "$f" = pgstop ]; then bash "$RL_ROOT/scripts/pg.sh" start "$PG" >>"$RL_TMP/pg.out" 2>&1 || rl_ko "pg restart"
     else pg_pids | xargs -r kill -CONT; fi

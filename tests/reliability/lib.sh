@@ -70,13 +70,15 @@ rl_health() { curl -fsS -m 2 "http://127.0.0.1:$1/api/health" >/dev/null; }
 
 # rl_start_run DIR TERM_PORT HTTP_PORT [--set k=v ...]: start `meterflow run`, set RUN_PID,
 # wait until /api/health answers (60 s). RL_RUN_SET="section.key=value ..." adds settings
-# (e.g. RL_SOURCES= RL_RUN_SET=front.login_trusted_nets=127.0.0.1: one NAT'd gateway).
+# (e.g. RL_SOURCES= RL_RUN_SET=front.login_trusted_nets=127.0.0.1: one NAT'd gateway); a
+# scenario's own settings go in the array RL_RUN_ARGS (values with spaces).
+RL_RUN_ARGS=()
 rl_start_run() {
   local dir=$1 tp=$2 hp=$3 kv extra=(); shift 3
   for kv in ${RL_RUN_SET:-}; do extra+=(--set "$kv"); done
   mkdir -p "$dir"
   "$MF" run --set "meterflow.data_dir=$dir" --set "front.port=$tp" --set "web.port=$hp" \
-    "${extra[@]}" "$@" >>"${RL_RUNLOG:-$dir/run.log}" 2>&1 &
+    "${RL_RUN_ARGS[@]}" "${extra[@]}" "$@" >>"${RL_RUNLOG:-$dir/run.log}" 2>&1 &
   RUN_PID=$!
   RL_PIDS+=("$RUN_PID")
   rl_wait 60 rl_health "$hp"
@@ -139,21 +141,34 @@ rl_load() {
   rl_sim_load "$RL_TP" "$@"
 }
 
+# rl_hold_rss SECONDS PID...: wait SECONDS while sampling each PID's RSS every 0.5 s;
+# RL_RSS_PEAK = the largest sample of each PID (kB), in the order given.
+rl_hold_rss() {
+  local end=$(( $(date +%s) + $1 )) i r p; shift
+  RL_RSS_PEAK=()
+  for p; do RL_RSS_PEAK+=("$(rl_rss_kb "$p")"); done
+  while [ "$(date +%s)" -lt "$end" ]; do
+    i=0
+    for p; do
+      r=$(rl_rss_kb "$p"); [ "$r" -gt "${RL_RSS_PEAK[$i]}" ] && RL_RSS_PEAK[$i]=$r
+      i=$((i + 1))
+    done
+    sleep 0.5
+  done
+}
+
 # rl_frozen HOLD WHAT: the fault is in place. After a 3 s grace (commits already done may
 # still be confirmed) the ledger must not grow for HOLD seconds -- nothing is promised that is
 # not durable -- and the master's RSS (sampled every 0.5 s) must grow less than
 # RL_RSS_GROWTH_MB (256) over RL_RSS0 (taken here unless the caller took it before the
 # fault). Sets RL_FROZEN_AT, RL_AFTER (ledger lines), RL_RSS0, RL_RSS_MAX (kB).
 rl_frozen() {
-  local hold=$1 what=$2 end r bound_kb=$(( ${RL_RSS_GROWTH_MB:-256} * 1024 ))
+  local hold=$1 what=$2 bound_kb=$(( ${RL_RSS_GROWTH_MB:-256} * 1024 ))
   RL_RSS0=${RL_RSS0:-$(rl_rss_kb "$RUN_PID")}
   rl_wait 3 false
-  RL_FROZEN_AT=$(rl_lines "$RL_LEDGER"); RL_RSS_MAX=$RL_RSS0
-  end=$(( $(date +%s) + hold ))
-  while [ "$(date +%s)" -lt "$end" ]; do
-    r=$(rl_rss_kb "$RUN_PID"); [ "$r" -gt "$RL_RSS_MAX" ] && RL_RSS_MAX=$r
-    sleep 0.5
-  done
+  RL_FROZEN_AT=$(rl_lines "$RL_LEDGER")
+  rl_hold_rss "$hold" "$RUN_PID"
+  RL_RSS_MAX=$(( RL_RSS_PEAK[0] > RL_RSS0 ? RL_RSS_PEAK[0] : RL_RSS0 ))
   RL_AFTER=$(rl_lines "$RL_LEDGER")
   rl_check "no confirm while $what (ledger $RL_FROZEN_AT -> $RL_AFTER over ${hold}s)" \
     [ "$RL_AFTER" = "$RL_FROZEN_AT" ]
@@ -199,18 +214,27 @@ rl_sim_verify() {
 # (rl_end_sim), the master's most frequent warnings shown and the master stopped (SIGTERM),
 # then the judges: ledger_check.py (every confirmed value stored once with the same value),
 # `pragma integrity_check` = ok, `meterflow sim --verify`. RL_OUT = ledger_check's output.
+# With RL_PG (a libpq conninfo: the master's store is PostgreSQL) the judges read PostgreSQL
+# and there is no SQLite file to check.
 rl_finish_run() {
-  local crc integ
+  local crc integ store=(--db "$RL_DB")
+  [ -n "${RL_PG:-}" ] && store=(--pg "$RL_PG")
   rl_end_sim
   grep -E " (W|E) " "${RL_RUNLOG:-$RL_DIR/run.log}" | sort -k3 | uniq -c -f2 | sort -rn | head -5
   kill -TERM "$RUN_PID"; rl_wait 30 bash -c "! kill -0 $RUN_PID"
-  RL_OUT=$($RL_CHECK --ledger "$RL_LEDGER" --db "$RL_DB" --verbose); crc=$?
+  RL_OUT=$($RL_CHECK --ledger "$RL_LEDGER" "${store[@]}" --verbose); crc=$?
   echo "$RL_OUT"
   rl_check "every confirmed value stored once, same value" [ "$crc" = 0 ]
-  integ=$(sqlite3 "$RL_DB" 'pragma integrity_check' 2>&1)
-  rl_check "sqlite integrity_check: $integ" [ "$integ" = ok ]
-  rl_sim_verify --db "$RL_DB"
+  if [ -z "${RL_PG:-}" ]; then
+    integ=$(sqlite3 "$RL_DB" 'pragma integrity_check' 2>&1)
+    rl_check "sqlite integrity_check: $integ" [ "$integ" = ok ]
+  fi
+  rl_sim_verify "${store[@]}"
 }
+
+# rl_sim_unconfirmed: the simulator's frames waiting for a confirm, from its last progress
+# line (backpressure reaching the terminals makes it rise).
+rl_sim_unconfirmed() { rl_progress load | awk '{for(i=1;i<=NF;i++) if($i=="unconfirmed") print $(i+1)}'; }
 
 # rl_kv KEY: a key=value of ledger_check.py's output (RL_OUT).
 rl_kv() { echo "${RL_OUT:-}" | tr ' ' '\n' | awk -F= -v k="$1" '$1==k {print $2}'; }

@@ -20,8 +20,7 @@ rl_load "$terminals" "${RL_POINTS:-16}" "${RL_DURATION:-45}"
 
 rl_wait 60 rl_ledger_grows "$RL_LEDGER" 5000 || rl_ko "no confirms before the lock"
 rl_wait 30 bash -c "tr '\\r' '\\n' <'$RL_TMP/load.err' | grep -q unconfirmed" || rl_ko "no progress line"
-unconfirmed() { rl_progress load | awk '{for(i=1;i<=NF;i++) if($i=="unconfirmed") print $(i+1)}'; }
-unconf0=$(unconfirmed)
+unconf0=$(rl_sim_unconfirmed)
 RL_RSS0=$(rl_rss_kb "$RUN_PID")
 
 # Take the lock: a sqlite3 shell reading from a FIFO we keep open.
@@ -35,7 +34,7 @@ locked() { ! sqlite3 -cmd ".timeout 0" "$RL_DB" "BEGIN IMMEDIATE; ROLLBACK;" >/d
 rl_wait 30 locked || rl_ko "could not take the exclusive lock"
 
 rl_frozen "$hold" "the store is locked"
-unconf1=$(unconfirmed)
+unconf1=$(rl_sim_unconfirmed)
 rl_check "backpressure reaches the terminals (sim unconfirmed $unconf0 -> $unconf1)" \
   [ "${unconf1:-0}" -gt "${unconf0:-0}" ]
 
