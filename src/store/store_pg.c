@@ -16,7 +16,9 @@
  * point (pg_pipe_drain): before any statement that returns rows or is not pipelined, before
  * the row counters (which need the bulk statements' inserted counts), and after COMMIT. A
  * batch of the reading tables is then two round trips (BEGIN + chunks; counters + COMMIT)
- * instead of one per statement. A failed statement aborts the rest of the pipeline
+ * instead of one per statement. Writes marked .pipe in the catalogue (results and counts
+ * unread: Q_SESS_TERM, one upsert per session change) are queued the same way. A failed
+ * statement aborts the rest of the pipeline
  * (PGRES_PIPELINE_ABORTED) and the transaction: the drain returns the first real error,
  * classified as usual, and the caller rolls back. The connection stays in blocking mode:
  * the server's answers to what we queue are a few dozen bytes per statement, far below a
@@ -40,6 +42,10 @@
 #define PG_MAXP 16
 #define BULK_ROWS 5000
 #define BULK_TEXT_MAX (64u << 20) /* one column array of a chunk */
+#define BULK_BLOB_MAX 65536u /* one bytea element of a bulk row (a frame is <= 16,391) */
+#define BULK_FLUSH_BYTES (8u << 20) /* a chunk is sent early once one array is this long:
+                                     * raw frames (bytea, up to 16,391 bytes) would pass
+                                     * BULK_TEXT_MAX at BULK_ROWS rows */
 #define PIPE_MAX 64 /* queued statements before an intermediate drain */
 
 struct pg_stmt;
@@ -134,6 +140,8 @@ static int pend_table(int id)
     case Q_INSTANT_BULK: return T_INSTANT;
     case Q_FROZEN_BULK: return T_FROZEN;
     case Q_CURVE_BULK: return T_CURVE;
+    case Q_FRAME_INS: return T_FRAMES;
+    case Q_SESS_INS: return T_SESSIONS;
     default: return -1;
     }
 }
@@ -413,6 +421,23 @@ static void arr_elem(struct pg_stmt *q, int idx, const char *s, int quoted)
     arr_put(a, "\"", 1);
 }
 
+/* Append one bytea element in hex input form: "\\x0a1b" (the array literal's backslash
+ * escaped). Nothing in hex digits needs quoting. */
+static void arr_elem_hex(struct pg_stmt *q, int idx, const uint8_t *p, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    struct pg_arr *a = &q->arr[idx - 1];
+    char pair[2];
+    arr_put(a, q->bulk_rows ? "," : "{", 1);
+    arr_put(a, "\"\\\\x", 4);
+    for (size_t i = 0; i < n; i++) {
+        pair[0] = hex[p[i] >> 4];
+        pair[1] = hex[p[i] & 15];
+        arr_put(a, pair, 2);
+    }
+    arr_put(a, "\"", 1);
+}
+
 static int is_bulk(struct pg_stmt *q)
 {
     return q->c.id >= 0 && store_sql[q->c.id].bulk;
@@ -469,8 +494,13 @@ static int pg_bind_blob(struct sq *sq, int idx, const void *p, size_t n)
 {
     struct pg_stmt *q = (struct pg_stmt *)sq;
     if (is_bulk(q)) {
-        st_err(q->c.st, "postgres: blob in a bulk statement");
-        return MF_EFATAL;
+        if (idx < 1 || idx > q->nparams || n > BULK_BLOB_MAX) {
+            st_err(q->c.st, "postgres: statement %d: blob parameter %d (%zu bytes) refused",
+                   q->c.id, idx, n);
+            return MF_EFATAL;
+        }
+        arr_elem_hex(q, idx, p, n);
+        return 0;
     }
     return pg_bind(q, idx, p, (int)n, 1, 0);
 }
@@ -495,6 +525,8 @@ static int pg_ready(struct pg_stmt *q)
     return rc;
 }
 
+static int pg_send_bulk(struct pg_stmt *q);
+
 static int pg_run(struct pg_stmt *q)
 {
     struct store *st = q->c.st;
@@ -503,6 +535,13 @@ static int pg_run(struct pg_stmt *q)
         st_err(st, "postgres: statement %d: %d of %d parameters bound", q->c.id, q->c.next - 1,
                q->nparams);
         return MF_EFATAL;
+    }
+    if (q->c.id >= 0 && store_sql[q->c.id].pipe && PGC(st)->pipe_on && q->name[0]) {
+        /* a write nobody reads back (struct sql_def.pipe): queued, its error read at the
+         * next drain, which fails the transaction like any other */
+        q->changes = 0;
+        q->nrows = 0;
+        return pg_send_bulk(q);
     }
     int rc = pg_pipe_drain(st);
     if (rc == 0)
@@ -544,8 +583,9 @@ static int pg_step(struct sq *sq)
     return ++q->row < q->nrows ? 1 : 0;
 }
 
-/* Pipelined bulk chunk: queue (prepare and) execute; the inserted count is credited to the
- * table's counter when the result is read (pend_result). libpq copies the parameters into
+/* Pipelined bulk chunk, or a pipelined plain write (struct sql_def.pipe): queue (prepare
+ * and) execute; the inserted count is credited to the table's counter when the result is
+ * read (pend_result). libpq copies the parameters into
  * its output buffer, so the arrays can be reused at once. */
 static int pg_send_bulk(struct pg_stmt *q)
 {
@@ -594,6 +634,9 @@ static int pg_row_end(struct sq *sq, int64_t *changes)
     q->bulk_rows++;
     if (q->bulk_rows >= BULK_ROWS)
         return pg_flush(sq, changes);
+    for (int i = 0; i < q->nparams; i++)
+        if (q->arr[i].len >= BULK_FLUSH_BYTES)
+            return pg_flush(sq, changes);
     return 0;
 }
 

@@ -180,12 +180,21 @@ const struct sql_def store_sql[Q_COUNT] = {
     [Q_FWD_INS] = {
         "INSERT INTO fwd645 (cmd_id, terminal, addr, di, value, status, raw, at)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING", NULL, 0 },
+    /* frames and session_log are bulk too: with the database across a network, one round
+     * trip per raw frame or login bounded the worker (docs/PERFORMANCE.md "Queue vs
+     * direct", the LAN round trip). */
     [Q_FRAME_INS] = {
         "INSERT INTO frames (terminal, at_us, dir, raw, error) VALUES ($1, $2, $3, $4, $5)"
-        " ON CONFLICT DO NOTHING", NULL, 0 },
+        " ON CONFLICT DO NOTHING",
+        "INSERT INTO frames (terminal, at_us, dir, raw, error) SELECT * FROM unnest("
+        "$1::text[], $2::bigint[], $3::int[], $4::bytea[], $5::text[]) ON CONFLICT DO NOTHING",
+        1 },
     [Q_SESS_INS] = {
         "INSERT INTO session_log (terminal, at, online, reason, peer, clock_offset_s)"
-        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING", NULL, 0 },
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+        "INSERT INTO session_log (terminal, at, online, reason, peer, clock_offset_s)"
+        " SELECT * FROM unnest($1::text[], $2::bigint[], $3::int[], $4::text[], $5::text[],"
+        " $6::bigint[]) ON CONFLICT DO NOTHING", 1 },
     /* $6 (clock_at) is NULL when the change carries no clock offset. The clock moves
      * forward only, like Q_CLOCK_TERM's: a heartbeat's clock written after a newer 0C F2
      * answer (the worker's session lane writes session changes after the reports of the
@@ -201,7 +210,7 @@ const struct sql_def store_sql[Q_COUNT] = {
         " clock_at = CASE WHEN " SESS_CLOCK_NEWER " THEN excluded.clock_at"
         "  ELSE terminals.clock_at END"
         " WHERE terminals.last_change_at IS NULL"
-        " OR terminals.last_change_at <= excluded.last_change_at", NULL, 0 },
+        " OR terminals.last_change_at <= excluded.last_change_at", NULL, 0, 1 },
     [Q_CMD_RESULT] = {
         "UPDATE commands SET state = $1, attempts = COALESCE(CAST($2 AS INTEGER), attempts),"
         " answer_json = COALESCE(" TXT(3) ", answer_json), updated_at = $4"

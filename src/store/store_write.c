@@ -362,43 +362,46 @@ static int w_frames(struct store *st, const struct store_frame *r, size_t n)
     return st_write_rows(st, Q_FRAME_INS, T_FRAMES, ST_INSERT, r, sizeof(*r), n, b_frames);
 }
 
+static void b_sess_log(struct sq *q, const void *rec, char *t)
+{
+    const struct store_session *r = rec;
+    sq_term(q, r->term, t);
+    sq_i64(q, r->at);
+    sq_i64(q, r->online ? 1 : 0);
+    sq_text(q, r->reason);
+    sq_text(q, r->peer);
+    if (r->has_clock_offset)
+        sq_i64(q, r->clock_offset_s);
+    else
+        sq_null(q);
+}
+
+static void b_sess_term(struct sq *q, const void *rec, char *t)
+{
+    const struct store_session *r = rec;
+    sq_term(q, r->term, t);
+    sq_i64(q, r->online ? 1 : 0);
+    sq_i64(q, r->at);
+    sq_text(q, r->peer);
+    if (r->has_clock_offset) {
+        sq_i64(q, r->clock_offset_s);
+        sq_i64(q, r->at);
+    } else {
+        sq_null(q);
+        sq_null(q);
+    }
+}
+
+/* The session log first (bulk on PostgreSQL), then each change's terminal row: an upsert that
+ * may touch one terminal several times per batch, so not one statement; Q_SESS_TERM is
+ * pipelined on PostgreSQL instead (sql_def.pipe). In one transaction the order of the two
+ * tables does not matter. */
 static int w_sessions(struct store *st, const struct store_session *r, size_t n)
 {
-    int64_t ins = 0;
-    char t[12];
-    int rc = 0;
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        struct sq *q = sq_get(st, Q_SESS_INS);
-        if (!q)
-            return MF_EFATAL;
-        sq_term(q, r[i].term, t);
-        sq_i64(q, r[i].at);
-        sq_i64(q, r[i].online ? 1 : 0);
-        sq_text(q, r[i].reason);
-        sq_text(q, r[i].peer);
-        if (r[i].has_clock_offset)
-            sq_i64(q, r[i].clock_offset_s);
-        else
-            sq_null(q);
-        rc = sq_row_end(q, &ins);
-        if (rc == 0 && (q = sq_get(st, Q_SESS_TERM)) == NULL)
-            rc = MF_EFATAL;
-        if (rc != 0)
-            break;
-        sq_term(q, r[i].term, t);
-        sq_i64(q, r[i].online ? 1 : 0);
-        sq_i64(q, r[i].at);
-        sq_text(q, r[i].peer);
-        if (r[i].has_clock_offset) {
-            sq_i64(q, r[i].clock_offset_s);
-            sq_i64(q, r[i].at);
-        } else {
-            sq_null(q);
-            sq_null(q);
-        }
-        rc = sq_run(q, NULL);
-    }
-    st_count(st, T_SESSIONS, ins);
+    int rc = st_write_rows(st, Q_SESS_INS, T_SESSIONS, ST_INSERT, r, sizeof(*r), n, b_sess_log);
+    if (rc == 0)
+        rc = st_write_rows(st, Q_SESS_TERM, T_SESSIONS, ST_UPDATE, r, sizeof(*r), n,
+                           b_sess_term);
     return rc;
 }
 

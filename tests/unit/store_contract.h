@@ -634,6 +634,72 @@ MF_TEST(contract_session_clock_moves_forward)
     store_close(st);
 }
 
+/* Frames and session changes travel in bulk on PostgreSQL (one array per column): every byte
+ * value, quotes, backslashes, braces and commas in the error text come back as written; a
+ * batch of long frames is split into several chunks (8 MiB of hex per column) and loses none;
+ * several changes of one terminal in one batch leave the last state and every log row. */
+MF_TEST(contract_frames_sessions_bulk)
+{
+    static uint8_t every[256], big[16391];
+    static const uint8_t tricky[] = { 0x5C, 0x22, 0x7B, 0x7D, 0x2C, 0x00 };
+    static struct store_frame fr[3 + 300];
+    char loc[512], want[3 * 256];
+    json_t *j = NULL;
+    struct store *st = ct_fresh(loc, sizeof(loc));
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    for (int i = 0; i < 256; i++) {
+        every[i] = (uint8_t)i;
+        snprintf(want + 3 * i, sizeof(want) - 3 * (size_t)i, "%02X ", i);
+    }
+    want[3 * 256 - 1] = '\0';
+    for (size_t i = 0; i < sizeof(big); i++)
+        big[i] = (uint8_t)(i * 7);
+    fr[0] = (struct store_frame){ TERM_A, (T0 + 1) * 1000000, 1, every, sizeof(every),
+                                  "say \"hi\" \\ {a,b} NULL" };
+    fr[1] = (struct store_frame){ TERM_A, (T0 + 2) * 1000000, 0, NULL, 0, NULL };
+    fr[2] = (struct store_frame){ TERM_A, (T0 + 3) * 1000000, 1, tricky, sizeof(tricky), "," };
+    for (int i = 0; i < 300; i++)
+        fr[3 + i] = (struct store_frame){ TERM_B, (T0 + 10) * 1000000 + i, 1, big, sizeof(big),
+                                          NULL };
+    struct store_session ss[4] = {
+        { TERM_A, 1, 0, 0, "login", "10.0.0.1:1", T0 + 1 },
+        { TERM_A, 0, 0, 0, "closed \"x\" {}", NULL, T0 + 2 },
+        { TERM_A, 1, 1, 7, "login", "10.0.0.3:3", T0 + 3 },
+        { TERM_B, 1, 0, 0, "login", "10.0.0.4:4", T0 + 4 },
+    };
+    struct store_batch b = { 0 };
+    b.frames = fr;
+    b.n_frames = 303;
+    b.sessions = ss;
+    b.n_sessions = 4;
+    CHECK_EQ_INT(store_batch_write(st, &b), 0);
+    CHECK_EQ_INT(ct_rows(st, "frames"), 303);
+    CHECK_EQ_INT(ct_rows(st, "session_log"), 4);
+    CHECK_EQ_INT(store_terminal_json(st, "4403-0012", 10, &j), 0);
+    CHECK(json_is_true(json_object_get(j, "online")));
+    CHECK_STR(ct_str(j, "peer"), "10.0.0.3:3");
+    CHECK_EQ_INT(json_integer_value(json_object_get(j, "clock_offset_s")), 7);
+    json_t *f = json_object_get(j, "frames");
+    CHECK_EQ_INT(json_array_size(f), 3);
+    CHECK_STR(ct_str(json_array_get(f, 0), "hex"), "5C 22 7B 7D 2C 00");
+    CHECK_STR(ct_str(json_array_get(f, 0), "error"), ",");
+    CHECK_STR(ct_str(json_array_get(f, 1), "hex"), "");
+    CHECK(json_is_null(json_object_get(json_array_get(f, 1), "error")));
+    CHECK_STR(ct_str(json_array_get(f, 2), "hex"), want);
+    CHECK_STR(ct_str(json_array_get(f, 2), "error"), "say \"hi\" \\ {a,b} NULL");
+    json_decref(j);
+    CHECK_EQ_INT(store_terminal_json(st, "4403-ABCD", 1, &j), 0);
+    f = json_array_get(json_object_get(j, "frames"), 0);
+    const char *hx = ct_str(f, "hex");
+    CHECK(hx != NULL && strlen(hx) == 3 * sizeof(big) - 1);
+    CHECK(hx != NULL && strncmp(hx, "00 07 0E 15", 11) == 0);
+    json_decref(j);
+    store_close(st);
+}
+
+
 MF_TEST(contract_event_count_capped)
 {
     char loc[512];
