@@ -400,7 +400,7 @@ static int w_sessions(struct store *st, const struct store_session *r, size_t n)
 {
     int rc = st_write_rows(st, Q_SESS_INS, T_SESSIONS, ST_INSERT, r, sizeof(*r), n, b_sess_log);
     if (rc == 0)
-        rc = st_write_rows(st, Q_SESS_TERM, T_SESSIONS, ST_UPDATE, r, sizeof(*r), n,
+        rc = st_write_rows(st, Q_SESS_TERM, T_SESSIONS, ST_UPSERT, r, sizeof(*r), n,
                            b_sess_term);
     return rc;
 }
