@@ -34,5 +34,5 @@ run distributed RL_BROKERS=3 RL_TERMINALS="$(t 500 300)" RL_FAULTS="front worker
   RL_PG_DOWN=30 bash tests/reliability/distributed.sh
 run distributed_pgfreeze RL_BROKERS=1 RL_TERMINALS=300 RL_FAULTS="pgfreeze" RL_PG_DOWN=60 \
   bash tests/reliability/distributed.sh
-run hostile HS_MASS=19000 HS_SECS="$(t 20 12)" HS_GOOD=100 bash tests/integ/hostile.sh
+run hostile HS_MASS=19000 HS_SECS="$(t 20 12)" HS_GOOD=100 HS_MASS_ASSERT=1 bash tests/integ/hostile.sh
 awk '{p+=($3==0); f+=($3>0)} END {printf "soak: %d passed, %d failed\n", p, f; exit (f>0)}' "$MF_RESULTS"
