@@ -28,6 +28,9 @@
  * one transaction, resuming the same way (the largest terminal in `instant`). The client
  * only formats text; the server's work is the point (bench/web-conc.sh's PostgreSQL fixture).
  *
+ * The line-loss rows carry their rate and threshold (schema step 3) since session 4; the
+ * fixtures generated before (/work/fixtures/web-100k, web-100k-pg) have them NULL.
+ *
  * Layout as bench_web_fixture: terminals 4403-0001.. (hex A2), P points each, areas of 10
  * terminals, item ap_fwd, tariff 0; values from a per-point seed, so chunks are independent
  * and the checksum printed at the end of each call covers the rows that call wrote.
@@ -187,7 +190,10 @@ static void master_kpi(struct store *st, struct big *g, char (*areas)[16])
                                               .consumed_kwh = cons, .meters_expected = exp - 1,
                                               .meters_counted = got - 1,
                                               .flag = (sup - cons) / sup > 0.08,
-                                              .computed_at = g->now };
+                                              .computed_at = g->now,
+                                              .rate = (sup - cons) / sup, .threshold = 0.08,
+                                              .has_supply = 1, .has_rate = 1,
+                                              .has_threshold = 1 };
             if (got < exp && nm < MF_ARRAY_LEN(ms))
                 ms[nm++] = (struct store_missing){ .date = d, .term = term_key(a * 10),
                                                    .pn = (uint16_t)g->points, .area = areas[a] };

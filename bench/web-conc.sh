@@ -18,7 +18,8 @@
 # a row, 1; recorded with pass=K), COLD (1: every case and count draws its points from a
 # seed of its own, so its reads find pages no earlier cell touched: the page-cache-miss
 # regime of a store larger than RAM; recorded with cold=1), CASES (subset of the names below), CURVE_DAYS
-# (days of curves the store holds: the {D} dates of the curve case), THREADS / HANDLES
+# (the {D} dates of the curve case: one of the CURVE_DAYS days before today, 5 by default,
+# the days the PostgreSQL fixture holds, so both backends answer the same requests), THREADS / HANDLES
 # ([web] threads / store_handles; unset: the config defaults), SEED (7).
 # Output: one line per (pass, case, clients) on stdout, also appended to
 # bench/results/web-conc.txt after a "# machine" header; bench/web_conc_report.py turns
@@ -28,7 +29,7 @@ set -eu
 cd "$(dirname "$0")/.."
 B=${MF_BUILD:-bench}; REQ=${REQ:-1000}; PASSES=${PASSES:-1}; SEED=${SEED:-7}
 SECS=${SECS:-2}; WARM=${WARM:-1}; COLD=${COLD:-0}
-CONC=${CONC:-"1 2 4 8 16 32"}; CURVE_DAYS=${CURVE_DAYS:-29}
+CONC=${CONC:-"1 2 4 8 16 32"}; CURVE_DAYS=${CURVE_DAYS:-5}
 DIR=${DIR:-}; PGDIR=${PGDIR:-}
 [ -n "$DIR" ] || [ -n "$PGDIR" ] || { echo "set DIR (SQLite) or PGDIR (PostgreSQL)" >&2; exit 2; }
 for f in "build/$B/meterflow" "build/$B/bench/bench_web_http"; do
@@ -80,11 +81,14 @@ declare -A url=(
   [kpi_collection]="/api/kpi/collection?page_size=10&date=$yday"
   [anomalies]="/api/anomalies?page_size=8&state=open"
   [lineloss]="/api/kpi/lineloss?date=$yday"
+  [lineloss_worst]="/api/kpi/lineloss?date=$yday&worst=10"
 )
 # the mix: a dashboard load (summary, collection, line loss, anomalies), the terminal list
-# and a point page (daily, curve, instant), each call equally likely
-url[mix]="${url[kpi_summary]} ${url[kpi_collection]} ${url[lineloss]} ${url[anomalies]} ${url[terminals]} ${url[point_daily]} ${url[point_curve]} $P/instant"
-CASES=${CASES:-"terminals point_daily point_curve kpi_summary kpi_collection anomalies lineloss mix"}
+# and a point page (daily, curve, instant), each call equally likely; mix_all_areas is the
+# dashboard before it asked lineloss?worst=10 (every area's line loss)
+url[mix]="${url[kpi_summary]} ${url[kpi_collection]} ${url[lineloss_worst]} ${url[anomalies]} ${url[terminals]} ${url[point_daily]} ${url[point_curve]} $P/instant"
+url[mix_all_areas]="${url[mix]/${url[lineloss_worst]}/${url[lineloss]}}"
+CASES=${CASES:-"terminals point_daily point_curve kpi_summary kpi_collection anomalies lineloss lineloss_worst mix mix_all_areas"}
 mkdir -p bench/results
 echo "# machine $(date -u +%FT%TZ) nproc=$(nproc) load=\"$(cut -d' ' -f1-3 /proc/loadavg)\" commit=$(git rev-parse --short HEAD) backend=$backend" |
   tee -a bench/results/web-conc.txt
@@ -106,7 +110,7 @@ one() { # pass case clients
 # pass 0 warms the page cache: the point reads' requests of every count, without a time cap
 # (the dashboard tables are small and warm after a few calls)
 if [ "$WARM" = 1 ]; then
-  for c in point_daily point_curve mix; do
+  for c in point_daily point_curve mix mix_all_areas; do
     case " $CASES " in *" $c "*) for n in $CONC; do one 0 "$c" "$n" >/dev/null; done;; esac
   done
 fi
