@@ -347,7 +347,8 @@ static int send_request(struct worker *w, struct wk_recollect *rc, const struct 
 
 /* Seconds to wait before asking the terminal for D: until its own clock -- the master's
  * time plus its newest known offset, read within WK_RC_CLOCK_FRESH_S -- has passed the end
- * of D by recollect_after_min (at least WK_RC_FREEZE_S, the time to freeze the day). A
+ * of D by WK_RC_FREEZE_S, the time to freeze the day (recollect_after_min is applied in the
+ * master's time by the plan; an offset read a minute ago under-estimates a fast clock). A
  * terminal whose clock is behind (a simulator replaying past days, a clock not yet set)
  * has no frozen value for D before that and denies the request. 0: ask now (clock on time
  * or ahead, or no fresh reading: asked as before). */
@@ -361,7 +362,8 @@ static int64_t clock_wait(struct worker *w, const struct wk_recollect *rc,
     if (store_terminal_clock(w->ast, t->term, &off, &at) != 0 || at > now ||
         now - at > WK_RC_CLOCK_FRESH_S || off >= 0)
         return 0;
-    int64_t need = wk_day_start_utc(t->date + 1) + MF_MAX(rc->after_s, WK_RC_FREEZE_S);
+    int64_t need = wk_day_start_utc(t->date + 1) + WK_RC_FREEZE_S;
+    (void)rc;
     int64_t tnow = now + off;
     return tnow >= need ? 0 : need - tnow;
 }

@@ -491,8 +491,8 @@ MF_TEST(life_voltage_resolved_by_a_clean_later_day)
 /* Re-collection waits for a terminal whose clock is behind. p2's value of D is missing; the
  * rollup at 02:00 on D + 1 plans it (due at once: past recollect_after_min). T1's clock reads
  * two days behind (a simulator replaying the past): the tick asks nothing and looks again
- * after recollect_retry_min (30 min). Then it reads 100 min behind: its clock shows 00:50
- * on D + 1, 10 min short of the end of D + recollect_after_min: due 10 min later, asked
+ * after recollect_retry_min (30 min). Then it reads 159 min behind: its clock shows 23:51
+ * on D, 10 min short of the end of D + 60 s (the freeze margin): due 10 min later, asked
  * then. */
 MF_TEST(recollect_waits_for_a_terminal_clock_behind)
 {
@@ -520,7 +520,7 @@ MF_TEST(recollect_waits_for_a_terminal_clock_behind)
     CHECK(strstr(tx, "\"next_at\":\"2026-11-25T18:30:00Z\"") != NULL); /* now + 30 min */
 
     now += 1800;
-    clock_read(f.st, now, -6000);
+    clock_read(f.st, now, -9540);
     CHECK_EQ_INT(worker_recollect_tick(f.w, now), 0);
     CHECK_EQ_INT(downlink_count(&f), 0);
     tx = tasks(f.st, D);
