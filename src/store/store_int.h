@@ -95,8 +95,6 @@ struct sql_def {
     const char *sql; /* both dialects */
     const char *pg;  /* PostgreSQL variant, NULL = same */
     int bulk;        /* 1: PostgreSQL binds arrays of rows (sq_row_end / sq_flush) */
-    int pipe;        /* 1: a write whose result rows and count nobody reads: PostgreSQL may
-                      * queue it in the transaction's pipeline (its changes then read 0) */
 };
 extern const struct sql_def store_sql[Q_COUNT];
 

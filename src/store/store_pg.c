@@ -16,8 +16,8 @@
  * point (pg_pipe_drain): before any statement that returns rows or is not pipelined, before
  * the row counters (which need the bulk statements' inserted counts), and after COMMIT. A
  * batch of the reading tables is then two round trips (BEGIN + chunks; counters + COMMIT)
- * instead of one per statement. Writes marked .pipe in the catalogue (results and counts
- * unread: Q_SESS_TERM, one upsert per session change) are queued the same way. A failed
+ * instead of one per statement. Writes whose results and counts nobody reads (pipe_plain:
+ * Q_SESS_TERM, one upsert per session change) are queued the same way. A failed
  * statement aborts the rest of the pipeline
  * (PGRES_PIPELINE_ABORTED) and the transaction: the drain returns the first real error,
  * classified as usual, and the caller rolls back. The connection stays in blocking mode:
@@ -144,6 +144,14 @@ static int pend_table(int id)
     case Q_SESS_INS: return T_SESSIONS;
     default: return -1;
     }
+}
+
+/* Writes whose result rows and count nobody reads, which may be queued in the transaction's
+ * pipeline like a bulk chunk (their changes then read 0): the terminals upsert of a session
+ * change (one per change; it may touch a terminal twice per batch, so it cannot be bulk). */
+static int pipe_plain(int id)
+{
+    return id == Q_SESS_TERM;
 }
 
 /* Read one queued statement's results (one or more, then NULL). 0 or its error. */
@@ -536,8 +544,8 @@ static int pg_run(struct pg_stmt *q)
                q->nparams);
         return MF_EFATAL;
     }
-    if (q->c.id >= 0 && store_sql[q->c.id].pipe && PGC(st)->pipe_on && q->name[0]) {
-        /* a write nobody reads back (struct sql_def.pipe): queued, its error read at the
+    if (pipe_plain(q->c.id) && PGC(st)->pipe_on && q->name[0]) {
+        /* a write nobody reads back (pipe_plain): queued, its error read at the
          * next drain, which fails the transaction like any other */
         q->changes = 0;
         q->nrows = 0;
@@ -583,7 +591,7 @@ static int pg_step(struct sq *sq)
     return ++q->row < q->nrows ? 1 : 0;
 }
 
-/* Pipelined bulk chunk, or a pipelined plain write (struct sql_def.pipe): queue (prepare
+/* Pipelined bulk chunk, or a pipelined plain write (pipe_plain): queue (prepare
  * and) execute; the inserted count is credited to the table's counter when the result is
  * read (pend_result). libpq copies the parameters into
  * its output buffer, so the arrays can be reused at once. */

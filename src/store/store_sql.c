@@ -210,7 +210,7 @@ const struct sql_def store_sql[Q_COUNT] = {
         " clock_at = CASE WHEN " SESS_CLOCK_NEWER " THEN excluded.clock_at"
         "  ELSE terminals.clock_at END"
         " WHERE terminals.last_change_at IS NULL"
-        " OR terminals.last_change_at <= excluded.last_change_at", NULL, 0, 1 },
+        " OR terminals.last_change_at <= excluded.last_change_at", NULL, 0 },
     [Q_CMD_RESULT] = {
         "UPDATE commands SET state = $1, attempts = COALESCE(CAST($2 AS INTEGER), attempts),"
         " answer_json = COALESCE(" TXT(3) ", answer_json), updated_at = $4"

@@ -394,7 +394,7 @@ static void b_sess_term(struct sq *q, const void *rec, char *t)
 
 /* The session log first (bulk on PostgreSQL), then each change's terminal row: an upsert that
  * may touch one terminal several times per batch, so not one statement; Q_SESS_TERM is
- * pipelined on PostgreSQL instead (sql_def.pipe). In one transaction the order of the two
+ * pipelined on PostgreSQL instead (store_pg.c pipe_plain). In one transaction the order of the two
  * tables does not matter. */
 static int w_sessions(struct store *st, const struct store_session *r, size_t n)
 {
