@@ -56,7 +56,7 @@ CFLAGS_ALL := $(CSTD) $(OPT) $(SAN) $(WARN) $(WARN_LATE) $(INC) $(PKG_CFLAGS) $(
 LDFLAGS_ALL := $(SAN) $(LDFLAGS)
 LIBS := $(PKG_LIBS) -lpthread -lm
 
-MODULES := common proto queue store proc front worker web sim
+MODULES := common proto queue store proc front worker web sim sec
 LIB_SRC := $(foreach m,$(MODULES),$(wildcard src/$(m)/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(OUT)/obj/%.o)
 APP_SRC := $(wildcard src/app/*.c)
