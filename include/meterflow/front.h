@@ -45,10 +45,22 @@ struct front_term_info {
 typedef int (*front_registry_fn)(void *opaque, uint16_t a1, uint16_t a2,
                                  struct front_term_info *info);
 
+/* What a PW provider is asked for: the terminal, the AFN, and the frame as it will be sent
+ * with its PW still zero. ud: borrowed for the call: the user data area (C through the last
+ * AUX byte, Tp included when present; CS excluded), ud_len = L1. */
+struct front_pw_req {
+    uint16_t a1, a2;
+    uint8_t afn;
+    const uint8_t *ud;
+    size_t ud_len;
+};
+
 /* PW provider for downlink frames of AFNs that carry one (gw_afn_has_pw): write pw_len bytes
- * into out. Default: zeros. Runs on an I/O thread. */
-typedef void (*front_pw_fn)(void *opaque, uint16_t a1, uint16_t a2, uint8_t afn,
-                            uint8_t *out, size_t pw_len);
+ * into out (zeroed before the call); the front puts them in the frame and recomputes CS.
+ * Returns 0, or a negative status: the command fails ("no PW for the terminal") and nothing
+ * is sent. Default (no provider): zeros. Runs on an I/O thread. */
+typedef int (*front_pw_fn)(void *opaque, const struct front_pw_req *rq, uint8_t *out,
+                           size_t pw_len);
 
 /* Drop reasons (counted in front_stats.drops[]). */
 enum front_drop {

@@ -12,5 +12,6 @@ extern const struct mf_cfg_item store_cfg[];  /* [store]  src/store/store_cfg.c 
 extern const struct mf_cfg_item worker_cfg[]; /* [worker] [analytics] src/worker/worker_cfg.c */
 extern const struct mf_cfg_item web_cfg[];    /* [web]    src/web/web_cfg.c */
 extern const struct mf_cfg_item metrics_cfg[]; /* [metrics] src/web/web_cfg.c */
+extern const struct mf_cfg_item sec_cfg[];    /* [security] src/sec/sec_cfg.c */
 
 #endif

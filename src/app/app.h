@@ -56,4 +56,15 @@ void app_metrics_queue(struct mq *q, struct mf_buf *out);
 /* Install SIGINT/SIGTERM handlers that set mf_stop_requested; ignore SIGPIPE. */
 void app_signals_install(void);
 
+struct sec_pw;
+/* The [security] PW provider (app_sec.c): built from cfg and installed on f (before
+ * front_start); *out = NULL for pw_mode = zero. 0, or -1 after printing the config error
+ * (naming the key) prefixed with "meterflow <cmd>". Gives *out: sec_pw_free after front_free. */
+int app_pw_setup(const struct mf_config *cfg, struct front *f, struct sec_pw **out,
+                 const char *cmd);
+/* SIGHUP sets a flag (app_hup_install); app_pw_poll, from the main loop, re-reads the key
+ * file when it is set and logs the outcome (never key material). p may be NULL. */
+void app_hup_install(void);
+void app_pw_poll(struct sec_pw *p);
+
 #endif

@@ -26,7 +26,8 @@ static const struct mf_cfg_item meterflow_cfg[] = {
 };
 
 const struct mf_cfg_item *const app_cfg_tables[] = {
-    meterflow_cfg, front_cfg, queue_cfg, store_cfg, worker_cfg, web_cfg, metrics_cfg, NULL,
+    meterflow_cfg, front_cfg, queue_cfg, store_cfg, worker_cfg, web_cfg, metrics_cfg, sec_cfg,
+    NULL,
 };
 
 const char *const app_cfg_passthrough[] = { "kafka", NULL };

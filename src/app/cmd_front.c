@@ -11,6 +11,7 @@
 #include "meterflow/front.h"
 #include "meterflow/log.h"
 #include "meterflow/queue.h"
+#include "meterflow/sec.h"
 #include "meterflow/web.h"
 
 static void front_usage(const struct mf_config *cfg)
@@ -54,6 +55,7 @@ int cmd_front(int argc, char **argv)
     int next, rc;
     struct mq *q = NULL;
     struct front *f = NULL;
+    struct sec_pw *pw = NULL;
     struct web_msrv *ms = NULL;
     struct front_metrics_ctx mctx;
     struct mf_config *cfg = app_cmd_config(argc, argv, front_usage, extra, &next, &rc);
@@ -67,12 +69,15 @@ int cmd_front(int argc, char **argv)
     if (app_config_apply_common(cfg) != 0)
         goto out;
     app_signals_install();
+    app_hup_install();
     q = mq_open(cfg, err, sizeof(err));
     if (!q) {
         fprintf(stderr, "meterflow front: queue: %s\n", err);
         goto out;
     }
     f = front_new(cfg, q, err, sizeof(err));
+    if (f && app_pw_setup(cfg, f, &pw, "front") != 0)
+        goto out;
     if (!f || front_start(f, err, sizeof(err)) != 0) {
         fprintf(stderr, "meterflow front: %s\n", err);
         goto out;
@@ -97,6 +102,7 @@ int cmd_front(int argc, char **argv)
     while (!mf_stop_requested) {
         struct timespec ts = { 0, 100 * 1000000L };
         nanosleep(&ts, NULL);
+        app_pw_poll(pw); /* SIGHUP: re-read the PW key file */
         if (++ticks % 600 == 0)
             front_report(f);
     }
@@ -108,6 +114,7 @@ out:
     front_stop(f);
     mq_close(q); /* fires the callbacks of frames still in flight (no confirm for them) */
     front_free(f);
+    sec_pw_free(pw);
     mf_config_free(cfg);
     return rc;
 }

@@ -22,6 +22,7 @@
 #include "meterflow/gw3761.h"
 #include "meterflow/log.h"
 #include "meterflow/queue.h"
+#include "meterflow/sec.h"
 #include "meterflow/store.h"
 #include "meterflow/web.h"
 #include "meterflow/worker.h"
@@ -31,6 +32,7 @@ struct run_ctx {
     struct mq *q;
     struct store *reg_st;       /* store handle used only by the registry hook */
     pthread_mutex_t reg_lock;   /* the hook runs on several I/O threads */
+    struct sec_pw *pw;          /* [security] PW provider, NULL for pw_mode = zero */
 };
 
 /* Front registry hook: master data decides whether a terminal is known and how to answer. */
@@ -80,12 +82,12 @@ static int run_loop(struct run_ctx *ctx, struct worker *w)
     while (!mf_stop_requested) {
         struct timespec ts = { 0, 100 * 1000000L };
         nanosleep(&ts, NULL);
+        app_pw_poll(ctx->pw); /* SIGHUP: re-read the PW key file */
         if (worker_failed(w)) {
             mf_error("run", "worker stopped on a fatal error; shutting down");
             return 1;
         }
     }
-    (void)ctx;
     return 0;
 }
 
@@ -106,6 +108,7 @@ int cmd_run(int argc, char **argv)
     if (app_config_apply_common(cfg) != 0)
         goto out;
     app_signals_install();
+    app_hup_install();
     if (!(ctx.q = mq_open(cfg, err, sizeof(err)))) {
         fprintf(stderr, "meterflow run: queue: %s\n", err);
         goto out;
@@ -123,6 +126,8 @@ int cmd_run(int argc, char **argv)
         goto out;
     }
     front_set_registry(ctx.front, run_registry, &ctx);
+    if (app_pw_setup(cfg, ctx.front, &ctx.pw, "run") != 0)
+        goto out;
     if (front_start(ctx.front, err, sizeof(err)) != 0) {
         fprintf(stderr, "meterflow run: front: %s\n", err);
         goto out;
@@ -151,6 +156,7 @@ out:
     if (ctx.q)
         mq_close(ctx.q);
     front_free(ctx.front);
+    sec_pw_free(ctx.pw);
     web_free(web);
     worker_free(w);
     store_close(ctx.reg_st);

@@ -211,12 +211,36 @@ static void req_free(struct front_req *r)
     free(r);
 }
 
-/* Build the request frame: C, MSA, PFC/PSEQ, PW (AFNs that carry it), optional Tp. */
-static struct front_req *req_build(struct front_conn *conn, struct front_cmd *cmd)
+/* The provider's PW into a frame encoded with a zero PW: it sees the user data as sent
+ * (PW zero), its bytes replace the zeros (PW ends before CS 16, and before Tp if present),
+ * and CS is summed again. 0 or the provider's failure. */
+static int req_pw(struct front *f, struct front_req *r, const struct gw_frame_out *fo, size_t pl)
+{
+    uint8_t pw[GW_PW_LEN];
+    struct front_pw_req rq = { fo->addr.a1, fo->addr.a2, fo->afn, r->frame + 6, r->len - 8 };
+    size_t at = r->len - 2 - (fo->has_tp ? 6u : 0u) - pl;
+    uint8_t cs = 0;
+
+    memset(pw, 0, sizeof(pw));
+    int rc = f->pw_fn(f->pw_opaque, &rq, pw, pl);
+    if (rc != 0)
+        return rc;
+    memcpy(r->frame + at, pw, pl);
+    for (size_t i = 6; i < r->len - 2; i++)
+        cs = (uint8_t)(cs + r->frame[i]);
+    r->frame[r->len - 2] = cs;
+    return 0;
+}
+
+/* Build the request frame: C, MSA, PFC/PSEQ, PW (AFNs that carry it), optional Tp.
+ * NULL with *why (a constant) when it cannot be built. */
+static struct front_req *req_build(struct front_conn *conn, struct front_cmd *cmd,
+                                   const char **why)
 {
     struct front *f = conn->th->f;
     struct gw_frame_out fo;
     uint8_t pw[GW_PW_LEN];
+    size_t pl = 0;
     size_t cap = cmd->units_len + 64;
     struct front_req *r = mf_calloc(1, sizeof(*r) + cap);
 
@@ -237,11 +261,9 @@ static struct front_req *req_build(struct front_conn *conn, struct front_cmd *cm
     fo.units = cmd->units;
     fo.units_len = cmd->units_len;
     if (gw_afn_has_pw(0, cmd->afn)) {
-        size_t pl = MF_MIN((size_t)conn->pw_len, sizeof(pw));
+        pl = MF_MIN((size_t)conn->pw_len, sizeof(pw));
         memset(pw, 0, sizeof(pw));
-        if (f->pw_fn)
-            f->pw_fn(f->pw_opaque, conn->a1, conn->a2, cmd->afn, pw, pl);
-        fo.pw = pw;
+        fo.pw = pw; /* zeros now; the provider's bytes once the frame exists */
         fo.pw_len = pl;
     }
     if (cmd->tp_delay_min > 0) {
@@ -258,10 +280,16 @@ static struct front_req *req_build(struct front_conn *conn, struct front_cmd *cm
     }
     int n = gw_frame_encode(&fo, r->frame, cap);
     if (n < 0) {
+        *why = "frame does not fit";
         free(r);
         return NULL;
     }
     r->len = (size_t)n;
+    if (fo.pw && f->pw_fn && req_pw(f, r, &fo, pl) != 0) {
+        *why = "no PW key for the terminal";
+        free(r);
+        return NULL;
+    }
     return r;
 }
 
@@ -307,11 +335,12 @@ static void req_next(struct front_conn *conn)
             free(cmd);
             continue;
         }
-        struct front_req *r = req_build(conn, cmd);
+        const char *why = "";
+        struct front_req *r = req_build(conn, cmd, &why);
         if (!r) {
             if (!internal)
                 front_cmd_status(th, th->f, cmd->cmd_id, conn->a1, conn->a2, conn->id,
-                                 MF_CMD_FAILED, 0, "frame does not fit");
+                                 MF_CMD_FAILED, 0, why);
             free(cmd);
             continue;
         }

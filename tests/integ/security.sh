@@ -65,14 +65,24 @@ for u in admin operator viewer; do
     ko "meterflow user add $u"
   users+="${users:+,}$u:${pw[$u]}"
 done
+# The PW key file (check 14): group/world access is refused at start-up, naming the key.
+printf '# PW per terminal\n0171-0822 A1B2C3D4E5F60718293A4B5C6D7E8F90\n' >"$tmp/pw.keys"
+chmod 640 "$tmp/pw.keys"
+if "$MF" run "${set_common[@]}" --set security.pw_mode=file --set "security.pw_key_file=$tmp/pw.keys" \
+  >"$tmp/run-pw.log" 2>&1; then ko "meterflow run started with a group-readable key file"
+elif grep -q "\[security\] pw_key_file: .*mode 0640 .*chmod 600" "$tmp/run-pw.log" &&
+  ! grep -q A1B2 "$tmp/run-pw.log"; then ok "a group-readable PW key file stops start-up naming the key"
+else ko "key file refusal: $(cat "$tmp/run-pw.log")"; fi
+chmod 600 "$tmp/pw.keys"
 "$MF" run "${set_common[@]}" --set meterflow.log_level=debug --set front.accept_unknown=false \
   --set front.login_per_min=5 --set front.login_trusted_nets=127.0.0.88/32 \
-  --set front.frames_per_sec=5 >"$tmp/run.log" 2>&1 &
+  --set front.frames_per_sec=5 --set security.pw_mode=file --set "security.pw_key_file=$tmp/pw.keys" \
+  >"$tmp/run.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 300); do curl -fsS "http://127.0.0.1:$hp/api/health" >/dev/null 2>&1 && break; sleep 0.1; done
 python3 tests/integ/security_test.py --base "http://127.0.0.1:$hp" --term "127.0.0.1:$tp" \
   --routes src/web/web_routes.c --log "$tmp/run.log" --users "$users" \
-  --only routes,csrf,audit,hang,headers,allowlist,login_per_addr,frame_rate,login_limit,secrets \
+  --only routes,csrf,audit,hang,headers,allowlist,pw,login_per_addr,frame_rate,login_limit,secrets \
   | tee "$tmp/py.out" | grep -v '^ok ' | grep -v '^[0-9]* [0-9]*$'
 read -r p f < <(tail -1 "$tmp/py.out")
 pass=$((pass + ${p:-0})); fail=$((fail + ${f:-1}))

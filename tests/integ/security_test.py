@@ -312,7 +312,44 @@ def check_hang(c, a, tokens):
        f"{time.time() - t:.1f}s {b[:60]!r}")
 
 
+PW_0171_0822 = bytes.fromhex("A1B2C3D4E5F60718293A4B5C6D7E8F90")  # security.sh's key file
+
+
+def check_pw(c, a, tokens):
+    """[security] pw_mode = file (security.sh writes the key file, mode 0600): an operator's
+    clock sync (AFN=05 F31) reaches the terminal with the PW bytes of its key-file line, read
+    here from the frame by the protocol's layout (PW ends before Tp, which SEQ.TpV announces),
+    and a checksum that covers them."""
+    st, _, b = c.req("PUT", "/api/terminals/0171-0822", {"name": "registered", "registered": True},
+                     token=tokens["admin"])
+    ok(st in (200, 201), f"admin registers 0171-0822 -> {st} {b[:60]!r}")
+    s = connect(a, "127.0.0.99")  # its own login_per_min budget
+    s.sendall(LOGIN_0171_0822)
+    r = read_frame(s)
+    ok(len(r) >= 18 and r[16:18] == b"\x01\x00", f"0171-0822 logged in ({r.hex(' ')})")
+    online = False  # the web sends commands to terminals the store shows online
+    for _ in range(100):
+        st, _, b = c.req("GET", "/api/terminals/0171-0822", token=tokens["operator"])
+        if st == 200 and json.loads(b).get("online") is True:
+            online = True
+            break
+        time.sleep(0.1)
+    ok(online, "0171-0822 online in the store")
+    st, _, b = c.req("POST", "/api/commands", {"type": "clock_sync", "terminal": "0171-0822"},
+                     token=tokens["operator"])
+    ok(st in (200, 201, 202), f"operator clock_sync 0171-0822 -> {st} {b[:80]!r}")
+    r = read_frame(s)
+    s.close()
+    l1 = (r[1] | r[2] << 8) >> 2 if len(r) > 6 else 0
+    ud = r[6:6 + l1]
+    ok(len(ud) >= 12 + 16 and ud[6] == 0x05, f"AFN=05 frame on the wire ({r.hex(' ')})")
+    end = len(ud) - (6 if ud[7] & 0x80 else 0)
+    ok(ud[end - 16:end] == PW_0171_0822, f"PW on the wire is the key file's line: {ud[end - 16:end].hex(' ')}")
+    ok(len(r) == l1 + 8 and r[-2] == cs(ud) and r[-1] == 0x16, "the checksum covers the PW")
+
+
 SECTIONS = {
+    "pw": lambda c, a, u, t: check_pw(c, a, t),
     "hang": lambda c, a, u, t: check_hang(c, a, t),
     "routes": lambda c, a, u, t: check_routes(c, a, t),
     "csrf": lambda c, a, u, t: check_csrf(c, a, u),

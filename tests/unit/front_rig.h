@@ -33,7 +33,8 @@ struct rig {
 
 /* Start with the "section.key=value" settings of sets (NULL-terminated, may be NULL) and,
  * when pw is not NULL, that PW provider (set before front_start, as the app does). */
-MF_UNUSED static void rig_start_pw(struct rig *r, const char *const *sets, front_pw_fn pw)
+MF_UNUSED static void rig_start_pwo(struct rig *r, const char *const *sets, front_pw_fn pw,
+                                     void *pw_opaque)
 {
     char err[256] = "";
     memset(r, 0, sizeof(*r));
@@ -53,10 +54,15 @@ MF_UNUSED static void rig_start_pw(struct rig *r, const char *const *sets, front
     if (!r->f)
         mf_test_fail(__FILE__, __LINE__, "front_new: %s", err);
     if (pw)
-        front_set_pw_provider(r->f, pw, NULL);
+        front_set_pw_provider(r->f, pw, pw_opaque);
     CHECK_EQ_INT(front_start(r->f, err, sizeof(err)), 0);
     r->port = front_port(r->f);
     CHECK(r->port > 0);
+}
+
+MF_UNUSED static void rig_start_pw(struct rig *r, const char *const *sets, front_pw_fn pw)
+{
+    rig_start_pwo(r, sets, pw, NULL);
 }
 
 MF_UNUSED static void rig_start(struct rig *r, const char *const *sets)
