@@ -69,6 +69,11 @@ void st_term_format(uint32_t term, char *out)
     out[9] = '\0';
 }
 
+const char *st_nz(const char *s)
+{
+    return s && s[0] ? s : NULL;
+}
+
 int st_term_parse(const char *s, uint32_t *term)
 {
     uint32_t v = 0;

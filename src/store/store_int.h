@@ -128,6 +128,8 @@ void st_rollback(struct store *st);
 void st_term_format(uint32_t term, char *out);
 /* Parse "RRRR-TTTT"; 0 or MF_EINVAL. */
 int st_term_parse(const char *s, uint32_t *term);
+/* An optional filter text as bound: NULL for NULL or "" (the catalogue's "any"). */
+const char *st_nz(const char *s);
 void st_count(struct store *st, enum st_table t, int64_t delta);
 
 struct sq *sq_get(struct store *st, int id); /* NULL: error set in st->err */
@@ -170,18 +172,43 @@ enum st_rows_count {
 int st_write_rows(struct store *st, int id, enum st_table tab, enum st_rows_count count,
                   const void *rec, size_t size, size_t n, st_bind_fn bind);
 
+/* ---- store_access.c: the read accessors' one shape ----
+ * enter, sq_get, bind, the first row or every row, reset, leave. bind(q, args, t) binds the
+ * statement's parameters in order (NULL: it has none); t is a terminal-text buffer for
+ * sq_term owned by the helper, valid until the statement is reset. Each takes st->mu. */
+/* The first row's values into out: 0, or MF_ENOTFOUND when the row says nothing is known
+ * (its columns are NULL). */
+typedef int (*st_take_fn)(struct sq *q, void *out);
+/* Statement id's first row given to take(q, out); MF_ENOTFOUND when there is none. */
+int st_read_row(struct store *st, int id, st_bind_fn bind, const void *args, st_take_fn take,
+                void *out);
+/* Statement id's rows as a JSON array in *out (gives; NULL on failure once entered). */
+int st_read_rows(struct store *st, int id, st_bind_fn bind, const void *args, json_t **out);
+/* A taker of the row as a JSON object (sq_row_json): out is a json_t ** (gives). */
+int st_take_json(struct sq *q, void *out);
+/* A binder of one terminal key: args points to a uint32_t. */
+void st_bind_term(struct sq *q, const void *args, char *t);
+/* A binder of two int64 values: args points to int64_t[2] (a date and a limit, a range). */
+void st_bind_i64_2(struct sq *q, const void *args, char *t);
+/* A count and one page of a list, under st->mu held by the caller: qcount is bound with
+ * bind(args) and gives the total, qlist with the same values and then LIMIT and OFFSET.
+ * *out = {"items","total","page","page_size"} (+ "total_capped" when capped: qcount stops
+ * at STORE_COUNT_CAP + 1, store_sql.c CAPPED_COUNT). */
+int st_read_page(struct store *st, int qcount, int qlist, int capped, st_bind_fn bind,
+                 const void *args, const struct store_page *pg, json_t **out);
+
 /* ---- store_json.c: rows -> JSON by column-name conventions ----
 ^ * "at", "*_at", "ts", "last_seen": UTC s -> ISO string (0 / NULL -> null); "date": days ->
  * "YYYY-MM-DD"; "status": 0/1/2 -> "ok"/"absent"/"invalid"; "*_json": text parsed and put
  * under the name without the suffix; "raw": blob -> hex; "registered", "online",
  * "is_area_meter": booleans; otherwise by type. */
 json_t *sq_row_json(struct sq *q);
-/* Append every remaining row of q to arr. 0 or status. */
-int sq_rows_json(struct sq *q, json_t *arr);
-/* Normalise a page request: page >= 1, 1 <= size <= 1000. */
-void st_page_norm(const struct store_page *in, int *page, int *size);
-/* {"items":items,"total":total,"page":p,"page_size":s} (takes items). */
-json_t *st_page_wrap(json_t *items, int64_t total, int page, int size);
+/* Step q (bound) to its end and give every row as a new array in *out (gives; untouched on
+ * failure); resets q. 0 or status. */
+int sq_rows_json(struct sq *q, json_t **out);
+/* Step q (bound) once and give its first row as an object in *out (gives); MF_ENOTFOUND when
+ * there is none; resets q. */
+int sq_row1_json(struct sq *q, json_t **out);
 
 /* ---- store_schema.c ---- */
 int st_migrate(struct store *st, char *errbuf, size_t errlen);

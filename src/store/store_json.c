@@ -1,4 +1,4 @@
-/* store_json.c -- result rows to JSON by column-name conventions, and page helpers.
+/* store_json.c -- result rows to JSON by column-name conventions: one row, or every row.
  *
  * The read queries (store_sql.c) name their columns so that one generic converter gives the
  * API's JSON: the conventions are listed in store_int.h (sq_row_json). Keeping the rules in
@@ -134,31 +134,30 @@ json_t *sq_row_json(struct sq *q)
     return o;
 }
 
-int sq_rows_json(struct sq *q, json_t *arr)
+int sq_rows_json(struct sq *q, json_t **out)
 {
+    json_t *arr = json_array();
     int rc;
     while ((rc = sq_step(q)) == 1)
         json_array_append_new(arr, sq_row_json(q));
     sq_reset(q);
+    if (rc != 0) {
+        json_decref(arr);
+        return rc;
+    }
+    *out = arr;
+    return 0;
+}
+
+int sq_row1_json(struct sq *q, json_t **out)
+{
+    int rc = sq_step(q);
+    if (rc == 1) {
+        *out = sq_row_json(q);
+        rc = 0;
+    } else if (rc == 0) {
+        rc = MF_ENOTFOUND;
+    }
+    sq_reset(q);
     return rc;
-}
-
-void st_page_norm(const struct store_page *in, int *page, int *size)
-{
-    *page = in && in->page > 0 ? in->page : 1;
-    *size = in && in->page_size > 0 ? in->page_size : 50;
-    if (*size > 1000)
-        *size = 1000;
-    if (*page > 1000000)
-        *page = 1000000;
-}
-
-json_t *st_page_wrap(json_t *items, int64_t total, int page, int size)
-{
-    json_t *o = json_object();
-    json_object_set_new(o, "items", items);
-    json_object_set_new(o, "total", json_integer(total));
-    json_object_set_new(o, "page", json_integer(page));
-    json_object_set_new(o, "page_size", json_integer(size));
-    return o;
 }

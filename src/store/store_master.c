@@ -21,11 +21,6 @@
 #define CSV_ROWS_MAX 2000000
 #define ID_MAX 64
 
-static const char *nz(const char *s)
-{
-    return s && s[0] ? s : NULL;
-}
-
 /* ---- writes without the lock (shared by CRUD and import) ---- */
 
 static int area_put(struct store *st, const struct store_area *a)
@@ -65,8 +60,8 @@ static int terminal_put(struct store *st, const struct store_terminal *tm)
     st_term_format(tm->term, t);
     sq_text(q, t);
     sq_text(q, tm->name ? tm->name : "");
-    sq_text(q, nz(tm->area));
-    sq_text(q, nz(tm->vendor));
+    sq_text(q, st_nz(tm->area));
+    sq_text(q, st_nz(tm->vendor));
     sq_i64(q, tm->registered ? 1 : 0);
     sq_i64(q, tm->pw_len);
     sq_i64(q, tm->login_answer ? tm->login_answer : 1);
@@ -85,8 +80,8 @@ static int meter_put(struct store *st, const struct store_meter *m)
     sq_text(q, t);
     sq_i64(q, m->pn);
     sq_text(q, m->addr ? m->addr : "");
-    sq_text(q, nz(m->area));
-    sq_text(q, nz(m->customer_class));
+    sq_text(q, st_nz(m->area));
+    sq_text(q, st_nz(m->customer_class));
     sq_i64(q, m->is_area_meter ? 1 : 0);
     sq_f64(q, m->multiplier > 0 ? m->multiplier : 1.0);
     return sq_run(q, NULL);

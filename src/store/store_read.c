@@ -10,77 +10,6 @@
 
 #include "store/store_int.h"
 
-static const char *nz(const char *s)
-{
-    return s && s[0] ? s : NULL;
-}
-
-typedef void (*bind_fn)(struct sq *q, const void *f);
-
-/* Count with qcount, list a page with qlist (its last two parameters LIMIT, OFFSET).
- * capped: qcount stops at STORE_COUNT_CAP + 1 (store_sql.c CAPPED_COUNT). */
-static int paged(struct store *st, int qcount, int qlist, int capped, bind_fn bind,
-                 const void *f, const struct store_page *pg, json_t **out)
-{
-    int page, size, rc;
-    int64_t total = 0;
-    struct sq *q = sq_get(st, qcount);
-
-    st_page_norm(pg, &page, &size);
-    if (!q)
-        return MF_EFATAL;
-    bind(q, f);
-    rc = sq_step(q);
-    if (rc == 1) {
-        total = sq_col_i64(q, 0);
-        rc = 0;
-    }
-    sq_reset(q);
-    if (rc != 0)
-        return rc;
-    if ((q = sq_get(st, qlist)) == NULL)
-        return MF_EFATAL;
-    bind(q, f);
-    sq_i64(q, size);
-    sq_i64(q, (int64_t)(page - 1) * size);
-    json_t *items = json_array();
-    if ((rc = sq_rows_json(q, items)) != 0) {
-        json_decref(items);
-        return rc;
-    }
-    *out = st_page_wrap(items, total, page, size);
-    if (capped)
-        json_object_set_new(*out, "total_capped", json_boolean(total > STORE_COUNT_CAP));
-    return 0;
-}
-
-/* Run q (already bound) and give all its rows as an array. */
-static int rows(struct sq *q, json_t **out)
-{
-    json_t *arr = json_array();
-    int rc = sq_rows_json(q, arr);
-    if (rc != 0) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return 0;
-}
-
-/* Run q and give its first row as an object, MF_ENOTFOUND if none. */
-static int one_row(struct sq *q, json_t **out)
-{
-    int rc = sq_step(q);
-    if (rc == 1) {
-        *out = sq_row_json(q);
-        rc = 0;
-    } else if (rc == 0) {
-        rc = MF_ENOTFOUND;
-    }
-    sq_reset(q);
-    return rc;
-}
-
 #define ENTER(st)                                                                              \
     int rc = st_enter(st);                                                                     \
     if (rc != 0)                                                                               \
@@ -89,20 +18,18 @@ static int one_row(struct sq *q, json_t **out)
 
 /* ---- terminals ---- */
 
-static void bind_terms(struct sq *q, const void *fv)
+static void bind_terms(struct sq *q, const void *fv, char *t)
 {
     const struct store_terminal_filter *f = fv;
+    (void)t; /* no terminal parameter */
     sq_i64(q, f->online);
-    sq_text(q, nz(f->search));
-    sq_text(q, nz(f->area));
+    sq_text(q, st_nz(f->search));
+    sq_text(q, st_nz(f->area));
 }
 
 int store_terminals_json(struct store *st, const struct store_terminal_filter *f, json_t **out)
 {
-    ENTER(st);
-    rc = paged(st, Q_TERMS_COUNT, Q_TERMS_LIST, 0, bind_terms, f, &f->pg, out);
-    st_leave(st);
-    return rc;
+    return st_read_page(st, Q_TERMS_COUNT, Q_TERMS_LIST, 0, bind_terms, f, &f->pg, out);
 }
 
 /* Add key -> rows of query id bound with the terminal text (and an optional limit). */
@@ -116,7 +43,7 @@ static int add_list(struct store *st, json_t *o, const char *key, int id, const 
     sq_text(q, term);
     if (limit >= 0)
         sq_i64(q, limit);
-    int rc = rows(q, &arr);
+    int rc = sq_rows_json(q, &arr);
     if (rc == 0)
         json_object_set_new(o, key, arr);
     return rc;
@@ -131,14 +58,14 @@ static int terminal_detail(struct store *st, const char *term, int frames_limit,
     if (!q)
         return MF_EFATAL;
     sq_text(q, term);
-    if ((rc = one_row(q, &o)) != 0)
+    if ((rc = sq_row1_json(q, &o)) != 0)
         return rc;
     if ((q = sq_get(st, Q_TERM_VERSION)) == NULL) {
         rc = MF_EFATAL;
         goto fail;
     }
     sq_text(q, term);
-    rc = one_row(q, &ver);
+    rc = sq_row1_json(q, &ver);
     if (rc == MF_ENOTFOUND) {
         ver = json_null();
         rc = 0;
@@ -194,7 +121,7 @@ static int point_query(struct store *st, int id, const char *terminal, int pn, c
         sq_text(q, item);
     sq_i64(q, a);
     sq_i64(q, b);
-    return rows(q, out);
+    return sq_rows_json(q, out);
 }
 
 int store_point_energy_json(struct store *st, const char *terminal, int pn, int64_t from,
@@ -248,10 +175,11 @@ int store_point_instant_json(struct store *st, const char *terminal, int pn, int
 
 /* ---- events, anomalies, commands, audit ---- */
 
-static void bind_events(struct sq *q, const void *fv)
+static void bind_events(struct sq *q, const void *fv, char *t)
 {
     const struct store_event_filter *f = fv;
-    sq_text(q, nz(f->terminal));
+    (void)t; /* the terminal filter is bound as the API gives it */
+    sq_text(q, st_nz(f->terminal));
     sq_i64(q, f->erc);
     sq_i64(q, f->cls);
     sq_i64(q, f->min_severity);
@@ -261,82 +189,69 @@ static void bind_events(struct sq *q, const void *fv)
 
 int store_events_json(struct store *st, const struct store_event_filter *f, json_t **out)
 {
-    ENTER(st);
-    if (nz(f->terminal))
-        rc = paged(st, Q_EVENTS_COUNT_T, Q_EVENTS_LIST_T, 1, bind_events, f, &f->pg, out);
-    else
-        rc = paged(st, Q_EVENTS_COUNT, Q_EVENTS_LIST, 1, bind_events, f, &f->pg, out);
-    st_leave(st);
-    return rc;
+    if (st_nz(f->terminal))
+        return st_read_page(st, Q_EVENTS_COUNT_T, Q_EVENTS_LIST_T, 1, bind_events, f, &f->pg,
+                            out);
+    return st_read_page(st, Q_EVENTS_COUNT, Q_EVENTS_LIST, 1, bind_events, f, &f->pg, out);
 }
 
-static void bind_anoms(struct sq *q, const void *fv)
+static void bind_anoms(struct sq *q, const void *fv, char *t)
 {
     const struct store_anomaly_filter *f = fv;
-    sq_text(q, nz(f->kind));
-    sq_text(q, nz(f->terminal));
-    sq_text(q, nz(f->area));
-    sq_text(q, nz(f->state));
+    (void)t; /* the terminal filter is bound as the API gives it */
+    sq_text(q, st_nz(f->kind));
+    sq_text(q, st_nz(f->terminal));
+    sq_text(q, st_nz(f->area));
+    sq_text(q, st_nz(f->state));
     sq_i64(q, f->from);
     sq_i64(q, f->to);
 }
 
 int store_anomalies_json(struct store *st, const struct store_anomaly_filter *f, json_t **out)
 {
-    ENTER(st);
-    if (nz(f->terminal))
-        rc = paged(st, Q_ANOMS_COUNT_T, Q_ANOMS_LIST_T, 1, bind_anoms, f, &f->pg, out);
-    else
-        rc = paged(st, Q_ANOMS_COUNT, Q_ANOMS_LIST, 1, bind_anoms, f, &f->pg, out);
-    st_leave(st);
-    return rc;
+    if (st_nz(f->terminal))
+        return st_read_page(st, Q_ANOMS_COUNT_T, Q_ANOMS_LIST_T, 1, bind_anoms, f, &f->pg, out);
+    return st_read_page(st, Q_ANOMS_COUNT, Q_ANOMS_LIST, 1, bind_anoms, f, &f->pg, out);
 }
 
-static void bind_cmds(struct sq *q, const void *fv)
+static void bind_cmds(struct sq *q, const void *fv, char *t)
 {
     const struct store_command_filter *f = fv;
-    sq_text(q, nz(f->terminal));
-    sq_text(q, nz(f->state));
+    (void)t; /* the terminal filter is bound as the API gives it */
+    sq_text(q, st_nz(f->terminal));
+    sq_text(q, st_nz(f->state));
 }
 
 int store_commands_json(struct store *st, const struct store_command_filter *f, json_t **out)
 {
-    ENTER(st);
-    if (nz(f->terminal))
-        rc = paged(st, Q_CMDS_COUNT_T, Q_CMDS_LIST_T, 1, bind_cmds, f, &f->pg, out);
-    else
-        rc = paged(st, Q_CMDS_COUNT, Q_CMDS_LIST, 1, bind_cmds, f, &f->pg, out);
-    st_leave(st);
-    return rc;
+    if (st_nz(f->terminal))
+        return st_read_page(st, Q_CMDS_COUNT_T, Q_CMDS_LIST_T, 1, bind_cmds, f, &f->pg, out);
+    return st_read_page(st, Q_CMDS_COUNT, Q_CMDS_LIST, 1, bind_cmds, f, &f->pg, out);
+}
+
+static void bind_id(struct sq *q, const void *args, char *t)
+{
+    (void)t; /* no terminal parameter */
+    sq_i64(q, *(const int64_t *)args);
 }
 
 int store_command_json(struct store *st, int64_t id, json_t **out)
 {
-    ENTER(st);
-    struct sq *q = sq_get(st, Q_CMD_GET);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        sq_i64(q, id);
-        rc = one_row(q, out);
-    }
-    st_leave(st);
-    return rc;
+    *out = NULL;
+    return st_read_row(st, Q_CMD_GET, bind_id, &id, st_take_json, out);
 }
 
-static void bind_audit(struct sq *q, const void *fv)
+static void bind_audit(struct sq *q, const void *fv, char *t)
 {
     const struct store_audit_filter *f = fv;
-    sq_text(q, nz(f->user));
-    sq_text(q, nz(f->action));
+    (void)t; /* no terminal parameter */
+    sq_text(q, st_nz(f->user));
+    sq_text(q, st_nz(f->action));
     sq_i64(q, f->from);
     sq_i64(q, f->to);
 }
 
 int store_audit_json(struct store *st, const struct store_audit_filter *f, json_t **out)
 {
-    ENTER(st);
-    rc = paged(st, Q_AUDIT_COUNT, Q_AUDIT_LIST, 1, bind_audit, f, &f->pg, out);
-    st_leave(st);
-    return rc;
+    return st_read_page(st, Q_AUDIT_COUNT, Q_AUDIT_LIST, 1, bind_audit, f, &f->pg, out);
 }

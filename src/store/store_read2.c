@@ -7,29 +7,6 @@
 #include "meterflow/clock.h"
 #include "store/store_int.h"
 
-static const char *nz(const char *s)
-{
-    return s && s[0] ? s : NULL;
-}
-
-#define ENTER(st)                                                                              \
-    int rc = st_enter(st);                                                                     \
-    if (rc != 0)                                                                               \
-        return rc;                                                                             \
-    *out = NULL
-
-static int all_rows(struct sq *q, json_t **out)
-{
-    json_t *arr = json_array();
-    int rc = sq_rows_json(q, arr);
-    if (rc != 0) {
-        json_decref(arr);
-        return rc;
-    }
-    *out = arr;
-    return 0;
-}
-
 /* Current registered/online counts (also used by store_online_count). */
 int st_online_now(struct store *st, int64_t *registered, int64_t *online);
 int st_online_now(struct store *st, int64_t *registered, int64_t *online)
@@ -52,7 +29,10 @@ int store_kpi_online_json(struct store *st, int64_t from, int64_t to, json_t **o
 {
     int64_t reg = 0, on = 0;
     json_t *hist = NULL;
-    ENTER(st);
+    int rc = st_enter(st);
+    if (rc != 0)
+        return rc;
+    *out = NULL;
 
     if ((rc = st_online_now(st, &reg, &on)) == 0) {
         struct sq *q = sq_get(st, Q_ONLINE_HIST);
@@ -61,7 +41,7 @@ int store_kpi_online_json(struct store *st, int64_t from, int64_t to, json_t **o
         } else {
             sq_i64(q, from);
             sq_i64(q, to);
-            rc = all_rows(q, &hist);
+            rc = sq_rows_json(q, &hist);
         }
     }
     if (rc == 0) {
@@ -76,236 +56,149 @@ int store_kpi_online_json(struct store *st, int64_t from, int64_t to, json_t **o
     return rc;
 }
 
+/* A date range and an area: the collection (the overall row's area is "") and line-loss
+ * series (NULL or "": every area). */
+struct range_area {
+    int64_t from, to;
+    const char *area;
+};
+
+static void bind_collect_range(struct sq *q, const void *args, char *t)
+{
+    const struct range_area *r = args;
+    (void)t; /* no terminal parameter */
+    sq_i64(q, r->from);
+    sq_i64(q, r->to);
+    sq_text(q, r->area ? r->area : "");
+}
+
 int store_kpi_collect_json(struct store *st, int32_t from_date, int32_t to_date,
                            const char *area, json_t **out)
 {
-    ENTER(st);
-    struct sq *q = sq_get(st, Q_COLLECT_RANGE);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        sq_i64(q, from_date);
-        sq_i64(q, to_date);
-        sq_text(q, area ? area : "");
-        rc = all_rows(q, out);
-    }
-    st_leave(st);
-    return rc;
+    const struct range_area r = { from_date, to_date, area };
+    return st_read_rows(st, Q_COLLECT_RANGE, bind_collect_range, &r, out);
+}
+
+/* The dashboard's per-date lists: a date and a row limit. */
+static int day_rows(struct store *st, int id, int32_t date, int limit, json_t **out)
+{
+    const int64_t args[2] = { date, limit };
+    if (limit < 1 || limit > 100000)
+        return MF_EINVAL;
+    return st_read_rows(st, id, st_bind_i64_2, args, out);
 }
 
 int store_kpi_collect_areas_json(struct store *st, int32_t date, int limit, json_t **out)
 {
-    if (limit < 1 || limit > 100000)
-        return MF_EINVAL;
-    ENTER(st);
-    struct sq *q = sq_get(st, Q_COLLECT_AREAS);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        sq_i64(q, date);
-        sq_i64(q, limit);
-        rc = all_rows(q, out);
-    }
-    st_leave(st);
-    return rc;
+    return day_rows(st, Q_COLLECT_AREAS, date, limit, out);
+}
+
+/* A date and an optional area (NULL or "": every area). */
+struct day_area {
+    int64_t date;
+    const char *area;
+};
+
+static void bind_day_area(struct sq *q, const void *args, char *t)
+{
+    const struct day_area *d = args;
+    (void)t; /* no terminal parameter */
+    sq_i64(q, d->date);
+    sq_text(q, st_nz(d->area));
 }
 
 int store_kpi_missing_json(struct store *st, int32_t date, const char *area,
                            const struct store_page *pg, json_t **out)
 {
-    int page, size;
-    int64_t total = 0;
-    json_t *items = NULL;
-    struct sq *q;
-    ENTER(st);
+    const struct day_area d = { date, area };
+    return st_read_page(st, Q_MISSING_COUNT, Q_MISSING_LIST, 0, bind_day_area, &d, pg, out);
+}
 
-    st_page_norm(pg, &page, &size);
-    if ((q = sq_get(st, Q_MISSING_COUNT)) == NULL) {
-        rc = MF_EFATAL;
-        goto out;
-    }
-    sq_i64(q, date);
-    sq_text(q, nz(area));
-    if ((rc = sq_step(q)) == 1) {
-        total = sq_col_i64(q, 0);
-        rc = 0;
-    }
-    sq_reset(q);
-    if (rc == 0 && (q = sq_get(st, Q_MISSING_LIST)) == NULL)
-        rc = MF_EFATAL;
-    if (rc != 0)
-        goto out;
-    sq_i64(q, date);
-    sq_text(q, nz(area));
-    sq_i64(q, size);
-    sq_i64(q, (int64_t)(page - 1) * size);
-    if ((rc = all_rows(q, &items)) == 0)
-        *out = st_page_wrap(items, total, page, size);
-out:
-    st_leave(st);
-    return rc;
+static void bind_loss_range(struct sq *q, const void *args, char *t)
+{
+    const struct range_area *r = args;
+    (void)t; /* no terminal parameter */
+    sq_i64(q, r->from);
+    sq_i64(q, r->to);
+    sq_text(q, st_nz(r->area));
 }
 
 int store_kpi_lineloss_json(struct store *st, int32_t from_date, int32_t to_date,
                             const char *area, json_t **out)
 {
-    ENTER(st);
-    struct sq *q = sq_get(st, Q_LOSS_RANGE);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        sq_i64(q, from_date);
-        sq_i64(q, to_date);
-        sq_text(q, nz(area));
-        rc = all_rows(q, out);
-    }
-    st_leave(st);
-    return rc;
+    const struct range_area r = { from_date, to_date, area };
+    return st_read_rows(st, Q_LOSS_RANGE, bind_loss_range, &r, out);
 }
 
 int store_kpi_lineloss_worst_json(struct store *st, int32_t date, int limit, json_t **out)
 {
-    if (limit < 1 || limit > 100000)
-        return MF_EINVAL;
-    ENTER(st);
-    struct sq *q = sq_get(st, Q_LOSS_WORST);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        sq_i64(q, date);
-        sq_i64(q, limit);
-        rc = all_rows(q, out);
-    }
-    st_leave(st);
-    return rc;
+    return day_rows(st, Q_LOSS_WORST, date, limit, out);
 }
 
 /* ---- master data lists ---- */
 
 int store_areas_json(struct store *st, json_t **out)
 {
-    ENTER(st);
-    struct sq *q = sq_get(st, Q_AREAS_JSON);
-    rc = q ? all_rows(q, out) : MF_EFATAL;
-    st_leave(st);
-    return rc;
+    return st_read_rows(st, Q_AREAS_JSON, NULL, NULL, out);
+}
+
+static void bind_text_key(struct sq *q, const void *args, char *t)
+{
+    (void)t; /* no terminal parameter */
+    sq_text(q, args ? args : "");
 }
 
 int store_area_json(struct store *st, const char *id, json_t **out)
 {
-    ENTER(st);
-    struct sq *q = sq_get(st, Q_AREA_GET);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        sq_text(q, id ? id : "");
-        rc = sq_step(q);
-        if (rc == 1) {
-            *out = sq_row_json(q);
-            rc = 0;
-        } else if (rc == 0) {
-            rc = MF_ENOTFOUND;
-        }
-        sq_reset(q);
-    }
-    st_leave(st);
-    return rc;
+    *out = NULL;
+    return st_read_row(st, Q_AREA_GET, bind_text_key, id, st_take_json, out);
 }
 
-/* Count + page of a query whose filter is two optional texts (meters). */
-static int paged2(struct store *st, int qc, int ql, const char *a, const char *b,
-                  const struct store_page *pg, json_t **out)
-{
-    int page, size, rc;
-    int64_t total = 0;
-    json_t *items;
-    struct sq *q = sq_get(st, qc);
+/* The meters' filters: a terminal (normalised to "RRRR-TTTT") and an area, both optional. */
+struct meter_filter {
+    int has_term;
+    uint32_t term;
+    const char *area;
+};
 
-    st_page_norm(pg, &page, &size);
-    if (!q)
-        return MF_EFATAL;
-    sq_text(q, nz(a));
-    sq_text(q, nz(b));
-    if ((rc = sq_step(q)) == 1) {
-        total = sq_col_i64(q, 0);
-        rc = 0;
-    }
-    sq_reset(q);
-    if (rc != 0)
-        return rc;
-    if ((q = sq_get(st, ql)) == NULL)
-        return MF_EFATAL;
-    sq_text(q, nz(a));
-    sq_text(q, nz(b));
-    sq_i64(q, size);
-    sq_i64(q, (int64_t)(page - 1) * size);
-    if ((rc = all_rows(q, &items)) == 0)
-        *out = st_page_wrap(items, total, page, size);
-    return rc;
+static void bind_meters(struct sq *q, const void *args, char *t)
+{
+    const struct meter_filter *f = args;
+    if (f->has_term)
+        sq_term(q, f->term, t);
+    else
+        sq_null(q);
+    sq_text(q, st_nz(f->area));
 }
 
 int store_meters_json(struct store *st, const char *terminal, const char *area,
                       const struct store_page *pg, json_t **out)
 {
-    uint32_t key;
-    char t[12];
-    ENTER(st);
-    if (nz(terminal)) {
-        if (st_term_parse(terminal, &key) != 0) {
-            st_leave(st);
+    struct meter_filter f = { 0, 0, area };
+    if (st_nz(terminal)) {
+        if (st_term_parse(terminal, &f.term) != 0)
             return MF_EINVAL;
-        }
-        st_term_format(key, t);
-        terminal = t;
+        f.has_term = 1;
+        return st_read_page(st, Q_METERS_COUNT_T, Q_METERS_LIST_T, 0, bind_meters, &f, pg, out);
     }
-    if (nz(terminal))
-        rc = paged2(st, Q_METERS_COUNT_T, Q_METERS_LIST_T, terminal, area, pg, out);
-    else
-        rc = paged2(st, Q_METERS_COUNT, Q_METERS_LIST, terminal, area, pg, out);
-    st_leave(st);
-    return rc;
+    return st_read_page(st, Q_METERS_COUNT, Q_METERS_LIST, 0, bind_meters, &f, pg, out);
+}
+
+static void bind_date(struct sq *q, const void *args, char *t)
+{
+    (void)t; /* no terminal parameter */
+    sq_i64(q, *(const int32_t *)args);
 }
 
 int store_recollect_json(struct store *st, int32_t date, const struct store_page *pg,
                          json_t **out)
 {
-    int page, size;
-    int64_t total = 0;
-    json_t *items;
-    ENTER(st);
-    st_page_norm(pg, &page, &size);
-    struct sq *q = sq_get(st, Q_RECOL_COUNT);
-    if (!q) {
-        rc = MF_EFATAL;
-        goto out;
-    }
-    sq_i64(q, date);
-    if ((rc = sq_step(q)) == 1) {
-        total = sq_col_i64(q, 0);
-        rc = 0;
-    }
-    sq_reset(q);
-    if (rc == 0 && (q = sq_get(st, Q_RECOL_LIST)) == NULL)
-        rc = MF_EFATAL;
-    if (rc != 0)
-        goto out;
-    sq_i64(q, date);
-    sq_i64(q, size);
-    sq_i64(q, (int64_t)(page - 1) * size);
-    if ((rc = all_rows(q, &items)) == 0)
-        *out = st_page_wrap(items, total, page, size);
-out:
-    st_leave(st);
-    return rc;
+    return st_read_page(st, Q_RECOL_COUNT, Q_RECOL_LIST, 0, bind_date, &date, pg, out);
 }
 
 int store_users_json(struct store *st, json_t **out)
 {
-    ENTER(st);
-    struct sq *q = sq_get(st, Q_USERS_LIST);
-    rc = q ? all_rows(q, out) : MF_EFATAL;
-    st_leave(st);
-    return rc;
+    return st_read_rows(st, Q_USERS_LIST, NULL, NULL, out);
 }
 
 /* ---- /metrics ---- */
@@ -323,7 +216,10 @@ static int table_exact(const char *name)
 
 int store_metrics_json(struct store *st, json_t **out)
 {
-    ENTER(st);
+    int rc = st_enter(st);
+    if (rc != 0)
+        return rc;
+    *out = NULL;
     json_t *tables = json_object();
     for (int t = 0; t < T_NTABLES; t++) {
         json_t *o = json_object();

@@ -38,43 +38,40 @@ static int name_ok(const char *s)
     return s && s[0] && strlen(s) < STORE_NAME_MAX;
 }
 
-/* One statement, no rows: bind with fn, run, optional changed count. */
-typedef void (*bind1_fn)(struct sq *q, const void *a);
+/* One statement, no rows, under the lock: bind with fn, run, optional changed count. */
+static int bind_run(struct store *st, int id, st_bind_fn bind, const void *a, int64_t *changed)
+{
+    char t[12]; /* bound without a copy: lives until sq_run's reset */
+    struct sq *q = sq_get(st, id);
+    if (!q)
+        return MF_EFATAL;
+    bind(q, a, t);
+    return sq_run(q, changed);
+}
 
-static int run1(struct store *st, int id, bind1_fn bind, const void *a, int64_t *changed)
+/* The same as a public call: takes the lock. */
+static int run1(struct store *st, int id, st_bind_fn bind, const void *a, int64_t *changed)
 {
     int rc = st_enter(st);
     if (rc != 0)
         return rc;
-    struct sq *q = sq_get(st, id);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        bind(q, a);
-        rc = sq_run(q, changed);
-    }
+    rc = bind_run(st, id, bind, a, changed);
     st_leave(st);
     return rc;
 }
 
 /* The same in a transaction that also counts the inserted rows for /metrics. The caller
  * holds the lock. */
-static int run1_counted(struct store *st, int id, bind1_fn bind, const void *a,
-                        enum st_table t)
+static int run1_counted(struct store *st, int id, st_bind_fn bind, const void *a,
+                        enum st_table tab)
 {
     int64_t n = 0;
     int rc = st_begin(st);
     if (rc != 0)
         return rc;
-    struct sq *q = sq_get(st, id);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        bind(q, a);
-        rc = sq_run(q, &n);
-    }
+    rc = bind_run(st, id, bind, a, &n);
     if (rc == 0) {
-        st_count(st, t, n);
+        st_count(st, tab, n);
         rc = st_commit(st);
     } else {
         st_rollback(st);
@@ -89,9 +86,10 @@ struct user_args {
     int64_t now;
 };
 
-static void bind_user(struct sq *q, const void *a)
+static void bind_user(struct sq *q, const void *a, char *t)
 {
     const struct user_args *u = a;
+    (void)t; /* no terminal parameter */
     sq_text(q, u->name);
     sq_text(q, u->role);
     sq_text(q, u->hash);
@@ -107,36 +105,26 @@ int store_user_put(struct store *st, const char *name, const char *role, const c
     return run1(st, Q_USER_PUT, bind_user, &u, NULL);
 }
 
-static void user_fill(struct sq *q, struct store_user *out)
+static int take_user(struct sq *q, void *out)
 {
-    memset(out, 0, sizeof(*out));
-    mf_strlcpy(out->name, sq_col_text(q, 0), sizeof(out->name));
-    mf_strlcpy(out->role, sq_col_text(q, 1), sizeof(out->role));
-    mf_strlcpy(out->hash, sq_col_text(q, 2), sizeof(out->hash));
-    out->created_at = sq_col_i64(q, 3);
+    struct store_user *u = out;
+    memset(u, 0, sizeof(*u));
+    mf_strlcpy(u->name, sq_col_text(q, 0), sizeof(u->name));
+    mf_strlcpy(u->role, sq_col_text(q, 1), sizeof(u->role));
+    mf_strlcpy(u->hash, sq_col_text(q, 2), sizeof(u->hash));
+    u->created_at = sq_col_i64(q, 3);
+    return 0;
+}
+
+static void bind_name(struct sq *q, const void *name, char *t)
+{
+    (void)t; /* no terminal parameter */
+    sq_text(q, name ? name : "");
 }
 
 int store_user_get(struct store *st, const char *name, struct store_user *out)
 {
-    int rc = st_enter(st);
-    if (rc != 0)
-        return rc;
-    struct sq *q = sq_get(st, Q_USER_GET);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        sq_text(q, name ? name : "");
-        rc = sq_step(q);
-        if (rc == 1) {
-            user_fill(q, out);
-            rc = 0;
-        } else if (rc == 0) {
-            rc = MF_ENOTFOUND;
-        }
-        sq_reset(q);
-    }
-    st_leave(st);
-    return rc;
+    return st_read_row(st, Q_USER_GET, bind_name, name, take_user, out);
 }
 
 int store_user_delete(struct store *st, const char *name)
@@ -146,18 +134,9 @@ int store_user_delete(struct store *st, const char *name)
     if (rc != 0)
         return rc;
     if ((rc = st_begin(st)) == 0) {
-        struct sq *q = sq_get(st, Q_USER_DEL_TOKENS);
-        rc = q ? 0 : MF_EFATAL;
-        if (rc == 0) {
-            sq_text(q, name ? name : "");
-            rc = sq_run(q, NULL);
-        }
-        if (rc == 0 && (q = sq_get(st, Q_USER_DEL)) == NULL)
-            rc = MF_EFATAL;
-        if (rc == 0) {
-            sq_text(q, name ? name : "");
-            rc = sq_run(q, &n);
-        }
+        rc = bind_run(st, Q_USER_DEL_TOKENS, bind_name, name, NULL);
+        if (rc == 0)
+            rc = bind_run(st, Q_USER_DEL, bind_name, name, &n);
         if (rc == 0)
             rc = st_commit(st);
         else
@@ -167,23 +146,15 @@ int store_user_delete(struct store *st, const char *name)
     return rc == 0 && n == 0 ? MF_ENOTFOUND : rc;
 }
 
+static int take_count(struct sq *q, void *out)
+{
+    *(int64_t *)out = sq_col_i64(q, 0);
+    return 0;
+}
+
 int store_user_count(struct store *st, int64_t *count)
 {
-    int rc = st_enter(st);
-    if (rc != 0)
-        return rc;
-    struct sq *q = sq_get(st, Q_USER_COUNT);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        if ((rc = sq_step(q)) == 1) {
-            *count = sq_col_i64(q, 0);
-            rc = 0;
-        }
-        sq_reset(q);
-    }
-    st_leave(st);
-    return rc;
+    return st_read_row(st, Q_USER_COUNT, NULL, NULL, take_count, count);
 }
 
 /* ---- tokens ---- */
@@ -193,13 +164,14 @@ struct token_args {
     int64_t created_at, expires_at;
 };
 
-static void bind_token(struct sq *q, const void *a)
+static void bind_token(struct sq *q, const void *a, char *t)
 {
-    const struct token_args *t = a;
-    sq_text(q, t->hash);
-    sq_text(q, t->user);
-    sq_i64(q, t->created_at);
-    sq_i64(q, t->expires_at);
+    const struct token_args *k = a;
+    (void)t; /* no terminal parameter */
+    sq_text(q, k->hash);
+    sq_text(q, k->user);
+    sq_i64(q, k->created_at);
+    sq_i64(q, k->expires_at);
 }
 
 int store_token_put(struct store *st, const char *token_hash, const char *user,
@@ -211,46 +183,37 @@ int store_token_put(struct store *st, const char *token_hash, const char *user,
     return run1(st, Q_TOKEN_PUT, bind_token, &t, NULL);
 }
 
+struct token_key {
+    const char *hash;
+    int64_t now;
+};
+
+static void bind_token_key(struct sq *q, const void *args, char *t)
+{
+    const struct token_key *k = args;
+    (void)t; /* no terminal parameter */
+    sq_text(q, k->hash ? k->hash : "");
+    sq_i64(q, k->now);
+}
+
 int store_token_get(struct store *st, const char *token_hash, int64_t now,
                     struct store_user *out)
 {
-    int rc = st_enter(st);
-    if (rc != 0)
-        return rc;
-    struct sq *q = sq_get(st, Q_TOKEN_GET);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        sq_text(q, token_hash ? token_hash : "");
-        sq_i64(q, now);
-        rc = sq_step(q);
-        if (rc == 1) {
-            user_fill(q, out);
-            rc = 0;
-        } else if (rc == 0) {
-            rc = MF_ENOTFOUND;
-        }
-        sq_reset(q);
-    }
-    st_leave(st);
-    return rc;
-}
-
-static void bind_text1(struct sq *q, const void *a)
-{
-    sq_text(q, a ? a : "");
+    const struct token_key k = { token_hash, now };
+    return st_read_row(st, Q_TOKEN_GET, bind_token_key, &k, take_user, out);
 }
 
 int store_token_delete(struct store *st, const char *token_hash)
 {
-    return run1(st, Q_TOKEN_DEL, bind_text1, token_hash, NULL);
+    return run1(st, Q_TOKEN_DEL, bind_name, token_hash, NULL);
 }
 
 /* ---- audit ---- */
 
-static void bind_audit(struct sq *q, const void *av)
+static void bind_audit(struct sq *q, const void *av, char *t)
 {
     const struct store_audit *a = av;
+    (void)t; /* no terminal parameter */
     sq_i64(q, a->at);
     sq_text(q, a->user);
     sq_text(q, a->action);
@@ -333,25 +296,29 @@ int store_command_update(struct store *st, const struct store_cmd_result *r)
     return rc == 0 && n == 0 ? MF_ENOTFOUND : rc;
 }
 
+struct expire_args {
+    int64_t now;
+    const char *reason_json;
+    int64_t before;
+};
+
+static void bind_expire(struct sq *q, const void *a, char *t)
+{
+    const struct expire_args *e = a;
+    (void)t; /* no terminal parameter */
+    sq_i64(q, e->now);
+    sq_text(q, e->reason_json);
+    sq_i64(q, e->before);
+}
+
 int store_commands_expire(struct store *st, int64_t before, int64_t now, const char *reason_json,
                           int64_t *n)
 {
+    const struct expire_args e = { now, reason_json, before };
     int64_t changed = 0;
-    int rc;
     if (!reason_json || strlen(reason_json) > 65536)
         return MF_EINVAL;
-    if ((rc = st_enter(st)) != 0)
-        return rc;
-    struct sq *q = sq_get(st, Q_CMD_EXPIRE);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        sq_i64(q, now);
-        sq_text(q, reason_json);
-        sq_i64(q, before);
-        rc = sq_run(q, &changed);
-    }
-    st_leave(st);
+    int rc = run1(st, Q_CMD_EXPIRE, bind_expire, &e, &changed);
     if (n)
         *n = rc == 0 ? changed : 0;
     return rc;
@@ -365,9 +332,10 @@ struct anom_args {
     const char *from; /* Q_ANOM_TRANS only */
 };
 
-static void bind_anom_state(struct sq *q, const void *a)
+static void bind_anom_state(struct sq *q, const void *a, char *t)
 {
     const struct anom_args *x = a;
+    (void)t; /* no terminal parameter */
     sq_text(q, x->state);
     sq_i64(q, x->id);
     if (x->from)

@@ -4,6 +4,8 @@
  * computed from; the meter addresses logged per point and the session changes counted per
  * terminal (the replacement and flapping rules).
  *
+ * A one-row read is a binder and a taker given to st_read_row (store_access.c): the taker
+ * writes the caller's values only when the row says something (NULL columns: MF_ENOTFOUND).
  * Iterators call back while the statement is open and the handle is locked: the callback must
  * not call the store with the same handle (it would deadlock); strings it gets are borrowed
  * for the callback only.
@@ -15,98 +17,77 @@
 
 int st_online_now(struct store *st, int64_t *registered, int64_t *online);
 
+static int take_terminal_cfg(struct sq *q, void *out)
+{
+    struct store_terminal_cfg *c = out;
+    c->registered = (int)sq_col_i64(q, 0);
+    c->pw_len = (int)sq_col_i64(q, 1);
+    c->login_answer = (int)sq_col_i64(q, 2);
+    return 0;
+}
+
 int store_terminal_cfg_get(struct store *st, uint32_t term, struct store_terminal_cfg *out)
 {
-    /* t is bound without a copy (sq_text, SQLITE_STATIC): keep it at function scope, where
-     * it outlives the step, whatever block fills it. */
-    /* cppcheck-suppress variableScope */
-    char t[12];
-    int rc = st_enter(st);
-    if (rc != 0)
-        return rc;
-    struct sq *q = sq_get(st, Q_TERMCFG);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        st_term_format(term, t);
-        sq_text(q, t);
-        rc = sq_step(q);
-        if (rc == 1) {
-            out->registered = (int)sq_col_i64(q, 0);
-            out->pw_len = (int)sq_col_i64(q, 1);
-            out->login_answer = (int)sq_col_i64(q, 2);
-            rc = 0;
-        } else if (rc == 0) {
-            rc = MF_ENOTFOUND;
-        }
-        sq_reset(q);
-    }
-    st_leave(st);
-    return rc;
+    return st_read_row(st, Q_TERMCFG, st_bind_term, &term, take_terminal_cfg, out);
+}
+
+struct ec_out {
+    int *ec1, *ec2;
+};
+
+static int take_ec(struct sq *q, void *out)
+{
+    const struct ec_out *o = out;
+    *o->ec1 = sq_col_null(q, 0) ? -1 : (int)sq_col_i64(q, 0);
+    *o->ec2 = sq_col_null(q, 1) ? -1 : (int)sq_col_i64(q, 1);
+    return 0;
 }
 
 int store_ec_get(struct store *st, uint32_t term, int *ec1, int *ec2)
 {
-    /* t is bound without a copy (sq_text, SQLITE_STATIC): keep it at function scope, where
-     * it outlives the step, whatever block fills it. */
-    /* cppcheck-suppress variableScope */
-    char t[12];
-    int rc = st_enter(st);
-    if (rc != 0)
-        return rc;
-    struct sq *q = sq_get(st, Q_EC_GET);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        st_term_format(term, t);
-        sq_text(q, t);
-        rc = sq_step(q);
-        if (rc == 1) {
-            *ec1 = sq_col_null(q, 0) ? -1 : (int)sq_col_i64(q, 0);
-            *ec2 = sq_col_null(q, 1) ? -1 : (int)sq_col_i64(q, 1);
-            rc = 0;
-        } else if (rc == 0) {
-            rc = MF_ENOTFOUND;
-        }
-        sq_reset(q);
-    }
-    st_leave(st);
-    return rc;
+    struct ec_out o = { ec1, ec2 };
+    return st_read_row(st, Q_EC_GET, st_bind_term, &term, take_ec, &o);
+}
+
+struct frozen_key {
+    uint32_t term;
+    uint16_t pn;
+    int kind;
+    const char *item;
+    int32_t date;
+    int tariff;
+};
+
+static void bind_frozen_key(struct sq *q, const void *args, char *t)
+{
+    const struct frozen_key *k = args;
+    sq_term(q, k->term, t);
+    sq_i64(q, k->pn);
+    sq_i64(q, k->kind);
+    sq_i64(q, k->date);
+    sq_text(q, k->item ? k->item : "");
+    sq_i64(q, k->tariff);
+}
+
+struct frozen_out {
+    double *value;
+    int *status;
+};
+
+static int take_frozen(struct sq *q, void *out)
+{
+    const struct frozen_out *o = out;
+    *o->status = (int)sq_col_i64(q, 1);
+    *o->value = sq_col_null(q, 0) ? 0.0 : sq_col_f64(q, 0);
+    return 0;
 }
 
 int store_frozen_get(struct store *st, uint32_t term, uint16_t pn, int kind, const char *item,
                      int32_t date, int tariff, double *value, int *status)
 {
-    /* t is bound without a copy (sq_text, SQLITE_STATIC): keep it at function scope, where
-     * it outlives the step, whatever block fills it. */
-    /* cppcheck-suppress variableScope */
-    char t[12];
-    int rc = st_enter(st);
-    if (rc != 0)
-        return rc;
-    struct sq *q = sq_get(st, Q_FROZEN_GET);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        st_term_format(term, t);
-        sq_text(q, t);
-        sq_i64(q, pn);
-        sq_i64(q, kind);
-        sq_i64(q, date);
-        sq_text(q, item ? item : "");
-        sq_i64(q, tariff);
-        rc = sq_step(q);
-        if (rc == 1) {
-            *status = (int)sq_col_i64(q, 1);
-            *value = sq_col_null(q, 0) ? 0.0 : sq_col_f64(q, 0);
-            rc = 0;
-        } else if (rc == 0) {
-            rc = MF_ENOTFOUND;
-        }
-        sq_reset(q);
-    }
-    st_leave(st);
-    return rc;
+    const struct frozen_key k = { term, pn, kind, item, date, tariff };
+    struct frozen_out o = { value, status };
+    return st_read_row(st, Q_FROZEN_GET, bind_frozen_key, &k, take_frozen, &o);
 }
 
 int store_online_count(struct store *st, int32_t *registered, int32_t *online)
@@ -317,68 +298,77 @@ int store_terminal_states_iter(struct store *st, store_terminal_state_fn fn, voi
     return st_iter(st, Q_TERM_STATES, NULL, 0, term_state_row, &cb);
 }
 
+/* A terminal and a time. */
+struct term_span {
+    uint32_t term;
+    int64_t from;
+};
+
+static void bind_term_from(struct sq *q, const void *args, char *t)
+{
+    const struct term_span *a = args;
+    sq_term(q, a->term, t);
+    sq_i64(q, a->from);
+}
+
+static int take_time(struct sq *q, void *out)
+{
+    if (sq_col_null(q, 0))
+        return MF_ENOTFOUND; /* MIN() over no row */
+    *(int64_t *)out = sq_col_i64(q, 0);
+    return 0;
+}
+
 int store_login_after(struct store *st, uint32_t term, int64_t after, int64_t *at)
 {
-    /* t is bound without a copy (sq_text, SQLITE_STATIC): keep it at function scope. */
-    /* cppcheck-suppress variableScope */
-    char t[12];
-    int rc = st_enter(st);
-    if (rc != 0)
-        return rc;
-    struct sq *q = sq_get(st, Q_LOGIN_AFTER);
-    if (!q) {
-        rc = MF_EFATAL;
+    const struct term_span a = { term, after };
+    return st_read_row(st, Q_LOGIN_AFTER, bind_term_from, &a, take_time, at);
+}
+
+struct volt_key {
+    uint32_t term;
+    uint16_t pn;
+    int64_t from, to;
+};
+
+static void bind_volt_key(struct sq *q, const void *args, char *t)
+{
+    const struct volt_key *k = args;
+    sq_term(q, k->term, t);
+    sq_i64(q, k->pn);
+    sq_i64(q, k->from);
+    sq_i64(q, k->to);
+}
+
+struct volt_range {
+    int64_t n;
+    double vmin, vmax;
+};
+
+static int take_volt_range(struct sq *q, void *out)
+{
+    struct volt_range *r = out;
+    r->n = sq_col_i64(q, 0);
+    if (r->n > 0 && !sq_col_null(q, 1) && !sq_col_null(q, 2)) {
+        r->vmin = sq_col_f64(q, 1);
+        r->vmax = sq_col_f64(q, 2);
     } else {
-        st_term_format(term, t);
-        sq_text(q, t);
-        sq_i64(q, after);
-        rc = sq_step(q);
-        if (rc == 1 && !sq_col_null(q, 0)) {
-            *at = sq_col_i64(q, 0);
-            rc = 0;
-        } else if (rc >= 0) {
-            rc = MF_ENOTFOUND;
-        }
-        sq_reset(q);
+        r->n = 0;
     }
-    st_leave(st);
-    return rc;
+    return 0;
 }
 
 int store_voltage_range(struct store *st, uint32_t term, uint16_t pn, int64_t from, int64_t to,
                         int64_t *n, double *vmin, double *vmax)
 {
-    /* t is bound without a copy (sq_text, SQLITE_STATIC): keep it at function scope. */
-    /* cppcheck-suppress variableScope */
-    char t[12];
-    *n = 0;
-    *vmin = *vmax = 0.0;
-    int rc = st_enter(st);
-    if (rc != 0)
-        return rc;
-    struct sq *q = sq_get(st, Q_VOLT_RANGE);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        st_term_format(term, t);
-        sq_text(q, t);
-        sq_i64(q, pn);
-        sq_i64(q, from);
-        sq_i64(q, to);
-        rc = sq_step(q);
-        if (rc == 1) {
-            *n = sq_col_i64(q, 0);
-            if (*n > 0 && !sq_col_null(q, 1) && !sq_col_null(q, 2)) {
-                *vmin = sq_col_f64(q, 1);
-                *vmax = sq_col_f64(q, 2);
-            } else {
-                *n = 0;
-            }
-            rc = 0;
-        }
-        sq_reset(q);
-    }
-    st_leave(st);
+    const struct volt_key k = { term, pn, from, to };
+    struct volt_range r = { 0, 0.0, 0.0 };
+    int rc = st_read_row(st, Q_VOLT_RANGE, bind_volt_key, &k, take_volt_range, &r);
+    if (rc == MF_ENOTFOUND)
+        rc = 0; /* an aggregate gives a row even over nothing: as none in range */
+    *n = r.n;
+    *vmin = r.vmin;
+    *vmax = r.vmax;
     return rc;
 }
 
@@ -410,30 +400,23 @@ int store_anomaly_life_iter(struct store *st, int64_t resolved_from, int limit,
     return st_iter(st, Q_ANOMS_LIFE, args, 2, anomaly_life_row, &cb);
 }
 
+struct clock_out {
+    int32_t *offset_s;
+    int64_t *at;
+};
+
+static int take_clock(struct sq *q, void *out)
+{
+    const struct clock_out *o = out;
+    if (sq_col_null(q, 0) || sq_col_null(q, 1))
+        return MF_ENOTFOUND; /* the terminal's clock was never read */
+    *o->offset_s = (int32_t)sq_col_i64(q, 0);
+    *o->at = sq_col_i64(q, 1);
+    return 0;
+}
+
 int store_terminal_clock(struct store *st, uint32_t term, int32_t *offset_s, int64_t *at)
 {
-    /* t is bound without a copy (sq_text, SQLITE_STATIC): keep it at function scope. */
-    /* cppcheck-suppress variableScope */
-    char t[12];
-    int rc = st_enter(st);
-    if (rc != 0)
-        return rc;
-    struct sq *q = sq_get(st, Q_TERM_CLOCK);
-    if (!q) {
-        rc = MF_EFATAL;
-    } else {
-        st_term_format(term, t);
-        sq_text(q, t);
-        rc = sq_step(q);
-        if (rc == 1 && !sq_col_null(q, 0) && !sq_col_null(q, 1)) {
-            *offset_s = (int32_t)sq_col_i64(q, 0);
-            *at = sq_col_i64(q, 1);
-            rc = 0;
-        } else if (rc >= 0) {
-            rc = MF_ENOTFOUND;
-        }
-        sq_reset(q);
-    }
-    st_leave(st);
-    return rc;
+    struct clock_out o = { offset_s, at };
+    return st_read_row(st, Q_TERM_CLOCK, st_bind_term, &term, take_clock, &o);
 }
