@@ -576,6 +576,13 @@ void front_sess_durable_at(struct front_pend *pend, uint64_t now)
     }
 }
 
+/* now - t, or 0 when t is later: the sweep reads its clock once and then retries the blocked
+ * connections (io_sweep), whose frames stamp last_rx_us / partial_since_us after it. */
+static uint64_t sess_age(uint64_t now, uint64_t t)
+{
+    return now > t ? now - t : 0;
+}
+
 void front_sess_check(struct front_conn *conn, uint64_t now)
 {
     const struct front_opts *o = &conn->th->f->o;
@@ -583,15 +590,18 @@ void front_sess_check(struct front_conn *conn, uint64_t now)
     if (conn->closed)
         return;
     if (conn->state == FRONT_S_ONLINE) {
-        if (now - conn->last_rx_us > o->liveness_us) {
+        /* Not while blocked: we stopped reading (backpressure), so the heartbeats the
+         * terminal sent wait unread behind its held frames (a slow store, RELIABILITY). */
+        if (sess_age(now, conn->last_rx_us) > o->liveness_us && !conn->blocked) {
             FRONT_INC(conn->th, timeouts);
             sess_close(conn, MF_OFF_TIMEOUT, -1, "no heartbeat within the liveness window");
             return;
         }
-    } else if (now - conn->last_rx_us > o->login_timeout_us) {
+    } else if (sess_age(now, conn->last_rx_us) > o->login_timeout_us) {
         sess_close(conn, MF_OFF_TIMEOUT, -1, "no login");
         return;
     }
-    if (conn->in.len > 0 && !conn->blocked && now - conn->partial_since_us > o->partial_timeout_us)
+    if (conn->in.len > 0 && !conn->blocked &&
+        sess_age(now, conn->partial_since_us) > o->partial_timeout_us)
         sess_close(conn, MF_OFF_KICKED, FRONT_DROP_SLOW, "partial frame too old (slow sender)");
 }

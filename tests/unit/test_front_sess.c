@@ -337,3 +337,37 @@ MF_TEST(late_answer_does_not_match_next_request)
     rm_conn(conn);
     rm_front(f);
 }
+
+/* The sweep (front_io.c io_sweep) reads its clock, then retries the connections blocked by
+ * backpressure, whose frames stamp last_rx_us / partial_since_us with a later clock, then
+ * walks the connections with its older "now". A later stamp is an age of 0, not a huge
+ * unsigned difference: before the fix every such connection was closed "no heartbeat within
+ * the liveness window" (or "partial frame too old") the moment the queue let it go on
+ * (seen in tests/reliability/pg_slow.sh). And a blocked connection is not closed for
+ * liveness at all; the same connection unblocked and silent past the window is. */
+MF_TEST(sweep_clock_older_than_the_last_read)
+{
+    struct front *f = mk_front(NULL);
+    struct front_conn *conn = mk_conn(f);
+    feed(conn, LOGIN01);
+    expect_sent(LOGIN01_ACK);
+    uint64_t now = front_now_mono();
+    conn->last_rx_us = now + 1000; /* read by io_retry after the sweep's clock */
+    front_sess_check(conn, now);
+    CHECK_EQ_INT(conn->closed, 0);
+    CHECK(mf_buf_append(&conn->in, (const uint8_t *)"\x68\x32", 2) == 0); /* a partial frame */
+    conn->partial_since_us = now + 1000;
+    front_sess_check(conn, now);
+    CHECK_EQ_INT(conn->closed, 0);
+    mf_buf_consume(&conn->in, 2);
+    conn->last_rx_us = now; /* silent past the window, but blocked */
+    uint64_t later = now + f->o.liveness_us + 1;
+    conn->blocked = 1;
+    front_sess_check(conn, later);
+    CHECK_EQ_INT(conn->closed, 0);
+    conn->blocked = 0;
+    front_sess_check(conn, later); /* the control: unblocked, it is closed */
+    CHECK_EQ_INT(conn->closed, 1);
+    rm_conn(conn);
+    rm_front(f);
+}

@@ -554,6 +554,39 @@ MF_TEST(backpressure_inflight_cap_keeps_frames)
     backpressure_case(sets);
 }
 
+/* A connection the front stopped reading (backpressure) is not closed for a missing
+ * heartbeat: its heartbeats would wait unread behind its held frames. Liveness is 1 s, the
+ * store (the test consumer) commits nothing for 2.5 s: the connection stays open, nothing is
+ * confirmed meanwhile, and every frame is confirmed once durable. Without the !blocked in
+ * front_sess_check the front closed it after ~1 s (timeouts 1, no confirm). */
+MF_TEST(backpressure_outlives_liveness)
+{
+    static const char *const sets[] = { "front.max_inflight=2", "front.heartbeat_period_s=1",
+                                        "front.liveness_misses=1", "front.liveness_slack_s=0",
+                                        NULL };
+    struct rig r;
+    struct front_stats st;
+    uint8_t buf[1024];
+    rig_start(&r, sets);
+    int fd = tconnect(r.port);
+    tsend(fd, LOGIN96);
+    EXPECT_FRAME(fd, LOGIN96_ACK);
+    size_t k = 0;
+    for (int i = 0; i < 6; i++)
+        k += erc14_nth(i, buf + k);
+    CHECK_EQ_INT(write(fd, buf, k), (long long)k);
+    WAIT_STAT(r.f, backpressure, 1);
+    expect_nothing(fd, 2500); /* > liveness + a sweep: neither a confirm nor a close */
+    front_stats_get(r.f, &st);
+    CHECK_EQ_INT(st.timeouts, 0);
+    CHECK_EQ_INT(drain_frames(&r, 6, 5000), 6);
+    for (int i = 0; i < 6; i++)
+        EXPECT_FRAME(fd, ERC14_ACK);
+    WAIT_STAT(r.f, confirms, 6);
+    close(fd);
+    rig_stop(&r);
+}
+
 MF_TEST(limit_max_connections)
 {
     static const char *const sets[] = { "front.max_connections=2", NULL };
