@@ -4,7 +4,7 @@
  * sch_netem and no sch_fq (so no tc delay, no BPF EDT pacing): the delay is added here.
  *
  *   bench_delay_proxy --target-port P [--target-host 127.0.0.1] [--listen-port 0]
- *                     [--delay-us D]
+ *                     [--delay-us D] [--control FILE]
  *
  * Listens on 127.0.0.1 (port 0: a free one), prints "ready port=<p>"; every accepted
  * connection gets its own connection to the target. What is read from one side is written
@@ -14,6 +14,11 @@
  * chunks_down=.. bytes_up=.. bytes_down=.. late_p50_us=.. late_p99_us=.. late_max_us=..
  * cpu_user_s=.. cpu_sys_s=.." (up: client -> target; late: how long after its due time a
  * chunk was written, the relay's own added delay; cpu: this process's CPU time).
+ * Run-time delay (tests/reliability/pg_slow.sh: a store that goes fast -> slow -> fast): on
+ * SIGHUP the relay reads a decimal delay in microseconds (0..10,000,000) from the --control
+ * FILE, applies it to every chunk read from then on and prints "delay_us=<D>"; a chunk
+ * never falls due before one read earlier (due = max(now + D, the last chunk's due)), so
+ * the FIFO below stays sorted when the delay shrinks.
  *
  * Invariants: the delay is the same for every chunk, so chunks fall due in the order they
  * were read; one global FIFO of not-yet-due chunks (g_due) is therefore sorted by due time,
@@ -74,7 +79,8 @@ static struct dchunk *g_due, *g_due_tail;
 static int g_ep, g_lfd;
 static uint64_t g_delay_ns, g_conns, g_chunks[2], g_bytes[2];
 static uint64_t g_late[D_LATE_BUCKETS + 1], g_late_max_ns;
-static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_stop, g_reload;
+static const char *g_control; /* --control FILE, read on SIGHUP (NULL: none) */
 
 static uint64_t now_ns(void)
 {
@@ -195,6 +201,8 @@ static void side_read(int i, int s)
     memset(c, 0, sizeof(*c));
     memcpy(c->data, buf, len);
     c->slot = i, c->d = s, c->len = len, c->due_ns = now_ns() + g_delay_ns;
+    if (g_due_tail && g_due_tail->due_ns > c->due_ns) /* the delay shrank: keep FIFO order */
+        c->due_ns = g_due_tail->due_ns;
     if (dr->tail)
         dr->tail->next = c;
     else
@@ -310,21 +318,46 @@ static void report(void)
 
 static void on_sig(int sig)
 {
-    (void)sig;
-    g_stop = 1;
+    if (sig == SIGHUP)
+        g_reload = 1;
+    else
+        g_stop = 1;
+}
+
+/* SIGHUP: the new delay from the control file (ignored when missing or out of range). */
+static void delay_reload(void)
+{
+    char line[32] = {0}, *end = NULL;
+    FILE *f = g_control ? fopen(g_control, "r") : NULL;
+    g_reload = 0;
+    if (!f)
+        return;
+    long v = fgets(line, sizeof(line), f) ? strtol(line, &end, 10) : -1;
+    fclose(f);
+    if (end == line || v < 0 || v > 10000000L)
+        return;
+    g_delay_ns = (uint64_t)v * 1000u;
+    printf("delay_us=%ld\n", v);
+    fflush(stdout);
 }
 
 static void loop(const char *host, int tport)
 {
     struct epoll_event evs[256];
+    sigset_t block, open_mask; /* signals arrive only inside epoll_pwait2: none is missed */
+    sigemptyset(&block);
+    sigaddset(&block, SIGHUP), sigaddset(&block, SIGINT), sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &open_mask);
     while (!g_stop) {
+        if (g_reload)
+            delay_reload();
         struct timespec ts = {0}, *tp = NULL; /* wait until g_due's head falls due */
         if (g_due) {
             uint64_t now = now_ns(), w = g_due->due_ns > now ? g_due->due_ns - now : 0;
             ts.tv_sec = (time_t)(w / 1000000000u), ts.tv_nsec = (long)(w % 1000000000u);
             tp = &ts;
         }
-        int n = epoll_pwait2(g_ep, evs, 256, tp, NULL);
+        int n = epoll_pwait2(g_ep, evs, 256, tp, &open_mask);
         for (int k = 0; k < n; k++) {
             uint64_t u = evs[k].data.u64;
             if (u == D_EV_LISTEN) {
@@ -350,11 +383,12 @@ int main(int argc, char **argv)
     int tport = bench_arg_int(argc, argv, "--target-port", 0);
     long delay_us = bench_arg_int(argc, argv, "--delay-us", 0);
     struct sigaction sa = {0};
+    g_control = bench_arg_str(argc, argv, "--control");
     if (!host)
         host = "127.0.0.1";
     if (tport <= 0 || tport > 65535 || delay_us < 0 || delay_us > 1000000) {
         fprintf(stderr, "usage: bench_delay_proxy --target-port P [--target-host H] "
-                        "[--listen-port P] [--delay-us 0..1000000]\n");
+                        "[--listen-port P] [--delay-us 0..1000000] [--control FILE]\n");
         return 2;
     }
     g_delay_ns = (uint64_t)delay_us * 1000u;
@@ -362,6 +396,7 @@ int main(int argc, char **argv)
     sa.sa_handler = on_sig;                       /* no SA_RESTART: epoll_wait returns EINTR */
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     int port = listen_on(bench_arg_int(argc, argv, "--listen-port", 0));
     g_ep = epoll_create1(EPOLL_CLOEXEC);
