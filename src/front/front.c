@@ -66,6 +66,8 @@ void front_opts_load(struct front_opts *o, const struct mf_config *cfg)
     o->retry_tick_us = (uint64_t)mf_config_int(cfg, "front", "tick_ms") * 1000u;
     o->clock_publish_delta_s = (int)mf_config_int(cfg, "front", "clock_publish_delta_s");
     o->completions_on_io = mf_config_bool(cfg, "front", "completions_on_io");
+    o->admit_per_sec = (int)mf_config_int(cfg, "front", "admit_per_sec");
+    o->admit_burst = (int)mf_config_int(cfg, "front", "admit_burst");
 }
 
 /* ---- terminal lists (allow-list file, f3 / pw2 dialect lists) ---- */

@@ -13,6 +13,15 @@ const struct mf_cfg_item front_cfg[] = {
       "the embedded queue (one process, one front)" },
     { "front", "max_connections", MF_CFG_INT, "100000", 1, 10000000, NULL,
       "connections over this are accepted and closed at once (clamped below the fd limit)" },
+    { "front", "admit_per_sec", MF_CFG_INT, "0", 0, 10000000, NULL,
+      "admission control against reconnect storms: new connections admitted per second "
+      "(all I/O threads together). Each is accepted at once but read -- its login answered, "
+      "its session opened -- only when admitted, oldest first, so the sessions already "
+      "online keep the CPU; login_timeout_s counts from the admission. 0 = every "
+      "connection at once" },
+    { "front", "admit_burst", MF_CFG_INT, "64", 1, 10000000, NULL,
+      "with admit_per_sec: connections admitted at once after a quiet spell (all I/O "
+      "threads together)" },
     { "front", "max_frame_bytes", MF_CFG_INT, "16391", 20, 16391, NULL,
       "largest 376.1 frame accepted (L1 + 8)" },
     { "front", "max_buffered_bytes", MF_CFG_INT, "65536", 64, 16777216, NULL,

@@ -13,6 +13,7 @@
  *   front.c        lifecycle, cross-thread terminal registry, login rate table, downlink
  *                  thread, stats.
  *   front_nets.c   CIDR lists of source networks ([front] login_trusted_nets).
+ *   front_admit.c  admission pacing of new connections ([front] admit_per_sec).
  *
  * Thread rule: a struct front_conn and everything hanging off it belong to the I/O thread
  * that accepted it. Other threads reach it only through that thread's inbox (th->mu).
@@ -64,6 +65,8 @@ struct front_opts {
     uint64_t retry_tick_us;       /* sweep period */
     int clock_publish_delta_s;
     int completions_on_io;        /* serve the queue's delivery reports on the I/O threads */
+    int admit_per_sec;            /* new connections read per second, all threads; 0 = all */
+    int admit_burst;              /* admitted at once after a quiet spell, all threads */
 };
 
 enum front_state { FRONT_S_NEW = 0, FRONT_S_ONLINE = 1, FRONT_S_LOGGED_OUT = 2, FRONT_S_CLOSING = 3 };
@@ -87,6 +90,20 @@ int front_nets_parse(const char *text, struct front_net **out, size_t *n, const 
                      char *err, size_t errlen);
 /* 1 when peer (AF_INET stored in the same storage, or AF_INET6) is inside one of nets. */
 int front_nets_match(const struct front_net *nets, size_t n, const struct sockaddr_in6 *peer);
+
+/* ---- front_admit.c ---- */
+/* Pacing of new connections: GCRA, i.e. a token bucket of `burst` tokens refilled at
+ * `per_sec`, kept as one theoretical arrival time. One per I/O thread (no lock). */
+struct front_admit {
+    uint64_t tat_ns;         /* when the bucket is full again (a moment of now_ns's clock) */
+    uint64_t interval_ns;    /* 1e9 / per_sec; 0 = unlimited */
+    uint64_t tolerance_ns;   /* (burst - 1) * interval_ns */
+};
+/* per_sec 0: every take succeeds. burst < 1 counts as 1. */
+void front_admit_init(struct front_admit *a, uint32_t per_sec, uint32_t burst);
+/* Take one admission at now_ns (any monotonic clock, ns; never moving back): 1 and
+ * *wait_ns = 0, or 0 (none left) and *wait_ns = how long until the next one. */
+int front_admit_take(struct front_admit *a, uint64_t now_ns, uint64_t *wait_ns);
 
 /* One frame handed to the queue and not yet reported back. Kept by the queue (opaque of
  * mq_produce) until done() fires; then owned by the I/O thread's inbox. */
@@ -181,6 +198,9 @@ struct front_thread {
     uv_idle_t churn_idle;      /* active while closes wait: the poll must not block */
     int accepts, closes;       /* done in this iteration (FRONT_CHURN_BATCH each) */
     int accept_held;           /* libuv holds an announced connection: listener paused */
+    struct front_admit admit;  /* [front] admit_per_sec, this thread's share */
+    uv_timer_t admit_timer;    /* armed for the next admission while connections wait */
+    struct front_conn *adm_head, *adm_tail; /* accepted, not read until admitted (FIFO) */
     struct front_conn *eof_head, *eof_tail; /* peers gone, waiting for their close */
     pthread_t tid;
     int started;
@@ -232,6 +252,7 @@ struct front_conn {
     struct front_conn *hnext;         /* th->byterm chain */
     struct front_conn *bnext;         /* th->blocked chain (conn->blocked set) */
     struct front_conn *enext;         /* th->eof_* chain (conn->eof_pending set) */
+    struct front_conn *anext;         /* th->adm_* chain (conn->adm_pending set) */
     uint64_t id;
     struct mf_buf in;                 /* partial frame / bytes held back by backpressure */
     uint64_t opened_us, last_rx_us, partial_since_us;
@@ -241,6 +262,7 @@ struct front_conn {
     uint8_t known, confirm_f3, pw_len;
     uint8_t blocked, closed, hclosed;
     uint8_t eof_pending, eof_reason;  /* a paced close waits (io_close_paced) */
+    uint8_t adm_pending;              /* on th->adm_*: accepted, not read until admitted */
     uint8_t pfc;
     uint8_t ev_pending;
     int16_t last_ec1;

@@ -38,6 +38,7 @@ struct front_wreq {
 
 static void io_maybe_free(struct front_conn *conn);
 static void io_churn_idle(uv_idle_t *h);
+static void io_admit_due(uv_timer_t *t);
 static void io_confirms_first(struct front_thread *th);
 
 /* ---- per-thread terminal hash ---- */
@@ -466,6 +467,48 @@ static void io_on_reject_closed(uv_handle_t *h)
     free(h);
 }
 
+/* Admission control ([front] admit_per_sec, front_admit.c). A new connection is accepted
+ * at once (the kernel has done its handshake and holds its login already: leaving it in the
+ * listen backlog spares nothing, and past the backlog the terminals' SYN retransmissions
+ * come back in waves 1, 3, 7, 15 s apart -- measured, RELIABILITY), but it is read only
+ * once admitted: its login, the registry lookup, the answer, the online envelope and the
+ * worker's session write then come at a bounded rate, while every session already online
+ * is read and confirmed as before. 1 when a connection may start reading now; 0 when this
+ * thread's share is used up -- the admit timer is then armed for the next admission. */
+static int io_admit(struct front_thread *th)
+{
+    uint64_t wait_ns;
+
+    if (front_admit_take(&th->admit, front_now_mono() * 1000u, &wait_ns))
+        return 1;
+    if (!uv_is_active((uv_handle_t *)&th->admit_timer))
+        uv_timer_start(&th->admit_timer, io_admit_due, (wait_ns + 999999u) / 1000000u, 0);
+    return 0;
+}
+
+/* timer: admissions are due: the waiting connections start reading, oldest first. Their
+ * login_timeout_s counts from here (the wait is ours, not the terminal's). */
+static void io_admit_due(uv_timer_t *t)
+{
+    struct front_thread *th = t->data;
+
+    io_confirms_first(th);
+    while (th->adm_head && io_admit(th)) {
+        struct front_conn *conn = th->adm_head;
+        th->adm_head = conn->anext;
+        if (!th->adm_head)
+            th->adm_tail = NULL;
+        conn->anext = NULL;
+        conn->adm_pending = 0;
+        if (conn->closed) { /* swept or shut down meanwhile: its free waited for this */
+            io_maybe_free(conn);
+            continue;
+        }
+        conn->last_rx_us = front_now_mono();
+        uv_read_start((uv_stream_t *)&conn->tcp, io_alloc, io_read);
+    }
+}
+
 /* Take the connection libuv holds for the listener (it was announced to io_on_connection). */
 static void io_accept(struct front_thread *th)
 {
@@ -509,7 +552,17 @@ static void io_accept(struct front_thread *th)
         th->conns->prev = conn;
     th->conns = conn;
     uv_tcp_nodelay(&conn->tcp, 1);
-    uv_read_start((uv_stream_t *)&conn->tcp, io_alloc, io_read);
+    if (th->adm_head == NULL && io_admit(th)) {
+        uv_read_start((uv_stream_t *)&conn->tcp, io_alloc, io_read);
+        return;
+    }
+    conn->adm_pending = 1; /* read once admitted (io_admit_due), in accept order */
+    conn->anext = NULL;
+    if (th->adm_tail)
+        th->adm_tail->anext = conn;
+    else
+        th->adm_head = conn;
+    th->adm_tail = conn;
 }
 
 /* Accepting is paced: at most FRONT_CHURN_BATCH connections per loop iteration. In a
@@ -576,7 +629,7 @@ static void io_churn_resume(uv_check_t *h)
 static void io_maybe_free(struct front_conn *conn)
 {
     struct front_thread *th = conn->th;
-    if (!conn->hclosed || conn->inflight > 0 || conn->eof_pending)
+    if (!conn->hclosed || conn->inflight > 0 || conn->eof_pending || conn->adm_pending)
         return;
     if (th->cork == conn) /* closed connections gather nothing: only the name to drop */
         th->cork = NULL;
@@ -745,6 +798,8 @@ static void io_shutdown_thread(struct front_thread *th)
         uv_close((uv_handle_t *)&th->churn_check, NULL);
     if (!uv_is_closing((uv_handle_t *)&th->churn_idle))
         uv_close((uv_handle_t *)&th->churn_idle, NULL);
+    if (!uv_is_closing((uv_handle_t *)&th->admit_timer))
+        uv_close((uv_handle_t *)&th->admit_timer, NULL);
     /* th->stopping is set under th->mu, so no done callback sends to a closing handle. */
     if (!uv_is_closing((uv_handle_t *)&th->async))
         uv_close((uv_handle_t *)&th->async, NULL);
@@ -785,6 +840,11 @@ int front_thread_init(struct front_thread *th, struct front *f, int idx, char *e
     th->churn_check.data = th;
     uv_idle_init(&th->loop, &th->churn_idle);
     th->churn_idle.data = th;
+    uv_timer_init(&th->loop, &th->admit_timer);
+    th->admit_timer.data = th;
+    /* this thread's share of the rate and burst (SO_REUSEPORT spreads connections evenly) */
+    front_admit_init(&th->admit, (uint32_t)((o->admit_per_sec + f->nthreads - 1) / f->nthreads),
+                     (uint32_t)MF_MAX(1, o->admit_burst / f->nthreads));
     uint64_t w = MF_MIN(MF_MIN(o->liveness_us, o->login_timeout_us), o->partial_timeout_us) / 4;
     th->walk_us = MF_MAX(MF_MIN(w, (uint64_t)1000000), o->retry_tick_us);
     return 0;

@@ -429,3 +429,71 @@ MF_TEST(confirm_before_pending_logins)
     front_free(f);
     mf_config_free(cfg);
 }
+
+/* ---- admission control ([front] admit_per_sec) ---- */
+
+#define NADMIT 5 /* terminals that log in while the admission budget is spent */
+
+/* At 4 admissions per second (burst 1) on one thread, a terminal online is answered while
+ * NADMIT new connections wait unread; the logins counted by time t never exceed the
+ * admissions due by t (1 + elapsed / 250 ms: a bound from the test's own clock, so a slow
+ * machine only loosens it -- without admission all NADMIT are counted at once and it fails);
+ * every waiting login is answered, byte for byte, oldest first; connections still waiting
+ * when the front stops are freed (ASan). */
+MF_TEST(admission_paces_new_logins)
+{
+    static const char *const sets[] = { "front.port=0", "front.listen=127.0.0.1",
+                                        "front.threads=1", "front.login_per_min=0",
+                                        "front.admit_per_sec=4", "front.admit_burst=1", NULL };
+    char err[256] = "";
+    int fds[NADMIT], late[2];
+    uint8_t lf[20], got[20], want[20];
+
+    struct mf_config *cfg = mf_config_new(t_tables, t_pass);
+    for (size_t i = 0; sets[i]; i++)
+        CHECK_EQ_INT(mf_config_set_arg(cfg, sets[i], err, sizeof(err)), 0);
+    struct mq *q = mq_open(cfg, err, sizeof(err));
+    CHECK(q != NULL);
+    struct front *f = front_new(cfg, q, err, sizeof(err));
+    CHECK(f != NULL);
+    CHECK_EQ_INT(front_start(f, err, sizeof(err)), 0);
+    int port = front_port(f);
+    uint64_t t0 = now_ms();
+
+    int good = tconnect(port);
+    exchange(good, LOGIN01, LOGIN01_ACK, sizeof(LOGIN01)); /* the burst's one admission */
+    for (int i = 0; i < NADMIT; i++) {
+        fds[i] = tconnect(port);
+        term_login(lf, (uint16_t)(0x2000 + i));
+        CHECK_EQ_INT(write(fds[i], lf, sizeof(lf)), 20);
+    }
+    wait_conns(f, NADMIT + 1); /* all accepted at once ... */
+    exchange(good, HB01, HB01_ACK, sizeof(HB01)); /* ... the session online is served ... */
+    struct front_stats *st = malloc(sizeof(*st));
+    front_stats_get(f, st);
+    uint64_t elapsed = now_ms() - t0;
+    CHECK(st->logins <= 1 + elapsed / 250); /* ... and the new ones wait for admission */
+    for (int i = 0; i < NADMIT; i++) {
+        term_login_ack(want, (uint16_t)(0x2000 + i));
+        CHECK_EQ_INT(tread(fds[i], got, sizeof(got), 10000), 20);
+        CHECK_MEM(got, want, sizeof(want));
+    }
+    front_stats_get(f, st);
+    CHECK_EQ_INT(st->logins, NADMIT + 1);
+    for (int i = 0; i < 2; i++) { /* 250 ms apart: the second most likely waits at the stop */
+        late[i] = tconnect(port);
+        term_login(lf, (uint16_t)(0x2100 + i));
+        CHECK_EQ_INT(write(late[i], lf, sizeof(lf)), 20);
+    }
+    wait_conns(f, NADMIT + 3);
+    free(st);
+    front_stop(f);
+    for (int i = 0; i < NADMIT; i++)
+        close(fds[i]);
+    close(late[0]);
+    close(late[1]);
+    close(good);
+    mq_close(q);
+    front_free(f);
+    mf_config_free(cfg);
+}
