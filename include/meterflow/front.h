@@ -118,4 +118,70 @@ void front_free(struct front *f);
 /* Snapshot of counters (sums over the I/O threads). Any thread. */
 void front_stats_get(struct front *f, struct front_stats *out);
 
+/* ======================================================================================
+ * Registry cache (front_regcache.c): the registry hook's answer for every terminal held in
+ * memory, so a login costs no database round trip on the I/O thread.
+ *
+ *   rg = front_regcache_new(&src, max_entries, reload_ms);
+ *   front_regcache_start(rg, err, len);      first full load (src.load_all), then a thread
+ *                                            reloading everything every reload_ms
+ *   front_set_registry(f, front_regcache_lookup, rg);
+ *   front_regcache_invalidate(rg, key)       after master data of one terminal changed here
+ *   front_regcache_invalidate_all(rg)        after a bulk change (CSV import) here
+ *   front_regcache_ec_advance(rg, key, ec1)  after the store committed a new EC1
+ *   front_regcache_stop(rg); front_regcache_free(rg);
+ *
+ * Staleness: a change made through this process (the invalidate calls) is seen by the next
+ * login; a change made elsewhere (another process, SQL by hand) within one reload_ms plus
+ * the reload's own time. EC1 follows the store's rule (moves forward modulo 256 only,
+ * new - old in 1..127) and is never ahead of what the store committed.
+ * Thread: new/start/stop/free on one thread; everything else from any thread. */
+
+/* One terminal as the cache keeps it. */
+struct front_reg_row {
+    uint32_t key;         /* gw_terminal_key(a1, a2) */
+    uint8_t found;        /* a row exists in master data (else the rest is 0 / -1) */
+    uint8_t registered;   /* allowed to log in */
+    uint8_t confirm_f3;   /* login answer AFN=00 F3 */
+    uint8_t pw_len;       /* 0 = the front's default */
+    int16_t ec1;          /* last processed EC1, -1 unknown */
+};
+typedef int (*front_reg_emit_fn)(void *ctx, const struct front_reg_row *r);
+/* Where the rows come from. load_one: 0 with *out filled (out->found = 0 when there is no
+ * row), or a store status (the front then falls back to its own settings). load_all: call
+ * emit for every row, stop when it returns non-zero; 0 or a store status. Called on the
+ * thread of a lookup (load_one) and on the reload thread / front_regcache_start (load_all). */
+struct front_reg_src {
+    int (*load_one)(void *opaque, uint32_t key, struct front_reg_row *out);
+    int (*load_all)(void *opaque, front_reg_emit_fn emit, void *ctx);
+    void *opaque; /* kept until front_regcache_free */
+};
+struct front_regcache_stats {
+    uint64_t hits;        /* answered from memory (negative answers included) */
+    uint64_t loads;       /* answered by load_one (miss, stale entry, table not trusted) */
+    uint64_t load_errors;
+    uint64_t reloads, reload_errors;
+    uint64_t entries;     /* gauge */
+    uint64_t complete;    /* gauge: 1 when every row of master data is held */
+};
+
+struct front_regcache;
+/* src copied. max_entries: cap on terminals held (rows beyond it are looked up one by one);
+ * reload_ms: full reload period, 0 = only after invalidate_all. Gives a cache. */
+struct front_regcache *front_regcache_new(const struct front_reg_src *src, size_t max_entries,
+                                          int reload_ms);
+/* The first full load, then the reload thread. 0, or a status with errbuf. */
+int front_regcache_start(struct front_regcache *rg, char *errbuf, size_t errlen);
+/* One full reload now (the reload thread's step; tests). 0 or the load's status. */
+int front_regcache_reload(struct front_regcache *rg);
+/* A front_registry_fn: opaque is the cache. */
+int front_regcache_lookup(void *opaque, uint16_t a1, uint16_t a2, struct front_term_info *info);
+void front_regcache_invalidate(struct front_regcache *rg, uint32_t key);
+void front_regcache_invalidate_all(struct front_regcache *rg);
+/* ec1 0..255 committed by the store for key (others ignored). */
+void front_regcache_ec_advance(struct front_regcache *rg, uint32_t key, int ec1);
+void front_regcache_stats_get(struct front_regcache *rg, struct front_regcache_stats *out);
+void front_regcache_stop(struct front_regcache *rg); /* joins the reload thread; idempotent */
+void front_regcache_free(struct front_regcache *rg); /* accepts NULL; stops first */
+
 #endif

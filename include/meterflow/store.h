@@ -438,6 +438,20 @@ int store_terminal_cfg_get(struct store *st, uint32_t term, struct store_termina
 /* Last processed EC1/EC2 (-1 if never set). 0 or MF_ENOTFOUND. */
 int store_ec_get(struct store *st, uint32_t term, int *ec1, int *ec2);
 
+/* Both of the above in one query (one round trip): what a login needs. */
+struct store_terminal_login {
+    uint32_t term;
+    struct store_terminal_cfg cfg;
+    int ec1, ec2;        /* -1 if never set */
+};
+/* 0 (*out filled) or MF_ENOTFOUND for a terminal not in master data, or a store status. */
+int store_terminal_login_get(struct store *st, uint32_t term, struct store_terminal_login *out);
+/* The same for every row of terminals, in no particular order (the front's registry cache
+ * loads them all at once). fn returns 0 to go on, non-zero to stop (returned). The handle
+ * is locked meanwhile: fn must not call the store with it. */
+typedef int (*store_terminal_login_fn)(void *opaque, const struct store_terminal_login *t);
+int store_terminal_logins_iter(struct store *st, store_terminal_login_fn fn, void *opaque);
+
 /* A stored frozen value. 0 (value/status set), MF_ENOTFOUND. */
 int store_frozen_get(struct store *st, uint32_t term, uint16_t pn, int kind, const char *item,
                      int32_t date, int tariff, double *value, int *status);

@@ -47,6 +47,13 @@ void web_free(struct web *web);
 typedef void (*web_stats_fn)(void *opaque, struct mf_buf *out);
 void web_set_stats_cb(struct web *web, web_stats_fn fn, void *opaque);
 
+/* Told after a master-data write of terminals committed (PUT / DELETE /api/terminals/ID:
+ * term = its gw_terminal_key, all = 0; a terminals CSV import: all = 1), before the HTTP
+ * answer is sent: `meterflow run` invalidates the front's registry cache with it. opaque:
+ * kept until web_free. Called from HTTP threads, concurrently. Set before web_start. */
+typedef void (*web_master_fn)(void *opaque, uint32_t term, int all);
+void web_set_master_cb(struct web *web, web_master_fn fn, void *opaque);
+
 /* The Prometheus endpoint of a process without the web (`meterflow front`, `meterflow
  * worker`; web_msrv.c): GET /metrics answers "meterflow_up{role=ROLE} 1", a scrape counter
  * and what fn appends (called on the server's thread, concurrently with the process's own

@@ -52,6 +52,10 @@ struct worker *worker_new(const struct mf_config *cfg, struct mq *q, char *errbu
  * (copied; may be NULL). */
 struct worker *worker_new_with(const struct mf_config *cfg, struct mq *q, struct store *st,
                                const struct worker_hooks *hooks, char *errbuf, size_t errlen);
+/* Before worker_start: replace the hooks of a worker from worker_new (copied; NULL clears
+ * them). `meterflow run` wraps the store write to tell the front's registry cache which
+ * event counters a committed batch advanced. */
+void worker_set_hooks(struct worker *w, const struct worker_hooks *hooks);
 
 /* Start the threads; returns once the consumer is subscribed to the uplink topic (start the
  * front after this: the embedded queue drops what is published to a topic without a

@@ -52,6 +52,9 @@ struct mf_buf;
 void app_metrics_front(struct front *f, struct mf_buf *out);
 void app_metrics_worker(struct worker *w, struct mf_buf *out);
 void app_metrics_queue(struct mq *q, struct mf_buf *out);
+/* The registry cache of `meterflow run` (app_metrics.c). */
+struct front_regcache;
+void app_metrics_regcache(struct front_regcache *rg, struct mf_buf *out);
 
 /* Install SIGINT/SIGTERM handlers that set mf_stop_requested; ignore SIGPIPE. */
 void app_signals_install(void);

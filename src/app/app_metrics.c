@@ -136,3 +136,25 @@ void app_metrics_worker(struct worker *w, struct mf_buf *out)
          "session changes consumed, not yet written (session lane)", NULL,
          (double)s.session_backlog);
 }
+
+void app_metrics_regcache(struct front_regcache *rg, struct mf_buf *out)
+{
+    struct front_regcache_stats s;
+    front_regcache_stats_get(rg, &s);
+    prom(out, "meterflow_registry_cache_lookups_total", "counter",
+         "terminal logins answered by the registry cache", "{from=\"memory\"}",
+         (double)s.hits);
+    prom(out, "meterflow_registry_cache_lookups_total", "counter", NULL, "{from=\"store\"}",
+         (double)s.loads);
+    prom(out, "meterflow_registry_cache_lookups_total", "counter", NULL, "{from=\"error\"}",
+         (double)s.load_errors);
+    prom(out, "meterflow_registry_cache_reloads_total", "counter",
+         "full reloads of the registry cache", "{outcome=\"ok\"}", (double)s.reloads);
+    prom(out, "meterflow_registry_cache_reloads_total", "counter", NULL,
+         "{outcome=\"error\"}", (double)s.reload_errors);
+    prom(out, "meterflow_registry_cache_entries", "gauge", "terminals held", NULL,
+         (double)s.entries);
+    prom(out, "meterflow_registry_cache_complete", "gauge",
+         "1: every terminal of master data is held (absent = not registered)", NULL,
+         (double)s.complete);
+}

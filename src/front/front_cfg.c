@@ -87,5 +87,17 @@ const struct mf_cfg_item front_cfg[] = {
       "sweep period: request deadlines, backpressure retries" },
     { "front", "clock_publish_delta_s", MF_CFG_INT, "10", 0, 86400, NULL,
       "publish a terminal's clock offset again when it moved by this much" },
+    { "front", "registry_cache", MF_CFG_BOOL, "true", 0, 0, NULL,
+      "`meterflow run`: answer logins from an in-memory copy of the terminals' registration "
+      "and last event counter (loaded at start, reloaded every registry_reload_ms, updated "
+      "by this process's own master-data writes and event commits); false: 1 store query per "
+      "login on the I/O thread" },
+    { "front", "registry_cache_max", MF_CFG_INT, "262144", 1, 16777216, NULL,
+      "terminals the registry cache holds at most (24-48 bytes each); past it the rest are "
+      "looked up in the store at each login" },
+    { "front", "registry_reload_ms", MF_CFG_INT, "10000", 0, 86400000, NULL,
+      "full reload period of the registry cache: the bound on how long a change of master "
+      "data made outside this process (meterflow import, another process, SQL) takes to "
+      "reach logins; 0: only after this process's own CSV imports" },
     MF_CFG_END,
 };

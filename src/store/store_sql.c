@@ -346,6 +346,13 @@ const struct sql_def store_sql[Q_COUNT] = {
     [Q_TERMCFG] = {
         "SELECT registered, pw_len, login_answer FROM terminals WHERE id = $1", NULL, 0 },
     [Q_EC_GET] = { "SELECT ec1, ec2 FROM terminals WHERE id = $1", NULL, 0 },
+    /* What a login needs in one round trip, and the same for every terminal (the front's
+     * registry cache, src/front/front_regcache.c). */
+    [Q_TERM_LOGIN] = {
+        "SELECT registered, pw_len, login_answer, ec1, ec2 FROM terminals WHERE id = $1",
+        NULL, 0 },
+    [Q_TERM_LOGINS] = {
+        "SELECT id, registered, pw_len, login_answer, ec1, ec2 FROM terminals", NULL, 0 },
     [Q_FROZEN_GET] = {
         "SELECT value, status FROM frozen WHERE terminal = $1 AND pn = $2 AND kind = $3"
         " AND date = $4 AND item = $5 AND tariff = $6", NULL, 0 },

@@ -76,6 +76,8 @@ enum {
     Q_VOLT_RANGE,
     Q_ANOMS_LIFE,
     Q_TERM_CLOCK,
+    Q_TERM_LOGIN,
+    Q_TERM_LOGINS,
     /* reads for the web (JSON) */
     Q_TERMS_COUNT,
     Q_TERMS_LIST,

@@ -141,6 +141,7 @@ struct st_cb { /* the caller's callback, for the row functions */
         store_meter_addr_fn maddr;
         store_session_count_fn sess;
         store_terminal_state_fn tstate;
+        store_terminal_login_fn tlogin;
         store_anomaly_row_fn anom;
     } fn;
     void *opaque;
@@ -296,6 +297,52 @@ int store_terminal_states_iter(struct store *st, store_terminal_state_fn fn, voi
 {
     struct st_cb cb = { .fn.tstate = fn, .opaque = opaque };
     return st_iter(st, Q_TERM_STATES, NULL, 0, term_state_row, &cb);
+}
+
+/* Columns from `first`: registered, pw_len, login_answer, ec1, ec2 (Q_TERM_LOGIN[S]). */
+static void term_login_cols(struct sq *q, int first, struct store_terminal_login *t)
+{
+    t->cfg.registered = (int)sq_col_i64(q, first);
+    t->cfg.pw_len = (int)sq_col_i64(q, first + 1);
+    t->cfg.login_answer = (int)sq_col_i64(q, first + 2);
+    t->ec1 = sq_col_null(q, first + 3) ? -1 : (int)sq_col_i64(q, first + 3);
+    t->ec2 = sq_col_null(q, first + 4) ? -1 : (int)sq_col_i64(q, first + 4);
+}
+
+static int term_login_row(void *ctx, struct sq *q)
+{
+    const struct st_cb *cb = ctx;
+    struct store_terminal_login t;
+    uint32_t key = 0;
+    if (st_term_parse(sq_col_text(q, 0), &key) != 0)
+        return 0;
+    memset(&t, 0, sizeof(t));
+    t.term = key;
+    term_login_cols(q, 1, &t);
+    return cb->fn.tlogin(cb->opaque, &t);
+}
+
+int store_terminal_logins_iter(struct store *st, store_terminal_login_fn fn, void *opaque)
+{
+    struct st_cb cb = { .fn.tlogin = fn, .opaque = opaque };
+    return st_iter(st, Q_TERM_LOGINS, NULL, 0, term_login_row, &cb);
+}
+
+static int take_terminal_login(struct sq *q, void *out)
+{
+    term_login_cols(q, 0, out);
+    return 0;
+}
+
+int store_terminal_login_get(struct store *st, uint32_t term, struct store_terminal_login *out)
+{
+    struct store_terminal_login tl;
+    memset(&tl, 0, sizeof(tl));
+    tl.term = term;
+    int rc = st_read_row(st, Q_TERM_LOGIN, st_bind_term, &term, take_terminal_login, &tl);
+    if (rc == 0)
+        *out = tl;
+    return rc;
 }
 
 /* A terminal and a time. */

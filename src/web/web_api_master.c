@@ -19,6 +19,13 @@
 #include "meterflow/store.h"
 #include "web/web_int.h"
 
+/* Tell the process (the front's registry cache in `run`) that terminals changed. */
+static void master_changed(struct web_req *req, uint32_t term, int all)
+{
+    if (req->web->master_fn)
+        req->web->master_fn(req->web->master_opaque, term, all);
+}
+
 static int term_key(const char *tid, uint32_t *key)
 {
     uint16_t a1, a2;
@@ -130,8 +137,10 @@ int web_h_terminal_put(struct web_req *req)
     t.pw_len = (int)pw_len;
     t.login_answer = (int)ans;
     rc = store_terminal_put(req->st, &t);
-    if (rc == 0)
+    if (rc == 0) {
+        master_changed(req, t.term, 0);
         web_audit(req, "terminal.put", tid, json_incref(b));
+    }
     json_decref(b);
     if (rc != 0)
         return web_store_error(req, rc, "terminal");
@@ -147,6 +156,7 @@ int web_h_terminal_delete(struct web_req *req)
     int rc = store_terminal_delete(req->st, key);
     if (rc != 0)
         return web_store_error(req, rc, "terminal");
+    master_changed(req, key, 0);
     web_audit(req, "terminal.delete", tid, NULL);
     return web_reply(req, 200, json_pack("{s:b}", "ok", 1));
 }
@@ -258,6 +268,8 @@ int web_h_import(struct web_req *req)
     err[0] = '\0';
     rc = store_import_csv(req->st, kind, path, &rows, err, sizeof(err));
     unlink(path);
+    if (kind == STORE_IMPORT_TERMINALS) /* whatever rc says: a reload is cheap */
+        master_changed(req, 0, 1);
     if (rc == MF_EINVAL) {
         /* The store names the temporary file; the client knows it as "line N". */
         const char *line = strstr(err, path);

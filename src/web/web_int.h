@@ -308,6 +308,8 @@ struct web {
     char dummy_hash[128];   /* verified against for unknown users (same timing) */
     web_stats_fn stats_fn;
     void *stats_opaque;
+    web_master_fn master_fn; /* master data of terminals changed (may be NULL) */
+    void *master_opaque;
     pthread_mutex_t stats_mu;
     struct web_route_stats *rstats; /* one per route */
     uint64_t status_counts[6];      /* 1xx..5xx by first digit */

@@ -288,6 +288,12 @@ void web_free(struct web *web)
     free(web);
 }
 
+void web_set_master_cb(struct web *web, web_master_fn fn, void *opaque)
+{
+    web->master_fn = fn;
+    web->master_opaque = opaque;
+}
+
 void web_set_stats_cb(struct web *web, web_stats_fn fn, void *opaque)
 {
     web->stats_fn = fn;

@@ -394,6 +394,13 @@ struct worker *worker_new(const struct mf_config *cfg, struct mq *q, char *errbu
     return w;
 }
 
+void worker_set_hooks(struct worker *w, const struct worker_hooks *hooks)
+{
+    memset(&w->hooks, 0, sizeof(w->hooks));
+    if (hooks)
+        w->hooks = *hooks;
+}
+
 int worker_start(struct worker *w)
 {
     if (w->running)

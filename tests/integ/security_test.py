@@ -242,6 +242,23 @@ def check_allowlist(c, a, tokens):
     log = open(a.log, errors="replace").read()
     ok(re.search(r"2449-5845.*(unknown|not registered|denied)|(unknown|not registered|denied).*2449-5845",
                  log, re.I) is not None, "the denial is logged with the terminal id")
+    # The registry cache of `meterflow run` answered that login from memory: a change through
+    # the API must reach the very next login (the web tells the cache), each from its own
+    # source address (security.sh sets login_per_min = 5).
+    def answer(src):
+        s = connect(a, src)
+        s.sendall(LOGIN_0171_0822)
+        r = read_frame(s)
+        s.close()
+        return {b"\x01\x00": "F1", b"\x02\x00": "F2"}.get(r[16:18] if len(r) >= 18 else b"", "none")
+    steps = [("PUT", {"registered": False}, "F2", "disabled"),
+             ("PUT", {"registered": True}, "F1", "registered again"),
+             ("DELETE", None, "F2", "deleted"),
+             ("PUT", {"name": "registered", "registered": True}, "F1", "created again")]
+    for n, (method, body, want, what) in enumerate(steps):
+        st, _, _ = c.req(method, "/api/terminals/0171-0822", body, token=tokens["admin"])
+        got = answer(f"127.0.0.{91 + n}")
+        ok(st == 200 and got == want, f"0171-0822 {what} after its login: next login {got} (want {want}, HTTP {st})")
 
 
 def check_login_per_addr(c, a, tokens):
