@@ -533,7 +533,7 @@ static int pg_ready(struct pg_stmt *q)
     return rc;
 }
 
-static int pg_send_bulk(struct pg_stmt *q);
+static int pg_pipe_send(struct pg_stmt *q);
 
 static int pg_run(struct pg_stmt *q)
 {
@@ -549,7 +549,7 @@ static int pg_run(struct pg_stmt *q)
          * next drain, which fails the transaction like any other */
         q->changes = 0;
         q->nrows = 0;
-        return pg_send_bulk(q);
+        return pg_pipe_send(q);
     }
     int rc = pg_pipe_drain(st);
     if (rc == 0)
@@ -591,11 +591,11 @@ static int pg_step(struct sq *sq)
     return ++q->row < q->nrows ? 1 : 0;
 }
 
-/* Pipelined bulk chunk, or a pipelined plain write (pipe_plain): queue (prepare
- * and) execute; the inserted count is credited to the table's counter when the result is
- * read (pend_result). libpq copies the parameters into
- * its output buffer, so the arrays can be reused at once. */
-static int pg_send_bulk(struct pg_stmt *q)
+/* Queue q in the pipeline without waiting: (prepare and) execute a bulk chunk or a plain
+ * write nobody reads back (pipe_plain). A chunk's inserted count is credited to its table's
+ * counter when the result is read (pend_result); a plain write's result is only checked.
+ * libpq copies the parameters into its output buffer, so the arrays can be reused at once. */
+static int pg_pipe_send(struct pg_stmt *q)
 {
     struct store *st = q->c.st;
     PGconn *c = PGC(st)->conn;
@@ -629,7 +629,7 @@ static int pg_flush(struct sq *sq, int64_t *changes)
         q->fmts[i] = 0;
     }
     if (PGC(q->c.st)->pipe_on && q->name[0])
-        rc = pg_send_bulk(q);
+        rc = pg_pipe_send(q);
     else if ((rc = pg_run(q)) == 0)
         *changes += q->changes;
     pg_reset(sq);
