@@ -243,12 +243,9 @@ size_t wk_recollect_days(struct worker *w, int64_t now, int32_t *v, size_t cap)
     if (!enabled || store_kpi_collect_json(w->ast, first, today - 1, NULL, &j) != 0)
         return 0;
     json_array_foreach(j, i, it) {
-        const char *ds = json_string_value(json_object_get(it, "date")); /* YYYY-MM-DD */
-        int y, m, dd;
-        /* widths 4/2/2 cannot overflow an int; the string is the store's own date */
-        if (!ds || sscanf(ds, "%4d-%2d-%2d", &y, &m, &dd) != 3) /* NOLINT(cert-err34-c) */
-            continue;
-        int64_t d = mf_date_to_days(y, m, dd);
+        int32_t d;
+        if (mf_date_parse(json_string_value(json_object_get(it, "date")), &d) != 0)
+            continue; /* the store writes "YYYY-MM-DD": never in practice */
         int64_t e = json_integer_value(json_object_get(it, "expected"));
         int64_t c = json_integer_value(json_object_get(it, "collected"));
         if (d >= first && d < today && c >= e)
