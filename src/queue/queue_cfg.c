@@ -20,5 +20,9 @@ const struct mf_cfg_item queue_cfg[] = {
       "broker's message.max.bytes" },
     { "queue", "close_flush_ms", MF_CFG_INT, "5000", 0, 600000, NULL,
       "kafka: how long mq_close waits for outstanding delivery reports" },
+    { "queue", "kafka_stall_warn_ms", MF_CFG_INT, "5000", 100, 600000, NULL,
+      "kafka: warn when messages have waited this long without any delivery report (e.g. "
+      "acks=all cannot be met: fewer brokers in sync than min.insync.replicas); repeated at "
+      "most every 10 s" },
     MF_CFG_END,
 };

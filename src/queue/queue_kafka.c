@@ -62,6 +62,17 @@ struct kq {
     /* The first done function produced with: its messages carry the caller's opaque itself
      * (kq_dr_of), others a struct kq_dr. Set once, never changed. */
     _Atomic(mq_done_fn) common_done;
+    /* Failed deliveries, for kq_dr_note's rate-limited warning: failures since the last
+     * line, when it was written (mono us), and 1 while deliveries fail. */
+    atomic_uint_fast64_t fail_unlogged, fail_total;
+    atomic_uint_fast64_t fail_log_at_us;
+    atomic_int failing;
+    /* kq_stall_check's state: poller thread only. */
+    uint64_t stall_seen;     /* delivered + failed at the last check */
+    uint64_t stall_since_us; /* when that count last moved (or nothing waited) */
+    uint64_t stall_log_at_us;
+    int stalled;             /* warned about the current stall */
+    uint64_t stall_warn_us;  /* [queue] kafka_stall_warn_ms */
 };
 
 struct kc_batch {
@@ -234,6 +245,42 @@ static void kq_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaqu
     mf_warn("kafka", "%s: %s", rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
+/* At most one warning per KQ_FAIL_LOG_US while deliveries fail. */
+#define KQ_FAIL_LOG_US (10u * 1000u * 1000u)
+
+/* Say when deliveries fail and when they succeed again. A broker outage fails every message
+ * in flight (e.g. 2 of 3 brokers down: NOT_ENOUGH_REPLICAS retried until message.timeout.ms),
+ * thousands a second, so the warning is one line per 10 s with the count and the last
+ * error; the producer of each failed message was told "not durable" (the front then sends no
+ * confirm, the terminal retransmits). Any thread serving reports: atomics only. */
+static void kq_dr_note(struct kq *kq, const rd_kafka_message_t *rkm, int st)
+{
+    if (st == 0) {
+        if (atomic_load_explicit(&kq->failing, memory_order_relaxed) &&
+            atomic_exchange(&kq->failing, 0))
+            mf_info("kafka", "messages delivered again (%llu not delivered since the first "
+                    "failure)", (unsigned long long)atomic_exchange(&kq->fail_total, 0));
+        return;
+    }
+    if (st == MF_EFATAL && (rkm->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+                            rkm->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT))
+        return; /* closing: kq_close says how many */
+    atomic_fetch_add(&kq->fail_unlogged, 1);
+    atomic_fetch_add(&kq->fail_total, 1);
+    atomic_store(&kq->failing, 1);
+    uint64_t now = mf_mono_us(), at = atomic_load(&kq->fail_log_at_us);
+    if (at != 0 && now - at < KQ_FAIL_LOG_US)
+        return;
+    if (!atomic_compare_exchange_strong(&kq->fail_log_at_us, &at, now))
+        return; /* another thread writes this window's line */
+    mf_warn("kafka", "%llu messages not delivered%s (last: %s, %s, on %s [%d]): not "
+            "durable, so nothing of them is confirmed (terminals retransmit)",
+            (unsigned long long)atomic_exchange(&kq->fail_unlogged, 0),
+            at == 0 ? "" : " since the last warning", rd_kafka_err2name(rkm->err),
+            st == MF_ERETRY ? "retry later" : "fatal", rd_kafka_topic_name(rkm->rkt),
+            (int)rkm->partition);
+}
+
 /* Delivery report: the only place a produced message's fate is decided. Poller thread, or
  * the caller's in mq_serve. */
 static void kq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
@@ -251,6 +298,7 @@ static void kq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque
         atomic_fetch_add(&kq->delivered, 1);
     else
         atomic_fetch_add(&kq->failed, 1);
+    kq_dr_note(kq, rkm, st);
     if (priv == 0)
         return; /* mq_publish: nobody waits */
     atomic_fetch_sub(&kq->in_flight, 1);
@@ -261,6 +309,36 @@ static void kq_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque
     } else {
         atomic_load_explicit(&kq->common_done, memory_order_relaxed)((void *)priv, st);
     }
+}
+
+/* Messages wait and no delivery report came for [queue] kafka_stall_warn_ms: say so at once.
+ * A failed delivery is reported only after message.timeout.ms (30 s), and while acks=all
+ * cannot be met (fewer in-sync replicas than min.insync.replicas) librdkafka retries
+ * silently, so without this line the log would show nothing while nothing is confirmed. At most one line
+ * per KQ_FAIL_LOG_US; one info line when reports come again. Poller thread, every 100 ms. */
+static void kq_stall_check(struct kq *kq, uint64_t now)
+{
+    uint64_t seen = atomic_load(&kq->delivered) + atomic_load(&kq->failed);
+    uint64_t waiting = atomic_load(&kq->in_flight);
+
+    if (waiting == 0 || seen != kq->stall_seen) {
+        if (kq->stalled)
+            mf_info("kafka", "delivery reports again after %.1f s without",
+                    (double)(now - kq->stall_since_us) / 1e6);
+        kq->stalled = 0;
+        kq->stall_seen = seen;
+        kq->stall_since_us = now;
+        return;
+    }
+    if (now - kq->stall_since_us < kq->stall_warn_us ||
+        (kq->stall_log_at_us != 0 && now - kq->stall_log_at_us < KQ_FAIL_LOG_US))
+        return;
+    kq->stall_log_at_us = now;
+    kq->stalled = 1;
+    mf_warn("kafka", "no delivery report for %.1f s while %llu messages wait (acks=all: are "
+            "min.insync.replicas brokers up and in sync?): nothing of them is confirmed until "
+            "the brokers acknowledge them", (double)(now - kq->stall_since_us) / 1e6,
+            (unsigned long long)waiting);
 }
 
 /* Call the caller's wake, if any. librdkafka's thread (kq_qev_cb) or the poller. */
@@ -284,8 +362,14 @@ static void *kq_poller_main(void *p)
 {
     struct kq *kq = p;
     unsigned tick = 0;
+    uint64_t checked_us = 0;
 
     while (!atomic_load(&kq->stop)) {
+        uint64_t now = mf_mono_us();
+        if (now - checked_us >= 100000u) {
+            checked_us = now;
+            kq_stall_check(kq, now);
+        }
         /* in_poll is raised before external is read (both seq_cst): kq_serve_on raises
          * external, then waits for in_poll to fall, so no report is served here after
          * mq_serve_on returns (Dekker: one of the two sees the other's store). */
@@ -900,6 +984,8 @@ struct mq *mq_kafka_open(const struct mf_config *cfg, char *errbuf, size_t errle
     pthread_mutex_init(&kq->lock, NULL);
     pthread_mutex_init(&kq->wake_mu, NULL);
     kq->close_flush_ms = (int)mf_config_int(cfg, "queue", "close_flush_ms");
+    kq->stall_warn_us = (uint64_t)mf_config_int(cfg, "queue", "kafka_stall_warn_ms") * 1000u;
+    kq->stall_since_us = mf_mono_us(); /* before the poller reads it */
     kq->npairs = mf_config_pairs(cfg, "kafka", &keys, &vals);
     kq->keys = mf_calloc(kq->npairs + 1, sizeof(char *));
     kq->vals = mf_calloc(kq->npairs + 1, sizeof(char *));

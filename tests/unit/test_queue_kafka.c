@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "meterflow/log.h"
 #include "meterflow/queue.h"
 #include "queue/queue_int.h"
 #include "test_queue_contract.h"
@@ -20,8 +21,9 @@ struct mock {
     struct mq *q;
 };
 
-/* A 3-broker mock cluster with the five topics, and a queue handle on it. */
-static int mock_open(struct mock *m, const char *timeout_ms)
+/* A 3-broker mock cluster with the five topics, and a queue handle on it; stall_ms:
+ * [queue] kafka_stall_warn_ms, NULL for the default. */
+static int mock_open_stall(struct mock *m, const char *timeout_ms, const char *stall_ms)
 {
     char err[512] = "", name[64];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -41,6 +43,8 @@ static int mock_open(struct mock *m, const char *timeout_ms)
     qc_set(cfg, "queue", "backend", "kafka");
     qc_set(cfg, "queue", "topic_prefix", "mock.");
     qc_set(cfg, "queue", "close_flush_ms", "2000");
+    if (stall_ms)
+        qc_set(cfg, "queue", "kafka_stall_warn_ms", stall_ms);
     qc_set(cfg, "kafka", "bootstrap.servers", rd_kafka_mock_cluster_bootstraps(m->mc));
     qc_set(cfg, "kafka", "message.timeout.ms", timeout_ms);
     qc_set(cfg, "kafka", "retry.backoff.ms", "50");
@@ -55,6 +59,11 @@ static int mock_open(struct mock *m, const char *timeout_ms)
     if (m->q == NULL)
         mf_test_fail(__FILE__, __LINE__, "mq_open: %s", err);
     return m->q != NULL;
+}
+
+static int mock_open(struct mock *m, const char *timeout_ms)
+{
+    return mock_open_stall(m, timeout_ms, NULL);
 }
 
 static void mock_close(struct mock *m)
@@ -138,6 +147,101 @@ MF_TEST(kafka_mock_retriable_errors_never_done_ok)
     CHECK(qc_wait_calls(6, 15000));
     CHECK_EQ_INT(atomic_load(&qc_recs[5].status), 0);
     CHECK(qc_calls_at_most_once(6));
+    mock_close(&m);
+}
+
+/* stderr (our log) into a temporary file while a test runs. */
+struct log_cap {
+    FILE *f;
+    int saved;
+    int level;
+};
+
+static void log_cap_start(struct log_cap *lc)
+{
+    fflush(stderr);
+    lc->f = tmpfile();
+    lc->saved = dup(2);
+    lc->level = mf_log_level;
+    if (lc->f)
+        dup2(fileno(lc->f), 2);
+    mf_log_set_level(MF_LOG_INFO);
+}
+
+/* Stop capturing; gives the text (malloc'd, caller frees). */
+static char *log_cap_stop(struct log_cap *lc)
+{
+    char *text = mf_calloc(1, 65536);
+    fflush(stderr);
+    dup2(lc->saved, 2);
+    close(lc->saved);
+    mf_log_set_level(lc->level);
+    if (lc->f) {
+        rewind(lc->f);
+        size_t n = fread(text, 1, 65535, lc->f);
+        text[n] = 0;
+        fclose(lc->f);
+    }
+    return text;
+}
+
+static int count_lines_with(const char *text, const char *a, const char *b)
+{
+    int n = 0;
+    for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        const char *e = strchr(l, '\n');
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        char line[1024];
+        snprintf(line, sizeof(line), "%.*s", (int)MF_MIN(len, sizeof(line) - 1), l);
+        if (strstr(line, a) && strstr(line, b))
+            n++;
+    }
+    return n;
+}
+
+/* acks=all cannot be met (the brokers answer NOT_ENOUGH_REPLICAS, as with 2 of 3 brokers
+ * down and min.insync.replicas 2): librdkafka retries silently until message.timeout.ms, so
+ * the log must say it: one warning once messages waited kafka_stall_warn_ms without any
+ * report, one (not five) for the failed deliveries (which librdkafka reports as timed out),
+ * and info lines when reports and deliveries come again. Nothing of it is done(0). Before this, the log said nothing. */
+MF_TEST(kafka_mock_not_enough_replicas_logged_once)
+{
+    struct mock m;
+    struct log_cap lc;
+    rd_kafka_resp_err_t errs[400];
+    char *text;
+
+    if (!mock_open_stall(&m, "2500", "300"))
+        return;
+    qc_reset();
+    for (size_t i = 0; i < MF_ARRAY_LEN(errs); i++)
+        errs[i] = RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS;
+    rd_kafka_mock_push_request_errors_array(m.mc, PRODUCE, MF_ARRAY_LEN(errs), errs);
+    log_cap_start(&lc);
+    for (int i = 0; i < 5; i++)
+        CHECK_EQ_INT(qc_produce(m.q, MQ_UPLINK, 1, i, (size_t)i), 0);
+    CHECK(qc_wait_calls(5, 15000));
+    CHECK_EQ_INT(qc_count_status(5, MF_ERETRY), 5);
+    rd_kafka_mock_clear_request_errors(m.mc, PRODUCE);
+    CHECK_EQ_INT(qc_produce(m.q, MQ_UPLINK, 1, 5, 5), 0);
+    CHECK(qc_wait_calls(6, 15000));
+    CHECK_EQ_INT(atomic_load(&qc_recs[5].status), 0);
+    usleep(300 * 1000); /* the poller's next check (every 100 ms) sees the report */
+    text = log_cap_stop(&lc);
+    int stall = count_lines_with(text, " W kafka: ", "no delivery report for");
+    int failed = count_lines_with(text, " W kafka: ", "messages not delivered");
+    /* librdkafka retries NOT_ENOUGH_REPLICAS; the report says the message timed out */
+    int why = count_lines_with(text, "messages not delivered", "(last: _MSG_TIMED_OUT, retry");
+    int again = count_lines_with(text, " I kafka: ", "delivery reports again");
+    int total = count_lines_with(text, " I kafka: ", "(5 not delivered since");
+    CHECK_EQ_INT(stall, 1);
+    CHECK_EQ_INT(failed, 1);
+    CHECK_EQ_INT(why, 1);
+    CHECK_EQ_INT(again, 1);
+    CHECK_EQ_INT(total, 1);
+    if (stall != 1 || failed != 1 || why != 1 || again != 1 || total != 1)
+        fprintf(stderr, "captured log:\n%s", text);
+    free(text);
     mock_close(&m);
 }
 
