@@ -6,6 +6,9 @@
 #   worker   kill -9 of one worker, restarted (the other takes its partitions meanwhile)
 #   web      kill -9 of the web process, restarted (/api/health answers again)
 #   broker   (RL_BROKERS=3 only) one broker stopped under load and started again
+#   brokerkill, nomajority, kdiskfull (RL_BROKERS=3 only) a broker's JVM killed (kill -9),
+#            two of three killed (acks=all impossible), a broker's log dir full: see
+#            kafka_faults.sh
 #   pgstop   PostgreSQL stopped (fast shutdown) for RL_PG_DOWN s, started again
 #   pgfreeze PostgreSQL's postmaster and backends SIGSTOPped for RL_PG_DOWN s (a stuck store)
 # After each: confirms resume by themselves (recovery time measured). At the end: the
@@ -14,7 +17,7 @@
 # Environment: RL_BROKERS (1|3, default 3), RL_TERMINALS (100), RL_POINTS (8),
 # RL_DURATION (load seconds; default: enough for the faults), RL_PG_DOWN (8).
 set -u
-RL_NAME=distributed
+RL_NAME=${RL_NAME:-distributed}
 . "$(dirname "$0")/lib.sh"
 
 brokers=${RL_BROKERS:-3}
@@ -28,6 +31,8 @@ duration=${RL_DURATION:-$((30 + nf * 30 + (pgdown > 30 ? pgdown : 0)))}
 K=$RL_TMP/kafka; PG=$RL_TMP/pg
 chmod 755 "$RL_TMP"   # the postgres user must reach $PG
 RL_CLEANUPS+=("bash '$RL_ROOT/scripts/kafka.sh' stop '$K'" "pg_pids | xargs -r kill -CONT; bash '$RL_ROOT/scripts/pg.sh' stop '$PG'")
+. "$(dirname "$0")/kafka_faults.sh"
+kf_setup
 
 t=$(rl_now)
 bash "$RL_ROOT/scripts/kafka.sh" start "$brokers" "$K" >"$RL_TMP/kafka.out" 2>&1 ||
@@ -108,6 +113,9 @@ for f in $faults; do
     bash "$RL_ROOT/scripts/kafka.sh" broker-start "$K" 1 >>"$RL_TMP/kafka.out" 2>&1
     before=$(rl_lines "$ledger"); t0=$(rl_now)
     resumed broker "$t0" "$before" ;;
+  brokerkill|nomajority|kdiskfull)
+    [ "$brokers" = 3 ] || continue
+    "kf_$f" ;;
   pgstop|pgfreeze)
     if [ "$f" = pgstop ]; then bash "$RL_ROOT/scripts/pg.sh" stop "$PG" >>"$RL_TMP/pg.out" 2>&1
     else pg_pids | xargs -r kill -STOP; fi
