@@ -16,7 +16,7 @@ export MF_RESULTS=${MF_RESULTS:-$(mktemp /tmp/mf-soak-results.XXXXXX)}
 make -s -j2 BUILD="${MF_BUILD:-release}" all || exit 1
 run() { # run NAME env... script
   local name=$1; shift
-  case " ${SOAK_ONLY:-kill_run sqlite_lock disk_full pg_run pg_slow distributed distributed_pgfreeze hostile} " in
+  case " ${SOAK_ONLY:-kill_run sqlite_lock disk_full pg_run pg_slow distributed distributed_pgfreeze kafka_broker hostile} " in
   *" $name "*) echo "== soak $name ($(date -u +%H:%M:%S))"; env "$@"; echo "== end $name ($(date -u +%H:%M:%S))" ;;
   esac
 }
@@ -36,5 +36,7 @@ run distributed RL_BROKERS=3 RL_TERMINALS="$(t 500 300)" RL_FAULTS="front worker
   RL_PG_DOWN=30 bash tests/reliability/distributed.sh
 run distributed_pgfreeze RL_BROKERS=1 RL_TERMINALS=300 RL_FAULTS="pgfreeze" RL_PG_DOWN=60 \
   bash tests/reliability/distributed.sh
+run kafka_broker RL_TERMINALS="$(t 300 150)" RL_KAFKA_DOWN=60 RL_BROKER_DOWN=30 RL_KDISK_MB=2048 \
+  bash tests/reliability/kafka_broker.sh
 run hostile HS_MASS=19000 HS_SECS="$(t 20 12)" HS_GOOD=100 HS_MASS_ASSERT=1 bash tests/integ/hostile.sh
 awk '{p+=($3==0); f+=($3>0)} END {printf "soak: %d passed, %d failed\n", p, f; exit (f>0)}' "$MF_RESULTS"
