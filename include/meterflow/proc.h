@@ -79,6 +79,7 @@ enum proc_anomaly_kind {
     PROC_AN_REPLACED = 10,  /* meter address changed between two frozen values */
     PROC_AN_LINE_LOSS = 11, /* area loss high (with the missing meters' allowance, if any) */
     PROC_AN_FLAPPING = 12,  /* terminal logged in and dropped many times in one day */
+    PROC_AN_IMPERSONATION = 13, /* logins alternating between two peer addresses (sec_imp) */
 };
 const char *proc_anomaly_kind_str(int kind); /* "backwards", "stopped", ... */
 

@@ -26,7 +26,6 @@
 
 #include "meterflow/common.h"
 #include "meterflow/config.h"
-#include "meterflow/front.h"
 
 #define SEC_KEY_MAX 32           /* bytes of one key or PW value */
 #define SEC_KEYFILE_MAX (64u << 20) /* bytes of a key file (about 1.4 M entries) */
@@ -66,6 +65,7 @@ void sec_hmac_sha256(const uint8_t *key, size_t key_len, const uint8_t *msg, siz
                      uint8_t *out, size_t out_len);
 
 struct sec_pw;
+struct front_pw_req; /* include/meterflow/front.h */
 /* Reads [security] (cfg: borrowed, for the call). Gives a provider, or NULL: with errbuf
  * empty when pw_mode = zero (install nothing), else with errbuf naming the key and why. */
 struct sec_pw *sec_pw_new(const struct mf_config *cfg, char *errbuf, size_t errlen);
@@ -77,5 +77,37 @@ int sec_pw_reload(struct sec_pw *p, size_t *n_keys, char *errbuf, size_t errlen)
 int sec_pw_fill(void *opaque, const struct front_pw_req *rq, uint8_t *out, size_t pw_len);
 /* Accepts NULL. */
 void sec_pw_free(struct sec_pw *p);
+
+/* ---- impersonation: one terminal address logging in alternately from two peers ----
+ *
+ * 376.1 has no uplink authentication: whoever reaches the terminal port can log in with a
+ * registered address. The front then replaces the older session (the duplicate-login case),
+ * and two devices using one address take turns. sec_imp watches the logins of each terminal:
+ * a login from the address the terminal had *before* its current one (A, B, A) is a
+ * "return"; min_returns returns within window_s make the terminal suspected. A terminal that
+ * changes address for good (A, B, C: a modem re-dialling) never returns and is never flagged.
+ * A suspected terminal is reported at most once per window_s (no alert storm), and nothing
+ * is disconnected here: the caller records an anomaly and counts it.
+ *
+ * Pure: no clock (now_s is the caller's: the login's receive time), no I/O, no logging.
+ * Memory: one 64-byte slot per terminal seen, the table at most half full, at most max_terminals (past it new terminals
+ * are not watched and counted in sec_imp_untracked). Thread: one caller at a time. */
+struct sec_imp;
+struct sec_imp_hit {
+    char cur[48];                /* the address of this login (text, no port) */
+    char prev[48];               /* the address it alternates with */
+    uint32_t returns;            /* returns within the window (>= min_returns) */
+    int64_t since_s;             /* start of the window they fell in */
+};
+/* window_s > 0, min_returns >= 1, max_terminals >= 1. Gives a detector (sec_imp_free). */
+struct sec_imp *sec_imp_new(int64_t window_s, uint32_t min_returns, size_t max_terminals);
+/* A login of terminal `term` (gw_terminal_key) from `peer` as the front writes it
+ * ("1.2.3.4:5678", "::1:5678": the port after the last colon; "[::1]:5678" too) at now_s. 1 with *hit filled when this login makes (or keeps)
+ * the terminal suspected and no report was given in the last window_s; 0 otherwise;
+ * MF_EINVAL when peer is not an address (ignored). */
+int sec_imp_login(struct sec_imp *d, uint32_t term, const char *peer, int64_t now_s,
+                  struct sec_imp_hit *hit);
+size_t sec_imp_untracked(const struct sec_imp *d);
+void sec_imp_free(struct sec_imp *d);
 
 #endif

@@ -85,6 +85,7 @@ struct worker_stats {
     uint64_t dropped_records; /* refused by a store cap: the batch's raw frames were kept */
     uint64_t session_batches; /* store batches of the session lane (not in batches) */
     uint64_t session_backlog; /* gauge: session changes consumed, not yet written */
+    uint64_t imp_suspects;    /* impersonation reports (sec_imp: alternating peers) */
 };
 void worker_stats_get(struct worker *w, struct worker_stats *out);
 

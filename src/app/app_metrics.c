@@ -125,6 +125,10 @@ void app_metrics_worker(struct worker *w, struct mf_buf *out)
         { "meterflow_worker_session_batches_total",
           "store batches of session changes written by the session lane",
           offsetof(struct worker_stats, session_batches) },
+        { "meterflow_worker_impersonation_suspects_total",
+          "terminals reported for logins alternating between two peer addresses "
+          "(anomaly `impersonation`)",
+          offsetof(struct worker_stats, imp_suspects) },
     };
     for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
         uint64_t v;

@@ -36,6 +36,7 @@ struct run_ctx {
     struct store *reg_st;       /* store handle of the login lookups (and cache loads) */
     struct front_regcache *rg;  /* [front] registry_cache; NULL: a query per login */
     struct sec_pw *pw;          /* [security] PW provider, NULL for pw_mode = zero */
+    struct worker *w;           /* for /metrics (worker_stats_get is thread-safe) */
 };
 
 static void run_reg_row(const struct store_terminal_login *tl, struct front_reg_row *r)
@@ -130,6 +131,7 @@ static void run_stats(void *opaque, struct mf_buf *out)
 {
     struct run_ctx *ctx = opaque;
     app_metrics_front(ctx->front, out);
+    app_metrics_worker(ctx->w, out);
     app_metrics_queue(ctx->q, out);
     if (ctx->rg)
         app_metrics_regcache(ctx->rg, out);
@@ -211,6 +213,7 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "meterflow run: worker: cannot start threads\n");
         goto out;
     }
+    ctx.w = w;
     if (!(ctx.front = front_new(cfg, ctx.q, err, sizeof(err)))) {
         fprintf(stderr, "meterflow run: front: %s\n", err);
         goto out;

@@ -16,7 +16,7 @@ const char *proc_anomaly_kind_str(int kind)
     static const char *const names[] = { "unknown", "backwards", "stopped",   "jump",
                                          "voltage_low", "voltage_high", "clock", "offline",
                                          "event",   "reset",     "replaced", "line_loss",
-                                         "flapping" };
+                                         "flapping", "impersonation" };
     if (kind < 0 || (size_t)kind >= MF_ARRAY_LEN(names))
         return "unknown";
     return names[kind];

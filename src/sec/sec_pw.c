@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "meterflow/front.h"
 #include "meterflow/gw3761.h"
 #include "meterflow/log.h"
 #include "meterflow/sec.h"

@@ -367,6 +367,12 @@ struct worker *worker_new_with(const struct mf_config *cfg, struct mq *q, struct
     pthread_cond_init(&w->cv, NULL);
     wk_recs_init(&w->recs);
     mf_ratelimit_init(&w->rl_decode, 1.0, 10.0);
+    mf_ratelimit_init(&w->rl_imp, 0.2, 5.0);
+    int64_t imp_window = mf_config_int(cfg, "analytics", "imp_window_s");
+    w->imp_min_returns = mf_config_int(cfg, "analytics", "imp_min_returns");
+    if (imp_window > 0)
+        w->imp = sec_imp_new(imp_window, (uint32_t)mf_config_int(cfg, "analytics", "imp_min_returns"),
+                             (size_t)mf_config_int(cfg, "analytics", "imp_max_terminals"));
     return w;
 }
 
@@ -451,6 +457,7 @@ void worker_free(struct worker *w)
         return;
     worker_stop(w);
     wk_recs_fini(&w->recs);
+    sec_imp_free(w->imp);
     wk_sess_free(w);
     free(w->pend);
     free(w->dec);

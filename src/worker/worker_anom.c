@@ -49,6 +49,7 @@ static const char *unit_of(int kind)
     case PROC_AN_OFFLINE: return "s";
     case PROC_AN_EVENT: return "erc";
     case PROC_AN_FLAPPING: return "logins";
+    case PROC_AN_IMPERSONATION: return "returns";
     default: return "kWh";
     }
 }

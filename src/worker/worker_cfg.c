@@ -88,6 +88,16 @@ const struct mf_cfg_item worker_cfg[] = {
     { "analytics", "flap_quiet_hours", MF_CFG_INT, "24", 1, 8760, NULL,
       "a flapping anomaly is resolved once its terminal is online and has had no login or "
       "offline change for this long" },
+    { "analytics", "imp_window_s", MF_CFG_INT, "600", 0, 86400 * 7, NULL,
+      "impersonation: a terminal whose logins come back to its previous peer address "
+      "imp_min_returns times within this many seconds (A, B, A, B) is flagged (anomaly "
+      "`impersonation`, /metrics); 0 = off (docs/SECURITY.md)" },
+    { "analytics", "imp_min_returns", MF_CFG_INT, "2", 1, 1000, NULL,
+      "impersonation: returns to the previous peer address within imp_window_s that flag a "
+      "terminal" },
+    { "analytics", "imp_max_terminals", MF_CFG_INT, "262144", 1, 16777216, NULL,
+      "impersonation: terminals watched at most (64-byte slots, table at most half full); "
+      "past it new terminals are not watched" },
     { "analytics", "erc_min_severity", MF_CFG_ENUM, "major", 0, 0, "info|minor|major|critical",
       "ERC events at or above this severity become anomalies" },
     MF_CFG_END,

@@ -15,6 +15,7 @@ struct wk_clock;
 struct mf_civil;
 #include "meterflow/proc.h"
 #include "meterflow/queue.h"
+#include "meterflow/sec.h"
 #include "meterflow/store.h"
 #include "meterflow/worker.h"
 
@@ -129,6 +130,9 @@ struct worker {
     uint64_t batch_started_us;
     double avg_recs;         /* running average of records per message (poll sizing) */
     struct mf_ratelimit rl_decode;
+    struct sec_imp *imp;     /* impersonation detector, NULL when imp_window_s = 0 */
+    int64_t imp_min_returns;
+    struct mf_ratelimit rl_imp;
     struct gw_decoded *dec;  /* reused decode space (large) */
     int clock_sync;          /* [worker] clock_auto_sync */
     struct wk_clock *clk;    /* terminals to synchronise after the next commit */

@@ -222,6 +222,38 @@ static const char *offline_reason(int reason)
     return reason >= 0 && (size_t)reason < MF_ARRAY_LEN(names) ? names[reason] : "offline";
 }
 
+/* A login: the impersonation detector (include/meterflow/sec.h) on its peer address. A
+ * report becomes a terminal-level anomaly of the day (one row per terminal and day, updated
+ * by later reports), a counter, and a rate-limited warning; nobody is disconnected. */
+static void imp_check(struct worker *w, uint32_t term, const char *peer, int64_t at)
+{
+    struct sec_imp_hit h;
+    struct proc_anomaly a;
+
+    if (!w->imp || sec_imp_login(w->imp, term, peer, at, &h) != 1)
+        return;
+    wk_stat_add(w, &w->stats.imp_suspects, 1);
+    memset(&a, 0, sizeof(a));
+    a.kind = PROC_AN_IMPERSONATION;
+    a.severity = PROC_SEV_MAJOR;
+    a.point = proc_point_key(term, 0);
+    a.day = wk_civil_day(at);
+    a.at = at;
+    a.value = h.returns;
+    a.threshold = w->imp_min_returns;
+    a.count = (int32_t)h.returns;
+    /* "<this login's address> / <the one it alternates with>: N returns" (fits 112) */
+    snprintf(a.detail, sizeof(a.detail), "%.44s / %.44s: %u returns", h.cur, h.prev,
+             h.returns);
+    wk_anomaly_record(&w->recs, &a, NULL);
+    if (mf_log_level >= MF_LOG_WARN && mf_ratelimit_allow(&w->rl_imp, WK_MOD)) {
+        char key[GW_TERMINAL_STRLEN];
+        gw_terminal_format((uint16_t)(term >> 16), (uint16_t)term, key);
+        mf_warn(WK_MOD, "%s: possible impersonation: logins alternate between peers %s in %llds",
+                key, a.detail, (long long)(at - h.since_s));
+    }
+}
+
 static void on_session(struct worker *w, const struct mf_env *e)
 {
     struct mf_env_session s;
@@ -241,6 +273,8 @@ static void on_session(struct worker *w, const struct mf_env *e)
                                                        : offline_reason(s.reason);
     r.u.session.peer = s.peer[0] ? s.peer : NULL;
     r.u.session.at = env_at_s(e);
+    if (s.state == MF_SESSION_ONLINE && r.u.session.peer)
+        imp_check(w, r.u.session.term, r.u.session.peer, r.u.session.at);
     if (w->slane)
         wk_sess_push(w, &r.u.session); /* its own transactions (worker_sess.c) */
     else

@@ -82,7 +82,7 @@ pids+=($!)
 for _ in $(seq 300); do curl -fsS "http://127.0.0.1:$hp/api/health" >/dev/null 2>&1 && break; sleep 0.1; done
 python3 tests/integ/security_test.py --base "http://127.0.0.1:$hp" --term "127.0.0.1:$tp" \
   --routes src/web/web_routes.c --log "$tmp/run.log" --users "$users" \
-  --only routes,csrf,audit,hang,headers,allowlist,pw,login_per_addr,frame_rate,login_limit,secrets \
+  --only routes,csrf,audit,hang,headers,allowlist,pw,impersonation,login_per_addr,frame_rate,login_limit,secrets \
   | tee "$tmp/py.out" | grep -v '^ok ' | grep -v '^[0-9]* [0-9]*$'
 read -r p f < <(tail -1 "$tmp/py.out")
 pass=$((pass + ${p:-0})); fail=$((fail + ${f:-1}))

@@ -365,7 +365,47 @@ def check_pw(c, a, tokens):
     ok(len(r) == l1 + 8 and r[-2] == cs(ud) and r[-1] == 0x16, "the checksum covers the PW")
 
 
+def check_impersonation(c, a, tokens):
+    """Terminal impersonation (docs/SECURITY.md check 15): registered terminal 4403-0002 logs in
+    alternately from 127.0.0.101 and 127.0.0.102 (two devices with one address, each login
+    replacing the other's session). Every login is still served (no disconnect storm); the
+    worker reports it once: meterflow_worker_impersonation_suspects_total 1 in /metrics, an
+    `impersonation` anomaly naming both addresses in GET /api/anomalies, a log line."""
+    st, _, b = c.req("PUT", "/api/terminals/4403-0002", {"name": "twin", "registered": True},
+                     token=tokens["admin"])
+    ok(st in (200, 201), f"admin registers 4403-0002 -> {st} {b[:60]!r}")
+    login = frame(0xC9, bytes.fromhex("03 44 02 00"), 0x02, 0x70, bytes.fromhex("00 00 01 00"))
+    confirmed = 0
+    for i in range(6):  # A B A B A B: 4 returns; each login's session envelope is published
+        # before its confirm, so reading the confirm keeps the worker's order
+        s = connect(a, "127.0.0.101" if i % 2 == 0 else "127.0.0.102")
+        s.sendall(login)
+        r = read_frame(s)
+        confirmed += len(r) >= 18 and r[7:11] == bytes.fromhex("03 44 02 00") and r[16:18] == b"\x01\x00"
+        s.close()
+    ok(confirmed == 6, f"every alternating login confirmed ({confirmed} of 6)")
+    items, metric = [], None
+    for _ in range(100):
+        st, _, b = c.req("GET", "/api/anomalies?kind=impersonation&terminal=4403-0002",
+                         token=tokens["viewer"])
+        items = json.loads(b).get("items", []) if st == 200 else []
+        st, _, m = c.req("GET", "/metrics")
+        mm = re.search(rb"^meterflow_worker_impersonation_suspects_total (\d+)", m or b"", re.M)
+        metric = int(mm.group(1)) if mm else None
+        if items and metric:
+            break
+        time.sleep(0.1)
+    ok(metric == 1, f"/metrics meterflow_worker_impersonation_suspects_total = {metric} (1: once per window)")
+    text = json.dumps(items)
+    ok(len(items) == 1 and "127.0.0.101" in text and "127.0.0.102" in text,
+       f"GET /api/anomalies?kind=impersonation: one anomaly naming both addresses ({text[:300]})")
+    log = open(a.log, errors="replace").read()
+    ok(re.search(r"4403-0002: possible impersonation", log) is not None,
+       "the worker logs the suspected impersonation")
+
+
 SECTIONS = {
+    "impersonation": lambda c, a, u, t: check_impersonation(c, a, t),
     "pw": lambda c, a, u, t: check_pw(c, a, t),
     "hang": lambda c, a, u, t: check_hang(c, a, t),
     "routes": lambda c, a, u, t: check_routes(c, a, t),

@@ -14,6 +14,7 @@
 #include "harness.h"
 #include "meterflow/common.h"
 #include "meterflow/config.h"
+#include "meterflow/front.h"
 #include "meterflow/modcfg.h"
 #include "meterflow/sec.h"
 
