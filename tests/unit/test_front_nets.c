@@ -42,6 +42,33 @@ static int in6(const struct front_net *nets, size_t n, const char *ip)
     return front_nets_match(nets, n, &p);
 }
 
+/* A peer and whether the list holds it; an address with ':' is an IPv6 peer. */
+struct probe {
+    const char *ip;
+    int in;
+};
+
+/* Parse list (n_nets networks in it) and ask the match for every probe; a wrong answer names
+ * the peer and the list. */
+static void check_probes(const char *list, size_t n_nets, const struct probe *pr, size_t n_pr)
+{
+    struct front_net *nets;
+    size_t n;
+    char err[200] = "";
+    int rc = front_nets_parse(list, &nets, &n, KEY, err, sizeof(err));
+    CHECK_EQ_INT(rc, 0);
+    if (rc != 0)
+        return;
+    CHECK_EQ_INT(n, n_nets);
+    for (size_t i = 0; i < n_pr; i++) {
+        int got = strchr(pr[i].ip, ':') ? in6(nets, n, pr[i].ip) : in4(nets, n, pr[i].ip);
+        if (got != pr[i].in)
+            mf_test_fail(__FILE__, __LINE__, "%s in \"%s\": %d, expected %d", pr[i].ip, list,
+                         got, pr[i].in);
+    }
+    free(nets);
+}
+
 MF_TEST(empty_list_matches_nothing)
 {
     struct front_net *nets = (struct front_net *)1;
@@ -57,43 +84,27 @@ MF_TEST(empty_list_matches_nothing)
  * 172.16.0.0-172.31.255.255 (second byte 0001 xxxx); 10.128.0.0/9 holds 10.128-10.255. */
 MF_TEST(ipv4_networks)
 {
-    struct front_net *nets;
-    size_t n;
-    char err[200] = "";
-    CHECK_EQ_INT(front_nets_parse("10.20.0.0/16, 192.0.2.7\t172.16.0.0/12\n10.128.0.0/9", &nets,
-                                  &n, KEY, err, sizeof(err)), 0);
-    CHECK_EQ_INT(n, 4);
-    CHECK_EQ_INT(in4(nets, n, "10.20.0.0"), 1);
-    CHECK_EQ_INT(in4(nets, n, "10.20.255.255"), 1);
-    CHECK_EQ_INT(in4(nets, n, "10.21.0.1"), 0);
-    CHECK_EQ_INT(in4(nets, n, "10.19.255.255"), 0);
-    CHECK_EQ_INT(in4(nets, n, "192.0.2.7"), 1);
-    CHECK_EQ_INT(in4(nets, n, "192.0.2.8"), 0);
-    CHECK_EQ_INT(in4(nets, n, "172.31.200.1"), 1);
-    CHECK_EQ_INT(in4(nets, n, "172.32.0.1"), 0);
-    CHECK_EQ_INT(in4(nets, n, "172.15.255.255"), 0);
-    CHECK_EQ_INT(in4(nets, n, "10.128.0.0"), 1);
-    CHECK_EQ_INT(in4(nets, n, "10.255.1.1"), 1);
-    CHECK_EQ_INT(in4(nets, n, "10.127.255.255"), 0);
-    /* the same IPv4 peer seen through a dual-stack listener */
-    CHECK_EQ_INT(in6(nets, n, "::ffff:10.20.3.4"), 1);
-    CHECK_EQ_INT(in6(nets, n, "::ffff:10.21.3.4"), 0);
-    /* an IPv6 peer whose last 32 bits look like 10.20.3.4 is not that IPv4 address */
-    CHECK_EQ_INT(in6(nets, n, "::10.20.3.4"), 0);
-    free(nets);
+    static const struct probe pr[] = {
+        { "10.20.0.0", 1 },      { "10.20.255.255", 1 },  { "10.21.0.1", 0 },
+        { "10.19.255.255", 0 },  { "192.0.2.7", 1 },      { "192.0.2.8", 0 },
+        { "172.31.200.1", 1 },   { "172.32.0.1", 0 },     { "172.15.255.255", 0 },
+        { "10.128.0.0", 1 },     { "10.255.1.1", 1 },     { "10.127.255.255", 0 },
+        /* the same IPv4 peer seen through a dual-stack listener */
+        { "::ffff:10.20.3.4", 1 }, { "::ffff:10.21.3.4", 0 },
+        /* an IPv6 peer whose last 32 bits look like 10.20.3.4 is not that IPv4 address */
+        { "::10.20.3.4", 0 },
+    };
+    check_probes("10.20.0.0/16, 192.0.2.7\t172.16.0.0/12\n10.128.0.0/9", 4, pr,
+                 MF_ARRAY_LEN(pr));
 }
 
 /* 0.0.0.0/0 holds every IPv4 address and no IPv6 one (it is ::ffff:0:0/96). */
 MF_TEST(ipv4_default_route_is_ipv4_only)
 {
-    struct front_net *nets;
-    size_t n;
-    char err[200] = "";
-    CHECK_EQ_INT(front_nets_parse("0.0.0.0/0", &nets, &n, KEY, err, sizeof(err)), 0);
-    CHECK_EQ_INT(in4(nets, n, "203.0.113.9"), 1);
-    CHECK_EQ_INT(in4(nets, n, "255.255.255.255"), 1);
-    CHECK_EQ_INT(in6(nets, n, "2001:db8::1"), 0);
-    free(nets);
+    static const struct probe pr[] = {
+        { "203.0.113.9", 1 }, { "255.255.255.255", 1 }, { "2001:db8::1", 0 },
+    };
+    check_probes("0.0.0.0/0", 1, pr, MF_ARRAY_LEN(pr));
 }
 
 /* 2001:db8:a::/48; fd00::/8; 2001:db8:ff::1 alone; 2001:db8:100::/41: the 41st bit is the
@@ -101,23 +112,14 @@ MF_TEST(ipv4_default_route_is_ipv4_only)
  * 2001:db8:100:: to 2001:db8:17f:ffff:... */
 MF_TEST(ipv6_networks)
 {
-    struct front_net *nets;
-    size_t n;
-    char err[200] = "";
-    CHECK_EQ_INT(front_nets_parse("2001:db8:a::/48 fd00::/8,2001:db8:ff::1, 2001:db8:100::/41",
-                                  &nets, &n, KEY, err, sizeof(err)), 0);
-    CHECK_EQ_INT(n, 4);
-    CHECK_EQ_INT(in6(nets, n, "2001:db8:a:ffff::5"), 1);
-    CHECK_EQ_INT(in6(nets, n, "2001:db8:b::5"), 0);
-    CHECK_EQ_INT(in6(nets, n, "fdff:1::1"), 1);
-    CHECK_EQ_INT(in6(nets, n, "fe00::1"), 0);
-    CHECK_EQ_INT(in6(nets, n, "2001:db8:ff::1"), 1);
-    CHECK_EQ_INT(in6(nets, n, "2001:db8:ff::2"), 0);
-    CHECK_EQ_INT(in6(nets, n, "2001:db8:17f:ffff::1"), 1);
-    CHECK_EQ_INT(in6(nets, n, "2001:db8:180::1"), 0);
-    CHECK_EQ_INT(in6(nets, n, "2001:db8:ff:ffff::1"), 0);
-    CHECK_EQ_INT(in4(nets, n, "10.0.0.1"), 0);
-    free(nets);
+    static const struct probe pr[] = {
+        { "2001:db8:a:ffff::5", 1 },   { "2001:db8:b::5", 0 },   { "fdff:1::1", 1 },
+        { "fe00::1", 0 },              { "2001:db8:ff::1", 1 },  { "2001:db8:ff::2", 0 },
+        { "2001:db8:17f:ffff::1", 1 }, { "2001:db8:180::1", 0 }, { "2001:db8:ff:ffff::1", 0 },
+        { "10.0.0.1", 0 },
+    };
+    check_probes("2001:db8:a::/48 fd00::/8,2001:db8:ff::1, 2001:db8:100::/41", 4, pr,
+                 MF_ARRAY_LEN(pr));
 }
 
 /* Every bad item stops parsing with the key and the item in the message, and nothing is
