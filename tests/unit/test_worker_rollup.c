@@ -30,6 +30,18 @@ static void fix_open(struct fix *f)
     fix_open_with(f, "mf-wkroll", sets, NULL, 1);
 }
 
+/* Every test's day: D = 2026-11-25 (civil; 00:00 is 16:00 UTC on D - 1), returned. The
+ * fixture opened and T1 registered (area `area`, may be NULL); *d0 = 00:00 civil on D. */
+static int32_t day_open(struct fix *f, const char *area, int64_t *d0)
+{
+    int32_t D = mf_date_to_days(2026, 11, 25);
+    struct store_terminal t = { T1, "t1", area, NULL, 1, 0, 1 };
+    fix_open(f);
+    CHECK_EQ_INT(store_terminal_put(f->st, &t), 0);
+    *d0 = (int64_t)D * 86400 - 8 * 3600;
+    return D;
+}
+
 static void put_frozen(struct store *st, uint16_t pn, int32_t date, double v)
 {
     struct store_frozen z = { T1, pn, STORE_FROZEN_DAILY, 0, STORE_V_OK, "ap_fwd", date, v, 0 };
@@ -66,6 +78,20 @@ static const char *tasks(struct store *st, int32_t day)
     return buf;
 }
 
+/* p1, p2 of T1, both with their value of D - 1, only p1 with its value of D; T1 online
+ * since an hour before `end` (00:00 on D + 1). */
+static void p2_missing_on(struct fix *f, int32_t D, int64_t end)
+{
+    for (uint16_t pn = 1; pn <= 2; pn++) {
+        struct store_meter m = { T1, pn, pn == 1 ? "000000000001" : "000000000002", NULL,
+                                 "resident", 0, 1.0 };
+        CHECK_EQ_INT(store_meter_put(f->st, &m), 0);
+        put_frozen(f->st, pn, D - 1, 100.0 * pn);
+    }
+    put_frozen(f->st, 1, D, 110.0);
+    online(f->st, end - 3600);
+}
+
 /* Requests on the downlink now (each one consumed). */
 static int downlink_count(struct fix *f)
 {
@@ -86,19 +112,10 @@ static int downlink_count(struct fix *f)
 MF_TEST(recollect_waits_for_active_reports_then_rollup_closes)
 {
     struct fix f;
-    fix_open(&f);
-    int32_t D = mf_date_to_days(2026, 11, 25);
-    int64_t end = (int64_t)(D + 1) * 86400 - 8 * 3600; /* 00:00 on D + 1, civil */
-    struct store_terminal t = { T1, "t1", NULL, NULL, 1, 0, 1 };
-    CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
-    for (uint16_t pn = 1; pn <= 2; pn++) {
-        struct store_meter m = { T1, pn, pn == 1 ? "000000000001" : "000000000002", NULL,
-                                 "resident", 0, 1.0 };
-        CHECK_EQ_INT(store_meter_put(f.st, &m), 0);
-        put_frozen(f.st, pn, D - 1, 100.0 * pn);
-    }
-    put_frozen(f.st, 1, D, 110.0);
-    online(f.st, end - 3600);
+    int64_t end;
+    int32_t D = day_open(&f, NULL, &end);
+    end += 86400; /* 00:00 on D + 1, civil */
+    p2_missing_on(&f, D, end);
 
     CHECK_EQ_INT(worker_analytics_run(f.w, D, end + 600), 0);
     const char *tx = tasks(f.st, D);
@@ -123,13 +140,15 @@ MF_TEST(recollect_waits_for_active_reports_then_rollup_closes)
     fix_close(&f);
 }
 
-/* One anomaly of `kind` on the day: its JSON item (new reference) or NULL. */
-static json_t *anomaly(struct store *st, const char *kind)
+/* The one anomaly of `kind` (and terminal, when given): its JSON item (new reference), or
+ * NULL when there is not exactly one. */
+static json_t *anomaly(struct store *st, const char *kind, const char *term)
 {
     struct store_anomaly_filter af;
     json_t *j = NULL;
     memset(&af, 0, sizeof(af));
     af.kind = kind;
+    af.terminal = term;
     af.pg = (struct store_page){ 1, 10 };
     if (store_anomalies_json(st, &af, &j) != 0)
         return NULL;
@@ -156,13 +175,11 @@ static const char *state_of(json_t *a)
 MF_TEST(anomaly_withdrawn_when_the_day_is_rolled_up_again)
 {
     struct fix f;
-    fix_open(&f);
-    int32_t D = mf_date_to_days(2026, 11, 25);
-    int64_t end = (int64_t)(D + 1) * 86400 - 8 * 3600;
+    int64_t end;
+    int32_t D = day_open(&f, "A1", &end);
+    end += 86400;
     struct store_area a1 = { "A1", "area one", T1, 1, 1, 0.10 };
     CHECK_EQ_INT(store_area_put(f.st, &a1), 0);
-    struct store_terminal t = { T1, "t1", "A1", NULL, 1, 0, 1 };
-    CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
     static const double base[5] = { 0, 1000, 100, 500, 50 }, step[5] = { 0, 100, 30, 50, 0 };
     for (uint16_t pn = 1; pn <= 4; pn++) {
         char addr[16];
@@ -175,7 +192,7 @@ MF_TEST(anomaly_withdrawn_when_the_day_is_rolled_up_again)
     }
 
     CHECK_EQ_INT(worker_analytics_run(f.w, D, end + 3600), 0);
-    json_t *ll = anomaly(f.st, "line_loss"), *sp = anomaly(f.st, "stopped");
+    json_t *ll = anomaly(f.st, "line_loss", NULL), *sp = anomaly(f.st, "stopped", NULL);
     CHECK(ll && sp);
     CHECK_STR(state_of(ll), "open");
     CHECK_STR(state_of(sp), "open");
@@ -188,8 +205,8 @@ MF_TEST(anomaly_withdrawn_when_the_day_is_rolled_up_again)
 
     put_frozen(f.st, 3, D, 715.0); /* re-collected: 715 - 650 = 65 kWh */
     CHECK_EQ_INT(worker_analytics_run(f.w, D, end + 7200), 0);
-    ll = anomaly(f.st, "line_loss");
-    sp = anomaly(f.st, "stopped");
+    ll = anomaly(f.st, "line_loss", NULL);
+    sp = anomaly(f.st, "stopped", NULL);
     CHECK_STR(state_of(ll), "resolved");
     CHECK_STR(state_of(sp), "open");
     char *ev2 = ll ? json_dumps(json_object_get(ll, "evidence"), JSON_COMPACT | JSON_SORT_KEYS)
@@ -213,7 +230,7 @@ MF_TEST(anomaly_withdrawn_when_the_day_is_rolled_up_again)
 
     CHECK_EQ_INT(store_anomaly_set_state(f.st, sp_id, "resolved"), 0);
     CHECK_EQ_INT(worker_analytics_run(f.w, D, end + 7300), 0);
-    sp = anomaly(f.st, "stopped");
+    sp = anomaly(f.st, "stopped", NULL);
     CHECK_STR(state_of(sp), "open");
     json_decref(sp);
     af.action = "anomaly.reopened";
@@ -226,7 +243,7 @@ MF_TEST(anomaly_withdrawn_when_the_day_is_rolled_up_again)
 
     CHECK_EQ_INT(store_anomaly_set_state(f.st, ll_id, "closed"), 0);
     CHECK_EQ_INT(worker_analytics_run(f.w, D, end + 7400), 0);
-    ll = anomaly(f.st, "line_loss");
+    ll = anomaly(f.st, "line_loss", NULL);
     CHECK_STR(state_of(ll), "closed");
     json_decref(ll);
     af.action = NULL;
@@ -270,19 +287,20 @@ static void put_anomaly(struct store *st, const char *kind, uint32_t term, uint1
 static const char *state_now(struct store *st, const char *kind, const char *term)
 {
     static char buf[16];
-    struct store_anomaly_filter af;
-    json_t *j = NULL;
-    memset(&af, 0, sizeof(af));
-    af.kind = kind;
-    af.terminal = term;
-    af.pg = (struct store_page){ 1, 10 };
-    buf[0] = 0;
-    if (store_anomalies_json(st, &af, &j) == 0 &&
-        json_array_size(json_object_get(j, "items")) == 1)
-        snprintf(buf, sizeof(buf), "%s",
-                 state_of(json_array_get(json_object_get(j, "items"), 0)));
-    json_decref(j);
+    json_t *a = anomaly(st, kind, term);
+    snprintf(buf, sizeof(buf), "%s", state_of(a));
+    json_decref(a);
     return buf;
+}
+
+/* The operator closes the one anomaly of `kind` (and terminal, when given). */
+static void close_anomaly(struct store *st, const char *kind, const char *term)
+{
+    json_t *a = anomaly(st, kind, term);
+    CHECK(a != NULL);
+    CHECK_EQ_INT(store_anomaly_set_state(st, json_integer_value(json_object_get(a, "id")),
+                                         "closed"), 0);
+    json_decref(a);
 }
 
 /* The audit records of `action` as compact JSON (static buffer). */
@@ -308,11 +326,10 @@ static const char *audit_of(struct store *st, const char *action)
 MF_TEST(life_offline_resolved_when_back_online)
 {
     struct fix f;
-    fix_open(&f);
-    int32_t D = mf_date_to_days(2026, 11, 25);
-    int64_t off = (int64_t)D * 86400 - 12 * 3600; /* 12:00 UTC on D - 1 */
-    struct store_terminal t1 = { T1, "t1", NULL, NULL, 1, 0, 1 }, t2 = { T2, "t2", NULL, NULL, 1, 0, 1 };
-    CHECK_EQ_INT(store_terminal_put(f.st, &t1), 0);
+    int64_t off;
+    int32_t D = day_open(&f, NULL, &off);
+    off -= 4 * 3600; /* 12:00 UTC on D - 1 */
+    struct store_terminal t2 = { T2, "t2", NULL, NULL, 1, 0, 1 };
     CHECK_EQ_INT(store_terminal_put(f.st, &t2), 0);
     for (int k = 0; k < 2; k++) {
         sess(f.st, k ? T2 : T1, 1, "online", off - 3600);
@@ -321,12 +338,7 @@ MF_TEST(life_offline_resolved_when_back_online)
     CHECK_EQ_INT(worker_analytics_run(f.w, D, off + 25 * 3600), 0);
     CHECK_STR(state_now(f.st, "offline", "0171-0822"), "open");
     CHECK_STR(state_now(f.st, "offline", "0171-0823"), "open");
-    json_t *j = NULL;
-    struct store_anomaly_filter af = { "offline", "0171-0823", NULL, NULL, 0, 0, { 1, 10 } };
-    CHECK_EQ_INT(store_anomalies_json(f.st, &af, &j), 0);
-    int64_t id2 = json_integer_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id"));
-    json_decref(j);
-    CHECK_EQ_INT(store_anomaly_set_state(f.st, id2, "closed"), 0);
+    close_anomaly(f.st, "offline", "0171-0823");
 
     /* still offline an hour later: nothing changes */
     CHECK_EQ_INT(worker_analytics_run(f.w, D, off + 25 * 3600 + 1800), 0);
@@ -355,11 +367,8 @@ MF_TEST(life_offline_resolved_when_back_online)
 MF_TEST(life_flapping_resolved_after_quiet_period_reopened_on_new_changes)
 {
     struct fix f;
-    fix_open(&f);
-    int32_t D = mf_date_to_days(2026, 11, 25);
-    int64_t d0 = (int64_t)D * 86400 - 8 * 3600; /* 00:00 civil on D */
-    struct store_terminal t = { T1, "t1", NULL, NULL, 1, 0, 1 };
-    CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
+    int64_t d0;
+    int32_t D = day_open(&f, NULL, &d0);
     for (int k = 0; k < 10; k++) {
         sess(f.st, T1, 1, "online", d0 + 3600 + k * 600);
         sess(f.st, T1, 0, "timeout", d0 + 3600 + k * 600 + 300);
@@ -401,11 +410,8 @@ static void clock_read(struct store *st, int64_t at, int32_t offset)
 MF_TEST(life_clock_resolved_by_a_later_reading_reopened_the_same_day)
 {
     struct fix f;
-    fix_open(&f);
-    int32_t D = mf_date_to_days(2026, 11, 25);
-    int64_t d0 = (int64_t)D * 86400 - 8 * 3600;
-    struct store_terminal t = { T1, "t1", NULL, NULL, 1, 0, 1 };
-    CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
+    int64_t d0;
+    int32_t D = day_open(&f, NULL, &d0);
     sess(f.st, T1, 1, "online", d0 + 9 * 3600);
     clock_read(f.st, d0 + 10 * 3600, 400);
     put_anomaly(f.st, "clock", T1, 0, D, d0 + 10 * 3600);
@@ -453,22 +459,14 @@ static void volt(struct store *st, int curve, int64_t at, double v)
 MF_TEST(life_voltage_resolved_by_a_clean_later_day)
 {
     struct fix f;
-    fix_open(&f);
-    int32_t D = mf_date_to_days(2026, 11, 25);
-    int64_t d0 = (int64_t)D * 86400 - 8 * 3600;
-    struct store_terminal t = { T1, "t1", NULL, NULL, 1, 0, 1 };
-    CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
+    int64_t d0;
+    int32_t D = day_open(&f, NULL, &d0);
     volt(f.st, 0, d0 - 2 * 86400 + 3600, 185.0);
     volt(f.st, 0, d0 - 86400 + 3600, 190.0);
     put_anomaly(f.st, "voltage_low", T1, 1, D - 2, d0 - 2 * 86400 + 3600);
     put_anomaly(f.st, "voltage_low", T1, 1, D - 1, d0 - 86400 + 3600);
     put_anomaly(f.st, "voltage_high", T1, 1, D - 2, d0 - 2 * 86400 + 7200);
-    struct store_anomaly_filter af = { "voltage_high", NULL, NULL, NULL, 0, 0, { 1, 10 } };
-    json_t *j = NULL;
-    CHECK_EQ_INT(store_anomalies_json(f.st, &af, &j), 0);
-    int64_t hid = json_integer_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id"));
-    json_decref(j);
-    CHECK_EQ_INT(store_anomaly_set_state(f.st, hid, "closed"), 0);
+    close_anomaly(f.st, "voltage_high", NULL);
 
     volt(f.st, 0, d0 + 3600, 220.5);
     CHECK_EQ_INT(worker_analytics_run(f.w, D, d0 + 10 * 3600), 0);
@@ -497,19 +495,10 @@ MF_TEST(life_voltage_resolved_by_a_clean_later_day)
 MF_TEST(recollect_waits_for_a_terminal_clock_behind)
 {
     struct fix f;
-    fix_open(&f);
-    int32_t D = mf_date_to_days(2026, 11, 25);
-    int64_t end = (int64_t)(D + 1) * 86400 - 8 * 3600;
-    struct store_terminal t = { T1, "t1", NULL, NULL, 1, 0, 1 };
-    CHECK_EQ_INT(store_terminal_put(f.st, &t), 0);
-    for (uint16_t pn = 1; pn <= 2; pn++) {
-        struct store_meter m = { T1, pn, pn == 1 ? "000000000001" : "000000000002", NULL,
-                                 "resident", 0, 1.0 };
-        CHECK_EQ_INT(store_meter_put(f.st, &m), 0);
-        put_frozen(f.st, pn, D - 1, 100.0 * pn);
-    }
-    put_frozen(f.st, 1, D, 110.0);
-    online(f.st, end - 3600);
+    int64_t end;
+    int32_t D = day_open(&f, NULL, &end);
+    end += 86400; /* 00:00 on D + 1, civil */
+    p2_missing_on(&f, D, end);
     int64_t now = end + 7200;
     clock_read(f.st, now - 60, -2 * 86400);
     CHECK_EQ_INT(worker_analytics_run(f.w, D, now), 0);
