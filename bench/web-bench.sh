@@ -20,6 +20,7 @@
 # REQ requests per case (default 400).
 set -eu
 cd "$(dirname "$0")/.."
+. bench/web-lib.sh
 N=${N:-$([ -n "${DIR:-}" ] && echo 100000 || echo 1000)}; P=${P:-10}; DAYS=${DAYS:-365}; CURVE_DAYS=${CURVE_DAYS:-30}
 REQ=${REQ:-400}; CLIENTS=${CLIENTS:-2}; THREADS=${THREADS:-2}; B=${MF_BUILD:-bench}
 MODE=${1:-}; DIR=${DIR:-}; MAXSECS=${MAXSECS:-200}
@@ -60,14 +61,7 @@ else
 fi
 args=(--set meterflow.data_dir="$data" --set web.port=0 --set web.threads="$THREADS"
       --set web.store_handles="$THREADS" --set meterflow.log_level=warn)
-echo "bench-pass-1" | "build/$B/meterflow" user "${args[@]}" add bench --role viewer 2>/dev/null ||
-  echo "bench-pass-1" | "build/$B/meterflow" user "${args[@]}" passwd bench
-"build/$B/meterflow" web "${args[@]}" --no-queue --port-file "$tmp/port" 2>"$tmp/web.log" &
-pid=$!
-for _ in $(seq 600); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-port=$(cat "$tmp/port")
-tok=$(curl -s -H 'Content-Type: application/json' -d '{"username":"bench","password":"bench-pass-1"}' \
-  "http://127.0.0.1:$port/api/login" | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])')
+web_start "$B" "$tmp" "${args[@]}"
 export MF_BENCH_TERMINALS=$T MF_BENCH_POINTS=$P
 from=$(date -d "-$DAYS days" +%F)
 mkdir -p bench/results

@@ -27,6 +27,7 @@
 #   make BUILD=bench build/bench/meterflow build/bench/bench/bench_web_http
 set -eu
 cd "$(dirname "$0")/.."
+. bench/web-lib.sh
 B=${MF_BUILD:-bench}; REQ=${REQ:-1000}; PASSES=${PASSES:-1}; SEED=${SEED:-7}
 SECS=${SECS:-2}; WARM=${WARM:-1}; COLD=${COLD:-0}
 CONC=${CONC:-"1 2 4 8 16 32"}; CURVE_DAYS=${CURVE_DAYS:-5}
@@ -62,14 +63,7 @@ fi
 [ "$today" = $(( $(date +%s) / 86400 )) ] ||
   echo "warning: the store was generated for day $today, today is $(( $(date +%s) / 86400 ))" >&2
 N=$(( 10000 * 10 ))
-echo "bench-pass-1" | "build/$B/meterflow" user "${args[@]}" add bench --role viewer 2>/dev/null ||
-  echo "bench-pass-1" | "build/$B/meterflow" user "${args[@]}" passwd bench
-"build/$B/meterflow" web "${args[@]}" --no-queue --port-file "$tmp/port" 2>"$tmp/web.log" &
-pid=$!
-for _ in $(seq 600); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-port=$(cat "$tmp/port")
-tok=$(curl -s -H 'Content-Type: application/json' -d '{"username":"bench","password":"bench-pass-1"}' \
-  "http://127.0.0.1:$port/api/login" | python3 -c 'import sys,json; print(json.load(sys.stdin)["token"])')
+web_start "$B" "$tmp" "${args[@]}"
 export MF_BENCH_TERMINALS=10000 MF_BENCH_POINTS=10 MF_BENCH_CURVE_DAYS=$CURVE_DAYS
 from=$(date -d "-365 days" +%F); yday=$(date -d "-1 day" +%F)
 P='/api/terminals/{T}/points/{P}'
