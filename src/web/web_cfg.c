@@ -37,6 +37,10 @@ const struct mf_cfg_item web_cfg[] = {
       "a command still queued or sent this long after its creation ends 'expired' (its front"
       " died, or none holds the terminal); must exceed (cmd_retries + 1) * cmd_timeout_ms;"
       " 0: never" },
+    { "web", "metrics_token", MF_CFG_STR, "", 0, 0, NULL,
+      "if set (16..256 printable characters, no spaces), GET /metrics needs "
+      "`Authorization: Bearer <token>` (Prometheus: authorization.credentials); empty: "
+      "/metrics is public (docs/SECURITY.md)" },
     { "web", "tls", MF_CFG_BOOL, "false", 0, 0, NULL,
       "serve HTTPS (tls_cert/tls_key); cookies become Secure" },
     { "web", "tls_cert", MF_CFG_STR, "", 0, 0, NULL, "PEM certificate file (tls=true)" },

@@ -288,6 +288,8 @@ struct web {
     int tls;
     char *tls_cert, *tls_key; /* PEM text, owned */
     char static_dir[512];
+    int metrics_auth;             /* [web] metrics_token set: /metrics needs it */
+    uint8_t metrics_hash[32];     /* BLAKE2b-256 of the token (compared in constant time) */
     int64_t page_size_max;
     size_t max_body_bytes, max_import_bytes;
     int64_t session_ttl_s;

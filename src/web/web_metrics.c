@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sodium.h>
 #include <string.h>
 
 #include "meterflow/clock.h"
@@ -199,9 +200,26 @@ static void store_metrics(struct web_req *req, struct mf_buf *b)
     }
 }
 
+/* [web] metrics_token: the Bearer credential's hash against the token's, in constant time
+ * (crypto_verify_32: equal-length hashes, so the token's length does not leak either). */
+static int metrics_authorised(struct web_req *req)
+{
+    char tok[257];
+    uint8_t h[32];
+    if (!req->web->metrics_auth)
+        return 1;
+    if (web_bearer_get(web_header(req, "Authorization"), tok, sizeof(tok)) != 0)
+        return 0;
+    web_token_hash(tok, h);
+    sodium_memzero(tok, sizeof(tok));
+    return crypto_verify_32(h, req->web->metrics_hash) == 0;
+}
+
 int web_h_metrics(struct web_req *req)
 {
     struct mf_buf b;
+    if (!metrics_authorised(req))
+        return web_error(req, 401, "/metrics needs its bearer token ([web] metrics_token)");
     mf_buf_init(&b, METRICS_MAX);
     http_metrics(req->web, &b);
     queue_metrics(req->web, &b);

@@ -139,6 +139,28 @@ static char *read_pem(const char *path, char *errbuf, size_t errlen)
     return (char *)b.data;
 }
 
+/* [web] metrics_token: 16..256 printable characters without spaces; kept as its hash only.
+ * 0, or -1 with errbuf naming the key (never the value). */
+static int metrics_token_init(struct web *web, const char *tok, char *errbuf, size_t errlen)
+{
+    size_t n = strlen(tok);
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        if (tok[i] <= ' ' || tok[i] > '~') {
+            snprintf(errbuf, errlen, "[web] metrics_token: printable characters only, no spaces");
+            return -1;
+        }
+    }
+    if (n < 16 || n > 256) {
+        snprintf(errbuf, errlen, "[web] metrics_token: 16..256 characters (has %zu)", n);
+        return -1;
+    }
+    web_token_hash(tok, web->metrics_hash);
+    web->metrics_auth = 1;
+    return 0;
+}
+
 struct web *web_new(const struct mf_config *cfg, struct mq *q, char *errbuf, size_t errlen)
 {
     struct web *web = mf_calloc(1, sizeof(*web));
@@ -175,6 +197,8 @@ struct web *web_new(const struct mf_config *cfg, struct mq *q, char *errbuf, siz
     web->tls = mf_config_bool(cfg, "web", "tls");
     web->cookie_secure = web->tls;
     mf_strlcpy(web->static_dir, mf_config_str(cfg, "web", "static_dir"), sizeof(web->static_dir));
+    if (metrics_token_init(web, mf_config_str(cfg, "web", "metrics_token"), errbuf, errlen) != 0)
+        goto fail;
     web->rstats = mf_calloc(web_nroutes, sizeof(*web->rstats));
     int maxf = (int)mf_config_int(cfg, "web", "login_max_failures");
     int win = (int)mf_config_int(cfg, "web", "login_window_s");

@@ -98,9 +98,17 @@ wait "${pids[0]}" 2>/dev/null
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" \
   -addext "subjectAltName=IP:127.0.0.1" -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
 hp2=$(port)
+# [web] metrics_token (optional, default off: the run above served /metrics to anyone)
+"$MF" run --set "meterflow.data_dir=$data" --set "front.port=0" --set "web.port=$hp2" \
+  --set web.metrics_token=short >"$tmp/run-mt.log" 2>&1 &&
+  ko "meterflow run started with a 5-character metrics_token" ||
+  { grep -q "\[web\] metrics_token: 16..256 characters" "$tmp/run-mt.log" &&
+    ok "a too short [web] metrics_token stops start-up naming the key" ||
+    ko "metrics_token refusal: $(cat "$tmp/run-mt.log")"; }
+mtok=$(head -c 24 /dev/urandom | base64 | tr -d '/+=')
 "$MF" run --set "meterflow.data_dir=$data" --set "front.port=0" --set "web.port=$hp2" \
   --set web.tls=true --set "web.tls_cert=$tmp/cert.pem" --set "web.tls_key=$tmp/key.pem" \
-  >"$tmp/run-tls.log" 2>&1 &
+  --set "web.metrics_token=$mtok" >"$tmp/run-tls.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 300); do curl -fsS --cacert "$tmp/cert.pem" "https://127.0.0.1:$hp2/api/health" >/dev/null 2>&1 && break; sleep 0.1; done
 if curl -fsS --cacert "$tmp/cert.pem" "https://127.0.0.1:$hp2/api/health" | grep -q '"ok"'; then
@@ -110,6 +118,16 @@ curl -fsS "http://127.0.0.1:$hp2/api/health" >/dev/null 2>&1 && ko "plain HTTP a
   ok "plain HTTP refused on the TLS port"
 curl -fsS "https://127.0.0.1:$hp2/api/health" >/dev/null 2>&1 && ko "TLS accepted without trusting the cert" ||
   ok "curl without --cacert refuses the self-signed certificate (it is really TLS)"
+mcode() { curl -sS --cacert "$tmp/cert.pem" -o "$tmp/metrics.out" -w '%{http_code}' "$@" "https://127.0.0.1:$hp2/metrics"; }
+[ "$(mcode)" = 401 ] && ok "metrics_token: /metrics without credentials -> 401" || ko "metrics_token: anonymous /metrics not 401"
+[ "$(mcode -H "Authorization: Bearer ${mtok}x")" = 401 ] && ok "metrics_token: a wrong bearer token -> 401" ||
+  ko "metrics_token: wrong token not 401"
+[ "$(mcode -H "Authorization: Bearer ${mtok:0:20}")" = 401 ] && ok "metrics_token: a prefix of the token -> 401" ||
+  ko "metrics_token: prefix not 401"
+if [ "$(mcode -H "Authorization: Bearer $mtok")" = 200 ] && grep -q '^meterflow_worker_messages_total' "$tmp/metrics.out"; then
+  ok "metrics_token: the right bearer token -> 200 with the counters"
+else ko "metrics_token: right token refused"; fi
+grep -q -- "$mtok" "$tmp/run-tls.log" && ko "metrics_token in the log" || ok "metrics_token never logged"
 sc=$(curl -sS --cacert "$tmp/cert.pem" -D - -o /dev/null -H 'Content-Type: application/json' \
   -d "{\"username\":\"admin\",\"password\":\"${pw[admin]}\"}" "https://127.0.0.1:$hp2/api/login" |
   tr -d '\r' | grep -i '^set-cookie:')
