@@ -121,11 +121,17 @@ static int pg_fail(struct store *st, PGresult *res, const char *what)
     const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
     const char *msg = res ? PQresultErrorMessage(res) : PQerrorMessage(c);
     int bad = PQstatus(c) != CONNECTION_OK;
-    st_err(st, "postgres: %s: %s%s%s", what, state ? state : "", state ? " " : "",
-           msg && msg[0] ? msg : PQerrorMessage(c));
-    size_t n = strlen(st->err);
-    while (n > 0 && (st->err[n - 1] == '\n' || st->err[n - 1] == ' '))
-        st->err[--n] = '\0';
+    const char *m = msg && msg[0] ? msg : PQerrorMessage(c);
+    int mlen = (int)strnlen(m, 400);
+    while (mlen > 0 && (m[mlen - 1] == '\n' || m[mlen - 1] == ' '))
+        mlen--;
+    /* The cause first, the statement (a bulk INSERT is ~300 bytes) cut short after it: the
+     * worker's warning keeps 256 bytes, and a disk full must still read as one (pg_full.sh). */
+    st_err(st, "postgres: %s%s%.*s (in: %.60s%s)", state ? state : "", state ? " " : "", mlen, m,
+           what, strlen(what) > 60 ? "..." : "");
+    for (char *p = st->err; *p; p++)
+        if (*p == '\n' || *p == '\t')
+            *p = ' '; /* DETAIL / HINT lines: one log line */
     return pg_class_state(state, bad);
 }
 

@@ -238,6 +238,38 @@ MF_TEST(pg_pipeline_error_aborts_whole_batch)
     store_close(st);
 }
 
+/* A disk full (SQLSTATE 53100, as PostgreSQL answers an INSERT that cannot extend its file)
+ * is retry-later, and the error kept for the log names it within the worker's 256 bytes
+ * (before the fix the 300-byte bulk INSERT came first and the cause was cut off). The server
+ * is not filled here (tests/reliability/pg_full.sh does that): a trigger raises the same
+ * error. Once it is gone, the same batch lands on the same handle. */
+MF_TEST(pg_disk_full_is_retry_and_named)
+{
+    char loc[600], why[256];
+    struct store_batch b;
+    struct store *st = ct_fresh(loc, sizeof(loc));
+    CHECK(st != NULL);
+    if (!st)
+        return;
+    ct_batch(&b);
+    CHECK_EQ_INT(ct_sql(loc, "CREATE FUNCTION t_full() RETURNS trigger LANGUAGE plpgsql AS "
+                             "$$BEGIN RAISE EXCEPTION 'could not extend file \"base/5/16465\": "
+                             "No space left on device' USING ERRCODE = '53100', "
+                             "HINT = 'Check free disk space.'; END$$"), 0);
+    CHECK_EQ_INT(ct_sql(loc, "CREATE TRIGGER t_full BEFORE INSERT ON energy_report "
+                             "FOR EACH STATEMENT EXECUTE FUNCTION t_full()"), 0);
+    CHECK_EQ_INT(store_batch_write(st, &b), MF_ERETRY);
+    store_last_error(st, why, sizeof(why));
+    CHECK(strstr(why, "53100") != NULL);
+    CHECK(strstr(why, "No space left on device") != NULL);
+    CHECK(strchr(why, '\n') == NULL);
+    CHECK_EQ_INT(ct_count(loc, "energy"), 0);
+    CHECK_EQ_INT(ct_sql(loc, "DROP TRIGGER t_full ON energy_report"), 0);
+    CHECK_EQ_INT(store_batch_write(st, &b), 0);
+    CHECK_EQ_INT(ct_rows(st, "energy"), 1);
+    store_close(st);
+}
+
 static int pg_ctl(const char *what)
 {
     char cmd[800];
