@@ -16,7 +16,7 @@ export MF_RESULTS=${MF_RESULTS:-$(mktemp /tmp/mf-soak-results.XXXXXX)}
 make -s -j2 BUILD="${MF_BUILD:-release}" all || exit 1
 run() { # run NAME env... script
   local name=$1; shift
-  case " ${SOAK_ONLY:-kill_run sqlite_lock disk_full pg_run pg_slow distributed distributed_pgfreeze kafka_broker hostile} " in
+  case " ${SOAK_ONLY:-kill_run sqlite_lock disk_full pg_run pg_slow pg_full pg_full_wal distributed distributed_pgfreeze kafka_broker hostile} " in
   *" $name "*) echo "== soak $name ($(date -u +%H:%M:%S))"; env "$@"; echo "== end $name ($(date -u +%H:%M:%S))" ;;
   esac
 }
@@ -32,6 +32,10 @@ run pg_run RL_TERMINALS=500 RL_PG_DOWN=60 RL_DURATION="$(t 180 120)" \
   bash tests/reliability/pg_run.sh
 run pg_slow RL_TERMINALS=500 RL_SLOW_S=60 RL_DURATION="$(t 180 120)" RL_QUEUE_MSGS=1024 \
   bash tests/reliability/pg_slow.sh
+run pg_full RL_TERMINALS=500 RL_DISK_MB=64 RL_FULL_HOLD=60 RL_DURATION="$(t 240 150)" \
+  bash tests/reliability/pg_full.sh
+run pg_full_wal RL_PG_FULL=wal RL_TERMINALS=500 RL_DISK_MB=64 RL_FULL_HOLD=60 \
+  RL_DURATION="$(t 240 150)" bash tests/reliability/pg_full.sh
 run distributed RL_BROKERS=3 RL_TERMINALS="$(t 500 300)" RL_FAULTS="front worker web broker pgstop" \
   RL_PG_DOWN=30 bash tests/reliability/distributed.sh
 run distributed_pgfreeze RL_BROKERS=1 RL_TERMINALS=300 RL_FAULTS="pgfreeze" RL_PG_DOWN=60 \

@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/../.."
 export MF_RESULTS=${MF_RESULTS:-/dev/null}
-short="ledger_selftest kill_run sqlite_lock disk_full pg_run pg_slow distributed kafka_broker"
+short="ledger_selftest kill_run sqlite_lock disk_full pg_run pg_slow pg_full distributed kafka_broker"
 rc=0
 for s in ${RL_ONLY:-$short}; do
   f=tests/reliability/$s.sh
