@@ -19,8 +19,9 @@
 #     already stored) -- a confirm sent before the commit would show as missing here, with
 #     the commit seconds away;
 #   - bounded memory: RSS of the master and of the proxy sampled every 0.5 s while slow;
-#   - recovery: after the delay is removed the confirm rate is back to half the fast rate
-#     (RL_REC: seconds from the change), and at the end every confirmed value is stored once
+#   - recovery: after the delay is removed the terminals' backlog is drained (the
+#     simulator's unconfirmed count back under max(100, 4 x before) with confirms flowing;
+#     RL_REC: seconds from the change), and at the end every confirmed value is stored once
 #     (rl_finish_run: ledger_check.py --pg, sim --verify --pg).
 # Environment: RL_TERMINALS (100), RL_POINTS (8), RL_SLOW_US (50000), RL_SLOW_S (15 s),
 # RL_DURATION (60), RL_QUEUE_MSGS (256).
@@ -55,7 +56,8 @@ rl_wait 10 grep -q '^ready port=' "$RL_TMP/proxy.out" || rl_die "delay proxy did
 pport=$(sed -n 's/^ready port=//p' "$RL_TMP/proxy.out")
 proxy_delay() { # proxy_delay US: set the delay and wait until the proxy applied it
   echo "$1" >"$ctl"; kill -HUP "$PROXY_PID"
-  rl_wait 10 grep -qx "delay_us=$1" <(tail -1 "$RL_TMP/proxy.out")
+  # (a fresh `tail` each poll: a <(...) argument would be read once, then be at EOF)
+  rl_wait 10 bash -c "tail -1 '$RL_TMP/proxy.out' | grep -qx 'delay_us=$1'"
 }
 RL_RUN_ARGS=(--set store.backend=postgres --set "queue.embedded_max_msgs=${RL_QUEUE_MSGS:-256}"
   --set "store.pg_conninfo=host=127.0.0.1 port=$pport user=postgres dbname=postgres connect_timeout=15")
@@ -107,12 +109,17 @@ rl_check "master alive while slow" rl_alive "$RUN_PID"
 rl_check "no terminal closed for liveness while slow" \
   bash -c "! grep -q 'liveness window' '$RL_DIR/run.log'"
 
-proxy_delay 0 || rl_ko "the proxy did not take the fast delay"
 t0=$(rl_now)
+proxy_delay 0 || rl_ko "the proxy did not take the fast delay"
 RL_REC=-1
-back() { [ "$(rate 1)" -ge $((fast / 2)) ]; }
-if rl_wait 60 back; then RL_REC=$(rl_since "$t0"); rl_ok "confirm rate back to half the fast rate ${RL_REC}s after the delay is removed"
-else rl_ko "confirm rate not back within 60 s"; fi
+# Recovered: the backlog the slow store left at the terminals is drained (the simulator's
+# unconfirmed count back under max(100, 4 x its value before the slow phase)) and confirms
+# flow. Not "the rate back to the fast rate": the fast rate measured at the start includes
+# the simulator's catch-up burst, above what the terminals offer in the steady state.
+unconf_ok=$(( unconf0 * 4 > 100 ? unconf0 * 4 : 100 ))
+back() { local u; u=$(rl_sim_unconfirmed); [ "${u:-999999}" -le "$unconf_ok" ] && [ "$(rate 1)" -gt 0 ]; }
+if rl_wait 40 back; then RL_REC=$(rl_since "$t0"); rl_ok "backlog drained (unconfirmed <= $unconf_ok) ${RL_REC}s after the delay is removed"
+else rl_ko "backlog not drained within 40 s of the delay's removal (unconfirmed $(rl_sim_unconfirmed), bound $unconf_ok)"; fi
 
 rl_finish_run
 rl_figures "terminals=$terminals slow_us=$slow_us slow_s=$slow_s" \
