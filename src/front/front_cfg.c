@@ -13,7 +13,7 @@ const struct mf_cfg_item front_cfg[] = {
       "the embedded queue (one process, one front)" },
     { "front", "max_connections", MF_CFG_INT, "100000", 1, 10000000, NULL,
       "connections over this are accepted and closed at once (clamped below the fd limit)" },
-    { "front", "admit_per_sec", MF_CFG_INT, "0", 0, 10000000, NULL,
+    { "front", "admit_per_sec", MF_CFG_INT, "5000", 0, 10000000, NULL,
       "admission control against reconnect storms: new connections admitted per second "
       "(all I/O threads together). Each is accepted at once but read -- its login answered, "
       "its session opened -- only when admitted, oldest first, so the sessions already "

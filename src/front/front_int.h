@@ -199,6 +199,7 @@ struct front_thread {
     int accepts, closes;       /* done in this iteration (FRONT_CHURN_BATCH each) */
     int accept_held;           /* libuv holds an announced connection: listener paused */
     struct front_admit admit;  /* [front] admit_per_sec, this thread's share */
+    struct front_admit close_admit; /* the same rate for closes of dropped peers */
     uv_timer_t admit_timer;    /* armed for the next admission while connections wait */
     struct front_conn *adm_head, *adm_tail; /* accepted, not read until admitted (FIFO) */
     struct front_conn *eof_head, *eof_tail; /* peers gone, waiting for their close */

@@ -39,6 +39,7 @@ struct front_wreq {
 static void io_maybe_free(struct front_conn *conn);
 static void io_churn_idle(uv_idle_t *h);
 static void io_admit_due(uv_timer_t *t);
+static int io_admit_on(struct front_thread *th, struct front_admit *a);
 static void io_confirms_first(struct front_thread *th);
 
 /* ---- per-thread terminal hash ---- */
@@ -368,7 +369,9 @@ static void io_close_paced(struct front_conn *conn, int reason)
 {
     struct front_thread *th = conn->th;
 
-    if (th->closes < FRONT_CHURN_BATCH) {
+    /* with [front] admit_per_sec, closes are paced at that rate too (th->close_admit) */
+    if (th->closes < FRONT_CHURN_BATCH && th->eof_head == NULL &&
+        io_admit_on(th, &th->close_admit)) {
         th->closes++;
         io_close(conn, reason);
         return;
@@ -382,7 +385,36 @@ static void io_close_paced(struct front_conn *conn, int reason)
     else
         th->eof_head = conn;
     th->eof_tail = conn;
-    uv_idle_start(&th->churn_idle, io_churn_idle); /* no poll may block while they wait */
+    if (th->closes >= FRONT_CHURN_BATCH) /* else the admit timer is armed */
+        uv_idle_start(&th->churn_idle, io_churn_idle); /* no poll may block meanwhile */
+}
+
+/* The next closes of dropped peers: at most FRONT_CHURN_BATCH per loop iteration, and with
+ * [front] admit_per_sec at that rate (the admit timer is then armed for the next). The
+ * uv_idle runs only while the batch, not the rate, holds them back: a rate wait must let
+ * the poll block. */
+static void io_eof_drain(struct front_thread *th)
+{
+    while (th->eof_head && th->closes < FRONT_CHURN_BATCH) {
+        struct front_conn *conn = th->eof_head;
+        if (!conn->closed && !io_admit_on(th, &th->close_admit))
+            break;
+        th->eof_head = conn->enext;
+        if (!th->eof_head)
+            th->eof_tail = NULL;
+        conn->enext = NULL;
+        conn->eof_pending = 0;
+        if (!conn->closed) {
+            th->closes++;
+            io_close(conn, conn->eof_reason);
+        } else {
+            io_maybe_free(conn); /* closed meanwhile (replaced, swept): its free waited */
+        }
+    }
+    if (th->eof_head && th->closes >= FRONT_CHURN_BATCH)
+        uv_idle_start(&th->churn_idle, io_churn_idle);
+    else
+        uv_idle_stop(&th->churn_idle);
 }
 
 /* Feed conn->in again; resume reading when everything complete was accepted. */
@@ -477,9 +509,15 @@ static void io_on_reject_closed(uv_handle_t *h)
  * thread's share is used up -- the admit timer is then armed for the next admission. */
 static int io_admit(struct front_thread *th)
 {
+    return io_admit_on(th, &th->admit);
+}
+
+/* The same for one of the thread's buckets (th->admit, th->close_admit). */
+static int io_admit_on(struct front_thread *th, struct front_admit *a)
+{
     uint64_t wait_ns;
 
-    if (front_admit_take(&th->admit, front_now_mono() * 1000u, &wait_ns))
+    if (front_admit_take(a, front_now_mono() * 1000u, &wait_ns))
         return 1;
     if (!uv_is_active((uv_handle_t *)&th->admit_timer))
         uv_timer_start(&th->admit_timer, io_admit_due, (wait_ns + 999999u) / 1000000u, 0);
@@ -507,6 +545,7 @@ static void io_admit_due(uv_timer_t *t)
         conn->last_rx_us = front_now_mono();
         uv_read_start((uv_stream_t *)&conn->tcp, io_alloc, io_read);
     }
+    io_eof_drain(th);
 }
 
 /* Take the connection libuv holds for the listener (it was announced to io_on_connection). */
@@ -604,22 +643,7 @@ static void io_churn_resume(uv_check_t *h)
     io_confirms_first(th);
     th->accepts = 0;
     th->closes = 0;
-    while (th->eof_head && th->closes < FRONT_CHURN_BATCH) {
-        struct front_conn *conn = th->eof_head;
-        th->eof_head = conn->enext;
-        if (!th->eof_head)
-            th->eof_tail = NULL;
-        conn->enext = NULL;
-        conn->eof_pending = 0;
-        if (!conn->closed) {
-            th->closes++;
-            io_close(conn, conn->eof_reason);
-        } else {
-            io_maybe_free(conn); /* closed meanwhile (replaced, swept): its free waited */
-        }
-    }
-    if (!th->eof_head)
-        uv_idle_stop(&th->churn_idle);
+    io_eof_drain(th);
     if (th->accept_held && !uv_is_closing((uv_handle_t *)&th->listener)) {
         th->accept_held = 0;
         io_accept(th);
@@ -845,6 +869,7 @@ int front_thread_init(struct front_thread *th, struct front *f, int idx, char *e
     /* this thread's share of the rate and burst (SO_REUSEPORT spreads connections evenly) */
     front_admit_init(&th->admit, (uint32_t)((o->admit_per_sec + f->nthreads - 1) / f->nthreads),
                      (uint32_t)MF_MAX(1, o->admit_burst / f->nthreads));
+    th->close_admit = th->admit; /* the same rate for the closes of dropped peers */
     uint64_t w = MF_MIN(MF_MIN(o->liveness_us, o->login_timeout_us), o->partial_timeout_us) / 4;
     th->walk_us = MF_MAX(MF_MIN(w, (uint64_t)1000000), o->retry_tick_us);
     return 0;

@@ -438,8 +438,9 @@ MF_TEST(confirm_before_pending_logins)
  * NADMIT new connections wait unread; the logins counted by time t never exceed the
  * admissions due by t (1 + elapsed / 250 ms: a bound from the test's own clock, so a slow
  * machine only loosens it -- without admission all NADMIT are counted at once and it fails);
- * every waiting login is answered, byte for byte, oldest first; connections still waiting
- * when the front stops are freed (ASan). */
+ * every waiting login is answered, byte for byte, oldest first; when they all drop, their
+ * closes are paced the same way; connections still waiting when the front stops are freed
+ * (ASan). */
 MF_TEST(admission_paces_new_logins)
 {
     static const char *const sets[] = { "front.port=0", "front.listen=127.0.0.1",
@@ -480,16 +481,27 @@ MF_TEST(admission_paces_new_logins)
     }
     front_stats_get(f, st);
     CHECK_EQ_INT(st->logins, NADMIT + 1);
+    /* They drop at once: their closes (and offline envelopes) come at the same rate, from a
+     * bucket of their own (full: one at once, then one per 250 ms). */
+    uint64_t t1 = now_ms();
+    for (int i = 0; i < NADMIT; i++)
+        close(fds[i]);
+    uint64_t end = now_ms() + 10000;
+    do {
+        front_stats_get(f, st);
+        uint64_t closed = NADMIT + 1 - st->conns_open;
+        CHECK(closed <= 1 + (now_ms() - t1) / 250);
+    } while (st->conns_open > 1 && now_ms() < end);
+    CHECK_EQ_INT(st->conns_open, 1);
+    exchange(good, HB01, HB01_ACK, sizeof(HB01));
     for (int i = 0; i < 2; i++) { /* 250 ms apart: the second most likely waits at the stop */
         late[i] = tconnect(port);
         term_login(lf, (uint16_t)(0x2100 + i));
         CHECK_EQ_INT(write(late[i], lf, sizeof(lf)), 20);
     }
-    wait_conns(f, NADMIT + 3);
+    wait_conns(f, 3);
     free(st);
     front_stop(f);
-    for (int i = 0; i < NADMIT; i++)
-        close(fds[i]);
     close(late[0]);
     close(late[1]);
     close(good);
