@@ -16,7 +16,8 @@
 # reconnecting at once; scripts/soak.sh uses 19000), HS_MASS_NICE (19: the mass simulator's
 # nice and its autogroup's; 0 = the master's priority), HS_MASS_LOAD (the mass
 # group's sim options for what it reports: nothing by default), HS_ONLY ("garbage oversize ..."),
-# HS_RUN_SET (extra `meterflow run --set` key=value pairs, space-separated), HS_CPU (1: where
+# HS_ADMIT ([front] admit_per_sec, 5000; 0 = off), HS_RUN_SET (extra `meterflow run --set`
+# key=value pairs, space-separated, applied after it), HS_CPU (1: where
 # the CPUs went during the storm, per thread: bench/thread_cpu.py before the drop, once all are
 # back, and at the end of the group's run), HS_MASS_ASSERT (1: fail when the storm's p99 is
 # over 2 x the baseline p99 + 10 ms; scripts/soak.sh sets it).
@@ -48,7 +49,9 @@ with open(f, "a") as o:
 PY
 "$MF" import --set "meterflow.data_dir=$dir" terminals "$RL_TMP/md/terminals.csv" >/dev/null ||
   rl_ko "import terminals"
-run_flags=(--set front.accept_unknown=false --set front.partial_timeout_ms=3000 --set front.login_per_min=0)
+# Admission control as a head-end facing storms runs it (HS_ADMIT=0: off; RELIABILITY).
+run_flags=(--set front.accept_unknown=false --set front.partial_timeout_ms=3000 --set front.login_per_min=0
+  --set "front.admit_per_sec=${HS_ADMIT:-5000}")
 for kv in ${HS_RUN_SET:-}; do run_flags+=(--set "$kv"); done # e.g. HS_RUN_SET="worker.session_lane=false"
 rl_start_run "$dir" "$tp" "$hp" "${run_flags[@]}" || { rl_ko "meterflow run did not start"; rl_results; exit 1; }
 log=$dir/run.log
