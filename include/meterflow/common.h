@@ -77,6 +77,8 @@ const char *mf_strerror(int errnum, char *buf, size_t len);
 /* Hex helpers for tools and tests. mf_hex_decode accepts spaces/colons between bytes and
  * an optional 0x prefix; returns bytes written, or MF_EINVAL / MF_ERANGE. */
 int mf_hex_decode(const char *text, uint8_t *out, size_t cap);
+/* The value of one hex digit (0-9, a-f, A-F), or -1 for any other character. */
+int mf_hex_digit(int c);
 /* Upper-case hex with a space between bytes; out must hold 3*len bytes. */
 void mf_hex_encode(const uint8_t *in, size_t len, char *out, size_t outlen);
 

@@ -109,7 +109,7 @@ const char *mf_strerror(int errnum, char *buf, size_t len)
     return s ? s : "unknown error";
 }
 
-static int hexval(int c)
+int mf_hex_digit(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -134,7 +134,7 @@ int mf_hex_decode(const char *text, uint8_t *out, size_t cap)
                 return MF_EINVAL; /* odd digit count inside a byte */
             continue;
         }
-        int v = hexval((unsigned char)*p);
+        int v = mf_hex_digit((unsigned char)*p);
         if (v < 0)
             return MF_EINVAL;
         if (hi < 0) {

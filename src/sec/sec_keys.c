@@ -21,17 +21,6 @@
 #include "meterflow/gw3761.h"
 #include "meterflow/sec.h"
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Split a line (no newline) into two whitespace-separated fields. 0 or -1 (not two). */
 static int fields(const char *p, size_t n, const char **f1, size_t *n1, const char **f2,
                   size_t *n2)
@@ -79,7 +68,7 @@ static const char *line_parse(const char *p, size_t n, int mode, struct sec_key 
     if (n2 % 2 != 0 || n2 > 2 * SEC_KEY_MAX)
         return "value is not 2..64 hex digits";
     for (size_t i = 0; i < n2; i += 2) {
-        int h = hexval(f2[i]), l = hexval(f2[i + 1]);
+        int h = mf_hex_digit((unsigned char)f2[i]), l = mf_hex_digit((unsigned char)f2[i + 1]);
         if (h < 0 || l < 0)
             return "value is not hex";
         e->b[i / 2] = (uint8_t)(h << 4 | l);

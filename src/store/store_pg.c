@@ -717,17 +717,6 @@ static double pg_col_f64(struct sq *sq, int i)
     return strtod(pg_col_text(sq, i), NULL);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* bytea in text results is "\x0a1b..." (bytea_output = hex, the default since 9.0). */
 static const uint8_t *pg_col_blob(struct sq *sq, int i, size_t *n)
 {
@@ -740,7 +729,7 @@ static const uint8_t *pg_col_blob(struct sq *sq, int i, size_t *n)
     free(q->blob);
     q->blob = mf_malloc(len / 2 + 1);
     for (size_t k = 2; k + 1 < len; k += 2) {
-        int hi = hexval(s[k]), lo = hexval(s[k + 1]);
+        int hi = mf_hex_digit((unsigned char)s[k]), lo = mf_hex_digit((unsigned char)s[k + 1]);
         if (hi < 0 || lo < 0)
             break;
         q->blob[(*n)++] = (uint8_t)(hi << 4 | lo);

@@ -521,19 +521,27 @@ static int drain_frames(struct rig *r, int want, int ms)
     return seen;
 }
 
-static void backpressure_case(const char *const *sets)
+/* Start the rig with `sets`, log terminal 96 in and send six ERC14 reports at once; returns
+ * the connection once the front has stopped reading it (backpressure). */
+static int login_and_block(struct rig *r, const char *const *sets)
 {
-    struct rig r;
     uint8_t buf[1024];
-    rig_start(&r, sets);
-    int fd = tconnect(r.port);
+    rig_start(r, sets);
+    int fd = tconnect(r->port);
     tsend(fd, LOGIN96);
     EXPECT_FRAME(fd, LOGIN96_ACK);
     size_t k = 0;
     for (int i = 0; i < 6; i++)
         k += erc14_nth(i, buf + k);
     CHECK_EQ_INT(write(fd, buf, k), (long long)k);
-    WAIT_STAT(r.f, backpressure, 1); /* the connection stopped reading */
+    WAIT_STAT(r->f, backpressure, 1); /* the connection stopped reading */
+    return fd;
+}
+
+static void backpressure_case(const char *const *sets)
+{
+    struct rig r;
+    int fd = login_and_block(&r, sets);
     CHECK_EQ_INT(drain_frames(&r, 6, 5000), 6);
     for (int i = 0; i < 6; i++) /* every frame was kept and is confirmed once durable */
         EXPECT_FRAME(fd, ERC14_ACK);
@@ -566,16 +574,7 @@ MF_TEST(backpressure_outlives_liveness)
                                         NULL };
     struct rig r;
     struct front_stats st;
-    uint8_t buf[1024];
-    rig_start(&r, sets);
-    int fd = tconnect(r.port);
-    tsend(fd, LOGIN96);
-    EXPECT_FRAME(fd, LOGIN96_ACK);
-    size_t k = 0;
-    for (int i = 0; i < 6; i++)
-        k += erc14_nth(i, buf + k);
-    CHECK_EQ_INT(write(fd, buf, k), (long long)k);
-    WAIT_STAT(r.f, backpressure, 1);
+    int fd = login_and_block(&r, sets);
     expect_nothing(fd, 2500); /* > liveness + a sweep: neither a confirm nor a close */
     front_stats_get(r.f, &st);
     CHECK_EQ_INT(st.timeouts, 0);

@@ -123,25 +123,34 @@ static struct sec_pw *pw_from(const char *mode, const char *path, const char *ma
 static const char *CMD49 = "{\"cmd_id\": 7, \"terminal\": \"0171-0822\", \"afn\": 5, "
                            "\"units_hex\": \"00 00 01 06 01\", \"con\": true}";
 
-/* pw_mode = file: the PW on the wire is the terminal's line of the key file, as typed.
- * CS = 0x166 (header and unit, see the top) + A1+B2+...+90 (0x7F8) = 0x95E -> 5E. */
-MF_TEST(pw_file_mode_puts_the_terminals_bytes_on_the_wire)
+/* The provider of `mode` over a key file holding `keys`, installed on the front: AFN=05 F49
+ * to terminal 0171-0822 must reach it as `expect` (written by hand). */
+static void pw_on_the_wire(const char *mode, const char *keys, const char *expect)
 {
-    char path[] = "/tmp/mf-pw-file-XXXXXX";
-    keyfile(path, "# PW per terminal\n"
-                  "0171-0822 A1B2C3D4E5F60718293A4B5C6D7E8F90\n"
-                  "default   FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF\n");
-    struct sec_pw *p = pw_from("file", path, NULL);
+    char path[] = "/tmp/mf-pw-wire-XXXXXX";
+    keyfile(path, keys);
+    struct sec_pw *p = pw_from(mode, path, NULL);
     struct rig r;
     rig_start_pwo(&r, SETS, sec_pw_fill, p);
     int fd = login01(&r);
     send_cmd(&r, CMD49);
-    EXPECT_FRAME(fd, "68 76 00 76 00 68 4A 71 01 22 08 02 05 71 00 00 01 06 01 "
-                     "A1 B2 C3 D4 E5 F6 07 18 29 3A 4B 5C 6D 7E 8F 90 5E 16");
+    EXPECT_FRAME(fd, expect);
     close(fd);
     rig_stop(&r);
     sec_pw_free(p);
     unlink(path);
+}
+
+/* pw_mode = file: the PW on the wire is the terminal's line of the key file, as typed.
+ * CS = 0x166 (header and unit, see the top) + A1+B2+...+90 (0x7F8) = 0x95E -> 5E. */
+MF_TEST(pw_file_mode_puts_the_terminals_bytes_on_the_wire)
+{
+    pw_on_the_wire("file",
+                   "# PW per terminal\n"
+                   "0171-0822 A1B2C3D4E5F60718293A4B5C6D7E8F90\n"
+                   "default   FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF\n",
+                   "68 76 00 76 00 68 4A 71 01 22 08 02 05 71 00 00 01 06 01 "
+                   "A1 B2 C3 D4 E5 F6 07 18 29 3A 4B 5C 6D 7E 8F 90 5E 16");
 }
 
 /* pw_mode = hmac: PW = the first 4 bytes of HMAC-SHA256(key, user data with PW zero), then 12
@@ -152,19 +161,10 @@ MF_TEST(pw_file_mode_puts_the_terminals_bytes_on_the_wire)
  * (Python's hmac gives the same). CS = 0x166 + F0+B9+F6+87 (0x326) = 0x48C -> 8C. */
 MF_TEST(pw_hmac_mode_puts_a_truncated_hmac_of_the_user_data_on_the_wire)
 {
-    char path[] = "/tmp/mf-pw-hmac-XXXXXX";
-    keyfile(path, "0171-0822 00112233445566778899AABBCCDDEEFF0123456789ABCDEFFEDCBA9876543210\n");
-    struct sec_pw *p = pw_from("hmac", path, NULL);
-    struct rig r;
-    rig_start_pwo(&r, SETS, sec_pw_fill, p);
-    int fd = login01(&r);
-    send_cmd(&r, CMD49);
-    EXPECT_FRAME(fd, "68 76 00 76 00 68 4A 71 01 22 08 02 05 71 00 00 01 06 01 "
-                     "F0 B9 F6 87 00 00 00 00 00 00 00 00 00 00 00 00 8C 16");
-    close(fd);
-    rig_stop(&r);
-    sec_pw_free(p);
-    unlink(path);
+    pw_on_the_wire("hmac",
+                   "0171-0822 00112233445566778899AABBCCDDEEFF0123456789ABCDEFFEDCBA9876543210\n",
+                   "68 76 00 76 00 68 4A 71 01 22 08 02 05 71 00 00 01 06 01 "
+                   "F0 B9 F6 87 00 00 00 00 00 00 00 00 00 00 00 00 8C 16");
 }
 
 /* A terminal without a key and no default line: the command fails naming why, and no frame
